@@ -1,0 +1,52 @@
+// Header rules every hop must apply, in one place.
+
+/**
+ * Hop-by-hop fields: meaningful only for one connection, so a proxy must not forward them
+ * (RFC 9110 §7.6.1). Proxy-Authenticate / Proxy-Authorization are addressed to this proxy
+ * (RFC 9110 §11.7) and are dropped too.
+ */
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+]);
+
+/** A copy of `headers` without hop-by-hop fields, including every field the Connection header names. */
+export function withoutHopByHop(headers: Headers): Headers {
+  const named = new Set(HOP_BY_HOP);
+  for (const token of (headers.get("connection") ?? "").split(",")) {
+    const name = token.trim().toLowerCase();
+    if (name) named.add(name);
+  }
+  const copy = new Headers();
+  for (const [name, value] of headers) {
+    if (!named.has(name)) copy.append(name, value);
+  }
+  return copy;
+}
+
+/** Appends to a comma-separated list field (RFC 9110 §5.3). */
+export function appendToList(headers: Headers, name: string, value: string): void {
+  const existing = headers.get(name);
+  headers.set(name, existing ? `${existing}, ${value}` : value);
+}
+
+/** The pseudonym Outpost uses in Via (RFC 9110 §7.6.3). */
+export const VIA_PSEUDONYM = "outpost";
+
+/** "HTTP/2" -> "2", "HTTP/1.1" -> "1.1": the protocol-version part of a Via entry. */
+export function viaEntry(httpProtocol: unknown): string {
+  const match = typeof httpProtocol === "string" ? /^HTTP\/(\d(?:\.\d)?)$/i.exec(httpProtocol) : null;
+  return `${match ? match[1] : "1.1"} ${VIA_PSEUDONYM}`;
+}
+
+/** Quotes a value as an RFC 8941 sf-string. */
+export function sfString(value: string): string {
+  return `"${value.replace(/[\\"]/g, (char) => `\\${char}`)}"`;
+}

@@ -1,0 +1,49 @@
+// The request Outpost sends to an origin: the origin's address (from config, never from the request)
+// plus the client's path and query, the client's headers minus hop-by-hop fields, and the
+// forwarding fields an origin needs to know who asked (X-Forwarded-*, Via).
+import type { OriginConfig } from "../config/schema.ts";
+import { appendToList, viaEntry, withoutHopByHop } from "../lib/headers.ts";
+
+/** The origin's address joined with the request's path and query. */
+export function buildUpstreamUrl(originAddress: string, requestUrl: URL): string {
+  const upstream = new URL(originAddress);
+  const basePath = upstream.pathname.replace(/\/+$/, "");
+  upstream.pathname = basePath + requestUrl.pathname;
+  upstream.search = requestUrl.search;
+  return upstream.toString();
+}
+
+export function buildUpstreamHeaders(request: Request, origin: OriginConfig): Headers {
+  const requestUrl = new URL(request.url);
+  const headers = withoutHopByHop(request.headers);
+  // Host follows the pool setting: the origin's own host unless the origin overrides it.
+  const hostOverride = origin.header?.Host?.[0];
+  if (hostOverride) headers.set("host", hostOverride);
+  else headers.delete("host");
+
+  // CF-Connecting-IP is set by Cloudflare's edge (and by wrangler dev) and cannot be forged by the
+  // client; append it to any X-Forwarded-For chain the client brought.
+  const clientIp = request.headers.get("cf-connecting-ip");
+  if (clientIp) appendToList(headers, "x-forwarded-for", clientIp);
+  headers.set("x-forwarded-proto", requestUrl.protocol.slice(0, -1));
+  headers.set("x-forwarded-host", requestUrl.host);
+  appendToList(headers, "via", viaEntry(request.cf?.httpProtocol));
+  return headers;
+}
+
+/** Whether a request has a body that can be sent only once (a stream, not buffered). */
+export function hasStreamedBody(request: Request): boolean {
+  return request.body !== null;
+}
+
+export function buildUpstreamRequest(request: Request, origin: OriginConfig, signal: AbortSignal): Request {
+  const hasBody = request.method !== "GET" && request.method !== "HEAD" && hasStreamedBody(request);
+  return new Request(buildUpstreamUrl(origin.address, new URL(request.url)), {
+    method: request.method,
+    headers: buildUpstreamHeaders(request, origin),
+    body: hasBody ? request.body : null,
+    // Redirects belong to the client: pass 3xx through untouched (RFC 9110 §15.4).
+    redirect: "manual",
+    signal,
+  });
+}

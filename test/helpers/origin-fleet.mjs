@@ -1,0 +1,186 @@
+// Real origin servers for tests, benchmarks and drills (runs in Node, not in workerd).
+// A control server on 127.0.0.1 creates origins on ephemeral ports and steers them: each origin
+// counts and records the requests it receives and can echo, answer a fixed response, stream a body
+// that it holds back until released, answer slowly, hang, reset connections, or stop listening
+// (connections refused). Every test creates its own origins, so parallel test files never share counts.
+import { createServer } from "node:http";
+
+/** @typedef {{ kind: "echo", status?: number, headers?: Record<string, string | string[]> }
+ *  | { kind: "fixed", status: number, headers?: Record<string, string | string[]>, body?: string }
+ *  | { kind: "slow", delayMs: number }
+ *  | { kind: "hang" }
+ *  | { kind: "reset" }
+ *  | { kind: "held-stream", firstChunk: string, rest: string }
+ *  | { kind: "pipe" }} OriginBehavior */
+
+class FleetOrigin {
+  constructor(id, name) {
+    this.id = id;
+    this.name = name;
+    /** @type {OriginBehavior} */
+    this.behavior = { kind: "echo" };
+    this.requests = [];
+    this.sockets = new Set();
+    this.releases = [];
+    this.server = createServer((req, res) => this.#handle(req, res));
+    this.server.on("connection", (socket) => {
+      this.sockets.add(socket);
+      socket.on("close", () => this.sockets.delete(socket));
+    });
+    this.port = 0;
+    this.listening = false;
+  }
+
+  async start() {
+    if (this.listening) return;
+    await new Promise((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(this.port, "127.0.0.1", () => {
+        this.server.off("error", reject);
+        resolve();
+      });
+    });
+    this.port = this.server.address().port;
+    this.listening = true;
+  }
+
+  /** Stops listening and drops open connections, so new connections are refused. */
+  async stop() {
+    if (!this.listening) return;
+    this.listening = false;
+    const closed = new Promise((resolve) => this.server.close(() => resolve()));
+    for (const socket of this.sockets) socket.destroy();
+    await closed;
+  }
+
+  release() {
+    for (const release of this.releases.splice(0)) release();
+  }
+
+  get url() {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  #handle(req, res) {
+    const record = { method: req.method, url: req.url, headers: req.headers, rawHeaders: req.rawHeaders, bodyBytes: 0, aborted: false };
+    this.requests.push(record);
+    res.on("close", () => {
+      if (!res.writableFinished) record.aborted = true;
+    });
+    const behavior = this.behavior;
+    if (behavior.kind === "pipe") {
+      res.writeHead(200, { "content-type": "application/octet-stream", "x-origin": this.name });
+      res.flushHeaders();
+      req.on("data", (chunk) => {
+        record.bodyBytes += chunk.length;
+        res.write(chunk);
+      });
+      req.on("end", () => res.end());
+      return;
+    }
+    const chunks = [];
+    req.on("data", (chunk) => {
+      record.bodyBytes += chunk.length;
+      chunks.push(chunk);
+    });
+    req.on("end", () => this.#respond(behavior, record, res));
+  }
+
+  #respond(behavior, record, res) {
+    const base = { "x-origin": this.name };
+    switch (behavior.kind) {
+      case "hang":
+        return; // never answers; the connection stays open until the client gives up
+      case "reset":
+        res.socket?.destroy();
+        return;
+      case "slow":
+        setTimeout(() => this.#respond({ kind: "echo" }, record, res), behavior.delayMs);
+        return;
+      case "fixed":
+        res.writeHead(behavior.status, { ...base, ...behavior.headers });
+        res.end(behavior.body ?? "");
+        return;
+      case "held-stream":
+        res.writeHead(200, { ...base, "content-type": "text/plain" });
+        res.write(behavior.firstChunk);
+        this.releases.push(() => res.end(behavior.rest));
+        return;
+      default: {
+        const body = JSON.stringify({ origin: this.name, method: record.method, url: record.url, headers: record.headers, bodyBytes: record.bodyBytes });
+        res.writeHead(behavior.status ?? 200, { ...base, "content-type": "application/json", ...behavior.headers });
+        res.end(record.method === "HEAD" ? undefined : body);
+      }
+    }
+  }
+}
+
+/** Starts the control server. Returns its URL and a close() that stops every origin. */
+export async function startOriginFleet() {
+  const origins = new Map();
+  let nextId = 1;
+
+  const control = createServer(async (req, res) => {
+    const send = (status, body) => {
+      res.writeHead(status, { "content-type": "application/json" });
+      res.end(JSON.stringify(body));
+    };
+    try {
+      const body = await readJson(req);
+      const [, resource, id, action] = new URL(req.url, "http://control").pathname.split("/");
+      if (resource !== "origins") return send(404, { error: "unknown resource" });
+      if (!id && req.method === "POST") {
+        const origin = new FleetOrigin(String(nextId++), body.name ?? `origin-${nextId}`);
+        if (body.behavior) origin.behavior = body.behavior;
+        await origin.start();
+        origins.set(origin.id, origin);
+        return send(201, { id: origin.id, url: origin.url, name: origin.name });
+      }
+      const origin = origins.get(id);
+      if (!origin) return send(404, { error: `no origin ${id}` });
+      if (req.method === "DELETE") {
+        await origin.stop();
+        origins.delete(id);
+        return send(200, {});
+      }
+      switch (action) {
+        case "behavior":
+          origin.behavior = body;
+          return send(200, {});
+        case "stop":
+          await origin.stop();
+          return send(200, {});
+        case "start":
+          await origin.start();
+          return send(200, { url: origin.url });
+        case "release":
+          origin.release();
+          return send(200, {});
+        case "requests":
+          if (req.method === "DELETE") origin.requests = [];
+          return send(200, { count: origin.requests.length, requests: origin.requests });
+        default:
+          return send(404, { error: `unknown action ${action}` });
+      }
+    } catch (error) {
+      send(500, { error: String(error) });
+    }
+  });
+  await new Promise((resolve) => control.listen(0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${control.address().port}`;
+  return {
+    url,
+    origins,
+    async close() {
+      await Promise.all([...origins.values()].map((origin) => origin.stop()));
+      control.closeAllConnections();
+      await new Promise((resolve) => control.close(() => resolve()));
+    },
+  };
+}
+
+async function readJson(req) {
+  let text = "";
+  for await (const chunk of req) text += chunk;
+  return text ? JSON.parse(text) : {};
+}
