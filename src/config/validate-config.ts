@@ -85,69 +85,99 @@ export function configForOriginList(origins: string[], base: Record<string, unkn
 
 export function validateConfig(raw: unknown, pathPrefix: Path = []): ConfigValidation {
   const parsed = outpostConfigSchema.safeParse(raw);
-  if (!parsed.success) return { ok: false, problems: formatIssues(parsed.error.issues, pathPrefix) };
-  const problems: string[] = [];
-  const report = (path: Path, message: string) => problems.push(`${formatPath([...pathPrefix, ...path])}: ${message}`);
-  const config = parsed.data;
+  const problems = parsed.success ? [] : formatIssues(parsed.error.issues, pathPrefix);
+  // Cross-references are checked on the raw input too, so one run reports shape and reference
+  // problems together.
+  for (const { path, message } of crossReferenceProblems(raw)) problems.push(`${formatPath([...pathPrefix, ...path])}: ${message}`);
+  if (!parsed.success || problems.length > 0) return { ok: false, problems };
+  return { ok: true, config: compile(parsed.data) };
+}
 
-  const pools = indexByName(config.pools, "pools", report);
-  const monitors = indexByName(config.monitors, "monitors", report);
-  indexByName(config.routes, "routes", report);
-  config.pools.forEach((pool, poolIndex) => {
-    indexByName(pool.origins, `pools[${poolIndex}].origins`, report);
-    if (pool.monitor !== undefined && !monitors.has(pool.monitor)) {
-      report(["pools", poolIndex, "monitor"], `unknown monitor "${pool.monitor}"`);
+interface Problem {
+  path: Path;
+  message: string;
+}
+
+/** Reads the raw input defensively: anything of the wrong shape was already reported by the schema. */
+function crossReferenceProblems(raw: unknown): Problem[] {
+  const problems: Problem[] = [];
+  const report = (path: Path, message: string) => problems.push({ path, message });
+  const pools = uniqueNames(listAt(raw, "pools"), ["pools"], report);
+  const monitors = uniqueNames(listAt(raw, "monitors"), ["monitors"], report);
+  uniqueNames(listAt(raw, "routes"), ["routes"], report);
+
+  listAt(raw, "pools").forEach((pool, poolIndex) => {
+    uniqueNames(listAt(pool, "origins"), ["pools", poolIndex, "origins"], report);
+    const monitor = field(pool, "monitor");
+    if (typeof monitor === "string" && !monitors.has(monitor)) {
+      report(["pools", poolIndex, "monitor"], `unknown monitor "${monitor}"`);
     }
   });
 
-  const routes = config.routes.map((route, routeIndex) =>
-    compileRoute(route, pools, (path, message) => report(["routes", routeIndex, ...path], message)),
-  );
-  if (problems.length > 0) return { ok: false, problems };
-  return { ok: true, config: { routes, pools, monitors } };
+  listAt(raw, "routes").forEach((route, routeIndex) => {
+    const at = (...path: Path) => ["routes", routeIndex, ...path];
+    const defaultPools = listAt(route, "default_pools");
+    defaultPools.forEach((name, index) => {
+      if (typeof name === "string" && !pools.has(name)) report(at("default_pools", index), `unknown pool "${name}"`);
+    });
+    const fallback = field(route, "fallback_pool");
+    if (typeof fallback === "string" && !pools.has(fallback)) report(at("fallback_pool"), `unknown pool "${fallback}"`);
+    const routePools = defaultPools.flatMap((name) => (typeof name === "string" ? (pools.get(name) ?? []) : []));
+    const routeOrigins = routePools.flatMap((pool) => listAt(pool, "origins"));
+    if (routeOrigins.length > 0 && routeOrigins.every((origin) => field(origin, "enabled") === false)) {
+      report(at("default_pools"), "every origin of these pools is disabled");
+    }
+
+    const path = field(route, "path");
+    const hosts = field(route, "hosts");
+    if (Array.isArray(hosts) && (path === undefined || typeof path === "string")) {
+      hosts.forEach((hostname, index) => {
+        if (typeof hostname !== "string") return;
+        try {
+          new URLPattern({ hostname, pathname: path ?? "/*" });
+        } catch (error) {
+          report(at("hosts", index), `invalid pattern "${hostname}" with path "${path ?? "/*"}" (${describe(error)})`);
+        }
+      });
+    }
+  });
+  return problems;
 }
 
-function indexByName<T extends { name: string }>(
-  items: T[],
-  listPath: string,
-  report: (path: Path, message: string) => void,
-): Map<string, T> {
-  const byName = new Map<string, T>();
+function field(value: unknown, key: string): unknown {
+  return typeof value === "object" && value !== null ? (value as Record<string, unknown>)[key] : undefined;
+}
+
+function listAt(value: unknown, key: string): unknown[] {
+  const list = field(value, key);
+  return Array.isArray(list) ? list : [];
+}
+
+function uniqueNames(items: unknown[], listPath: Path, report: (path: Path, message: string) => void): Map<string, unknown> {
+  const byName = new Map<string, unknown>();
   items.forEach((item, index) => {
-    if (byName.has(item.name)) report([`${listPath}[${index}]`, "name"], `duplicate name "${item.name}"`);
-    else byName.set(item.name, item);
+    const name = field(item, "name");
+    if (typeof name !== "string") return;
+    if (byName.has(name)) report([...listPath, index, "name"], `duplicate name "${name}"`);
+    else byName.set(name, item);
   });
   return byName;
 }
 
-function compileRoute(
-  route: RouteConfig,
-  pools: Map<string, PoolConfig>,
-  report: (path: Path, message: string) => void,
-): CompiledRoute {
-  const patterns: URLPattern[] = [];
-  route.hosts.forEach((hostname, index) => {
-    try {
-      patterns.push(new URLPattern({ hostname, pathname: route.path }));
-    } catch (error) {
-      report(["hosts", index], `invalid pattern "${hostname}" with path "${route.path}" (${describe(error)})`);
-    }
-  });
-  const resolvePool = (name: string, path: Path): PoolConfig | undefined => {
-    const pool = pools.get(name);
-    if (!pool) report(path, `unknown pool "${name}"`);
-    return pool;
-  };
-  const routePools = route.default_pools.flatMap((name, index) => resolvePool(name, ["default_pools", index]) ?? []);
-  const fallbackPool = route.fallback_pool === undefined ? undefined : resolvePool(route.fallback_pool, ["fallback_pool"]);
-  if (routePools.every((pool) => pool.origins.every((origin) => !origin.enabled))) {
-    if (routePools.length > 0) report(["default_pools"], "every origin of these pools is disabled");
-  }
-  return { ...route, patterns, pools: routePools, fallbackPool };
+/** Only called on a config that passed every check above. */
+function compile(config: OutpostConfig): CompiledConfig {
+  const pools = new Map(config.pools.map((pool) => [pool.name, pool]));
+  const monitors = new Map(config.monitors.map((monitor) => [monitor.name, monitor]));
+  const poolNamed = (name: string): PoolConfig => pools.get(name)!;
+  const routes = config.routes.map((route) => ({
+    ...route,
+    patterns: route.hosts.map((hostname) => new URLPattern({ hostname, pathname: route.path })),
+    pools: route.default_pools.map(poolNamed),
+    fallbackPool: route.fallback_pool === undefined ? undefined : poolNamed(route.fallback_pool),
+  }));
+  return { routes, pools, monitors };
 }
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
-
-export type { OutpostConfig };

@@ -8,7 +8,10 @@ import type { OutpostEnv } from "../../src/env.ts";
 import type { Clock } from "../../src/lib/clock.ts";
 
 export class TestClock implements Clock {
-  constructor(private nowMs = Date.UTC(2026, 10, 23, 12, 0, 0)) {}
+  private nowMs: number;
+  constructor(startMs = Date.UTC(2026, 10, 23, 12, 0, 0)) {
+    this.nowMs = startMs;
+  }
   now(): number {
     return this.nowMs;
   }

@@ -1,0 +1,129 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { readConfig } from "../../../src/config/load-config.ts";
+import { validateConfig } from "../../../src/config/validate-config.ts";
+
+const pool = (name: string, address = "https://origin.example.com") => ({ name, origins: [{ name: `${name}-1`, address }] });
+const route = (name: string, default_pools: string[], extra: Record<string, unknown> = {}) => ({ name, default_pools, ...extra });
+
+describe("validateConfig", () => {
+  it("fills every default from the schema", () => {
+    const result = validateConfig({ pools: [pool("main")], routes: [route("site", ["main"])] });
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    const [site] = result.config.routes;
+    expect(site).toMatchObject({ hosts: ["*"], path: "/*", steering_policy: "off", origin_timeout_ms: 15_000, deadline_ms: 30_000 });
+    expect(site?.pools[0]?.origins[0]).toMatchObject({ weight: 1, enabled: true });
+    expect(result.config.monitors.size).toBe(0);
+  });
+
+  it("resolves default_pools in order and the fallback pool", () => {
+    const result = validateConfig({
+      pools: [pool("a"), pool("b"), pool("c")],
+      routes: [route("site", ["b", "a"], { fallback_pool: "c" })],
+    });
+    expect(result.ok && result.config.routes[0]?.pools.map((p) => p.name)).toEqual(["b", "a"]);
+    expect(result.ok && result.config.routes[0]?.fallbackPool?.name).toBe("c");
+  });
+
+  // The corpus of broken configs: each names the exact message(s) an operator sees.
+  it.each([
+    ["no routes or pools", {}, ["routes: Invalid input: expected array, received undefined", "pools: Invalid input: expected array, received undefined"]],
+    ["an unknown pool", { pools: [pool("main")], routes: [route("a", ["main"]), route("b", ["main"]), route("c", ["eu-west"])] }, ['routes[2].default_pools[0]: unknown pool "eu-west"']],
+    ["an unknown fallback pool", { pools: [pool("main")], routes: [route("site", ["main"], { fallback_pool: "gone" })] }, ['routes[0].fallback_pool: unknown pool "gone"']],
+    ["an unknown monitor", { pools: [{ ...pool("main"), monitor: "hc" }], routes: [route("site", ["main"])] }, ['pools[0].monitor: unknown monitor "hc"']],
+    ["duplicate pool names", { pools: [pool("main"), pool("main")], routes: [route("site", ["main"])] }, ['pools[1].name: duplicate name "main"']],
+    [
+      "duplicate origin names in a pool",
+      { pools: [{ name: "main", origins: [{ name: "x", address: "https://a.example" }, { name: "x", address: "https://b.example" }] }], routes: [route("site", ["main"])] },
+      ['pools[0].origins[1].name: duplicate name "x"'],
+    ],
+    ["a relative origin address", { pools: [pool("main", "origin.example.com")], routes: [route("site", ["main"])] }, ['pools[0].origins[0].address: not an absolute URL: "origin.example.com"']],
+    ["a non-http origin", { pools: [pool("main", "ftp://origin.example.com")], routes: [route("site", ["main"])] }, ['pools[0].origins[0].address: must use http or https, not "ftp"']],
+    ["an origin with a query", { pools: [pool("main", "https://o.example.com/?a=1")], routes: [route("site", ["main"])] }, ["pools[0].origins[0].address: must not contain a query or fragment"]],
+    ["an origin with credentials", { pools: [pool("main", "https://u:p@o.example.com")], routes: [route("site", ["main"])] }, ["pools[0].origins[0].address: must not contain credentials"]],
+    ["a pool without origins", { pools: [{ name: "main", origins: [] }], routes: [route("site", ["main"])] }, ["pools[0].origins: a pool needs at least one origin"]],
+    ["a misspelt key", { pools: [pool("main")], routes: [route("site", ["main"], { fallbackpool: "main" })] }, ['routes[0]: Unrecognized key: "fallbackpool"']],
+    ["a weight above 1", { pools: [{ name: "main", origins: [{ name: "a", address: "https://a.example", weight: 2 }] }], routes: [route("site", ["main"])] }, ["pools[0].origins[0].weight: Too big: expected number to be <=1"]],
+    ["a path without a leading slash", { pools: [pool("main")], routes: [route("site", ["main"], { path: "api/*" })] }, ["routes[0].path: must start with /"]],
+    ["an invalid host pattern", { pools: [pool("main")], routes: [route("site", ["main"], { hosts: ["exa mple.com"] })] }, [expect.stringMatching(/^routes\[0\]\.hosts\[0\]: invalid pattern "exa mple.com"/)]],
+    ["a name with spaces", { pools: [pool("main pool")], routes: [route("site", ["main"])] }, [expect.stringMatching(/^pools\[0\]\.name: must be 1-63 letters/), expect.stringMatching(/^pools\[0\]\.origins\[0\]\.name: must be 1-63 letters/), expect.stringMatching(/^routes\[0\]\.default_pools\[0\]: unknown pool "main"/)]],
+    ["latitude without longitude", { pools: [{ ...pool("main"), latitude: 50 }], routes: [route("site", ["main"])] }, ["pools[0].latitude: latitude and longitude must be set together"]],
+    ["an unknown steering policy", { pools: [pool("main")], routes: [route("site", ["main"], { steering_policy: "fastest" })] }, ['routes[0].steering_policy: Invalid input: expected "off"']],
+    ["a monitor interval below the cron granularity", { monitors: [{ name: "hc", interval_seconds: 10 }], pools: [pool("main")], routes: [route("site", ["main"])] }, ["monitors[0].interval_seconds: must be at least 60 (the cron trigger's granularity)"]],
+    ["malformed expected codes", { monitors: [{ name: "hc", expected_codes: "ok" }], pools: [pool("main")], routes: [route("site", ["main"])] }, [expect.stringMatching(/^monitors\[0\]\.expected_codes: must list status codes/)]],
+    [
+      "only disabled origins",
+      { pools: [{ name: "main", origins: [{ name: "a", address: "https://a.example", enabled: false }] }], routes: [route("site", ["main"])] },
+      ["routes[0].default_pools: every origin of these pools is disabled"],
+    ],
+  ])("reports %s", (_case, raw, problems) => {
+    const result = validateConfig(raw);
+    expect(result.ok).toBe(false);
+    expect(result.ok ? [] : result.problems).toEqual(problems);
+  });
+
+  it("reports every problem of a config at once", () => {
+    const result = validateConfig({
+      pools: [pool("main"), pool("main")],
+      routes: [route("site", ["nowhere"], { fallback_pool: "gone" })],
+    });
+    expect(result.ok ? [] : result.problems).toEqual([
+      'pools[1].name: duplicate name "main"',
+      'routes[0].default_pools[0]: unknown pool "nowhere"',
+      'routes[0].fallback_pool: unknown pool "gone"',
+    ]);
+  });
+});
+
+describe("readConfig", () => {
+  it("accepts the configuration as a JSON string", () => {
+    const result = readConfig({ OUTPOST: JSON.stringify({ pools: [pool("main")], routes: [route("site", ["main"])] }) });
+    expect(result.ok).toBe(true);
+  });
+
+  it("rejects a string that is not JSON", () => {
+    expect(readConfig({ OUTPOST: "{pools" })).toEqual({ ok: false, problems: ["OUTPOST: a string value must be JSON"] });
+  });
+
+  it("explains a missing configuration", () => {
+    const result = readConfig({});
+    expect(result.ok ? [] : result.problems[0]).toMatch(/^OUTPOST: missing/);
+  });
+
+  it("turns OUTPOST_ORIGINS into a primary pool and ordered backups behind one catch-all route", () => {
+    const result = readConfig({ OUTPOST_ORIGINS: "http://127.0.0.1:9001, http://127.0.0.1:9002 http://127.0.0.1:9003" });
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    const [only] = result.config.routes;
+    expect(result.config.routes).toHaveLength(1);
+    expect(only?.hosts).toEqual(["*"]);
+    expect(only?.pools.map((p) => [p.name, p.origins[0]?.address])).toEqual([
+      ["primary", "http://127.0.0.1:9001"],
+      ["backup-1", "http://127.0.0.1:9002"],
+      ["backup-2", "http://127.0.0.1:9003"],
+    ]);
+  });
+
+  it("accepts OUTPOST_ORIGINS as a JSON array and replaces the configured pools and routes", () => {
+    const result = readConfig({
+      OUTPOST: { pools: [pool("main")], routes: [route("site", ["main"])] },
+      OUTPOST_ORIGINS: '["https://a.example.com"]',
+    });
+    expect(result.ok && result.config.routes.map((r) => r.name)).toEqual(["default"]);
+    expect(result.ok && [...result.config.pools.keys()]).toEqual(["primary"]);
+  });
+
+  it("names the bad entry of OUTPOST_ORIGINS", () => {
+    expect(readConfig({ OUTPOST_ORIGINS: "http://ok.example,ftp://bad.example" })).toEqual({
+      ok: false,
+      problems: ['OUTPOST_ORIGINS[1]: must use http or https, not "ftp"'],
+    });
+  });
+
+  it("accepts the configuration in wrangler.toml", () => {
+    const result = readConfig({ OUTPOST: (env as unknown as { OUTPOST: unknown }).OUTPOST });
+    expect(result.ok ? [] : result.problems).toEqual([]);
+    expect(result.ok && result.config.routes.map((r) => r.name)).toEqual(["demo"]);
+  });
+});
