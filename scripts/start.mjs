@@ -1,0 +1,135 @@
+#!/usr/bin/env node
+// `npm start -- [--origin <url> ...] [--port <n>]`: runs Outpost locally with `wrangler dev`.
+// Without --origin it also starts the bundled demo origin and uses wrangler.toml's demo config.
+// With --origin, the first URL is the primary and the rest are backups, in order (OUTPOST_ORIGINS).
+// Every OUTPOST_* environment variable (for example OUTPOST_ADMIN_TOKEN) is passed to the worker.
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { resolveNode22 } from "./node22.mjs";
+
+const projectRoot = join(dirname(fileURLToPath(import.meta.url)), "..");
+const USAGE = `usage: npm start -- [--origin <url>]... [--port <n>]
+
+  --origin <url>  an origin to put Outpost in front of; repeat for backups (tried in order)
+  --port <n>      where Outpost listens on 127.0.0.1 (default 8787)
+
+Without --origin, Outpost runs wrangler.toml's demo config in front of the bundled demo origin.
+Environment variables named OUTPOST_* (e.g. OUTPOST_ADMIN_TOKEN) are passed to the worker.`;
+
+export function parseStartArgs(argv) {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: { origin: { type: "string", multiple: true }, port: { type: "string" }, help: { type: "boolean", short: "h" } },
+      strict: true,
+      allowPositionals: false,
+    });
+  } catch (error) {
+    return { problems: [error.message] };
+  }
+  const { values } = parsed;
+  if (values.help) return { help: true, problems: [] };
+  const problems = [];
+  const port = values.port === undefined ? 8787 : Number(values.port);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) problems.push(`--port: "${values.port}" is not a port number (1-65535)`);
+  const origins = values.origin ?? [];
+  origins.forEach((origin, index) => {
+    let url;
+    try {
+      url = new URL(origin);
+    } catch {
+      problems.push(`--origin #${index + 1}: "${origin}" is not an absolute URL (for example http://127.0.0.1:3000)`);
+      return;
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:") problems.push(`--origin #${index + 1}: "${origin}" must use http or https`);
+    if (url.search || url.hash) problems.push(`--origin #${index + 1}: "${origin}" must not contain a query or fragment`);
+    if (origin.includes(",")) problems.push(`--origin #${index + 1}: "${origin}" must not contain a comma`);
+  });
+  return { port, origins, problems };
+}
+
+/** The env file handed to wrangler dev: --origin list plus every OUTPOST_* variable of our environment. */
+export function workerVariables(origins, environment) {
+  const variables = Object.fromEntries(Object.entries(environment).filter(([name]) => name.startsWith("OUTPOST_") && name !== "OUTPOST_NODE_CACHE"));
+  if (origins.length > 0) variables.OUTPOST_ORIGINS = origins.join(",");
+  return variables;
+}
+
+function toDotEnv(variables) {
+  return Object.entries(variables)
+    .map(([name, value]) => `${name}=${JSON.stringify(String(value))}`)
+    .join("\n");
+}
+
+function main() {
+  const args = parseStartArgs(process.argv.slice(2));
+  if (args.help) {
+    console.log(USAGE);
+    return;
+  }
+  if (args.problems.length > 0) {
+    for (const problem of args.problems) console.error(`outpost: ${problem}`);
+    console.error(`\n${USAGE}`);
+    process.exit(2);
+  }
+  const node = resolveNode22();
+  const children = [];
+  const stateDir = join(projectRoot, ".wrangler", "outpost-start");
+  const envFile = join(stateDir, `${process.pid}.env`);
+
+  const stopAll = (code) => {
+    for (const child of children) if (child.exitCode === null) child.kill("SIGTERM");
+    rmSync(envFile, { force: true });
+    process.exit(code);
+  };
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => stopAll(0));
+
+  if (args.origins.length === 0) {
+    const demo = spawn(process.execPath, [join(projectRoot, "scripts", "demo-origin.mjs")], { stdio: "inherit" });
+    demo.on("exit", (code) => {
+      if (code) {
+        console.error("outpost: the demo origin stopped (is something else using port 8788 or 8789?)");
+        stopAll(1);
+      }
+    });
+    children.push(demo);
+  }
+
+  mkdirSync(stateDir, { recursive: true });
+  // Mode 0600: the file may carry OUTPOST_ADMIN_TOKEN.
+  writeFileSync(envFile, toDotEnv(workerVariables(args.origins, process.env)) + "\n", { mode: 0o600 });
+  const envFiles = [".dev.vars", ".env"].filter((name) => existsSync(join(projectRoot, name))).slice(0, 1);
+
+  const wranglerArgs = [
+    join(projectRoot, "node_modules", "wrangler", "bin", "wrangler.js"),
+    "dev",
+    "--ip", "127.0.0.1",
+    "--port", String(args.port),
+    "--show-interactive-dev-session=false",
+    ...[...envFiles, envFile].flatMap((file) => ["--env-file", file]),
+  ];
+  console.log(
+    args.origins.length > 0
+      ? `outpost: starting on http://127.0.0.1:${args.port} in front of ${args.origins.map((o, i) => `${o} (${i === 0 ? "primary" : `backup ${i}`})`).join(", ")}`
+      : `outpost: starting on http://127.0.0.1:${args.port} in front of the demo origin (wrangler.toml's demo config)`,
+  );
+  const wrangler = spawn(node, wranglerArgs, {
+    cwd: projectRoot,
+    stdio: ["ignore", "inherit", "inherit"],
+    env: {
+      ...process.env,
+      // Offline-safe defaults: wrangler would otherwise try to download request.cf data and send metrics.
+      CLOUDFLARE_CF_FETCH_ENABLED: process.env.CLOUDFLARE_CF_FETCH_ENABLED ?? (process.env.CLOUDFLARE_CF_FETCH_PATH ? "true" : "false"),
+      WRANGLER_SEND_METRICS: process.env.WRANGLER_SEND_METRICS ?? "false",
+    },
+  });
+  children.push(wrangler);
+  wrangler.on("exit", (code) => stopAll(code ?? 0));
+}
+
+const isMain = process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1];
+if (isMain) main();
