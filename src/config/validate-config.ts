@@ -1,7 +1,7 @@
 // Turns raw configuration into a compiled config, or into the complete list of problems.
 // Every problem names its path (`routes[2].default_pools[0]: unknown pool "eu-west"`) so one run of
 // `npm run check` or one log line shows everything that is wrong.
-import type { z } from "zod";
+import type { z } from "zod/mini";
 import {
   originAddressSchema,
   outpostConfigSchema,
