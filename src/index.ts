@@ -1,8 +1,12 @@
-import { createApp } from "./app.ts";
+import { createApp, defaultDeps } from "./app.ts";
 import type { OutpostEnv } from "./env.ts";
+import { runScheduled } from "./scheduled/run-scheduled.ts";
 
-const app = createApp();
+// One set of dependencies per isolate: circuit breakers and the health snapshot live here.
+const deps = defaultDeps();
+const app = createApp(deps);
 
 export default {
   fetch: app.fetch,
+  scheduled: (controller, env, ctx) => runScheduled(controller, env, ctx, deps),
 } satisfies ExportedHandler<OutpostEnv>;

@@ -5,6 +5,7 @@
 // zod/mini rather than zod: the same validator, tree-shakable (7 KB gzip instead of 90 KB in the bundle).
 import * as z from "zod/mini";
 import en from "zod/v4/locales/en.js";
+import { CONTINENT_CODES, REGION_CODES } from "../steering/regions.ts";
 
 // zod/mini ships without messages; load the English ones so every problem reads as a sentence.
 z.config(en());
@@ -59,10 +60,26 @@ export const monitorSchema = z.strictObject({
   retries: z._default(z.int().check(z.minimum(0), z.maximum(5)), 1),
 });
 
+export const ORIGIN_STEERING_POLICIES = ["random", "hash", "off"] as const;
+
 export const poolSchema = z
   .strictObject({
     name: nameSchema,
     origins: z.array(originSchema).check(z.minLength(1, "a pool needs at least one origin")),
+    /**
+     * Which origin of the pool goes first: "random" (by weight, Load Balancing's default), "hash"
+     * (by client IP, so a visitor sticks to one origin), "off" (the order listed). The others follow
+     * in listed order as failover.
+     */
+    origin_steering: z.prefault(z.strictObject({ policy: z._default(z.enum(ORIGIN_STEERING_POLICIES), "random") }), {}),
+    /** Passive health: this many consecutive failures open an origin's circuit for open_seconds. */
+    circuit_breaker: z.prefault(
+      z.strictObject({
+        consecutive_failures: z._default(z.int().check(z.minimum(1), z.maximum(100)), 5),
+        open_seconds: z._default(z.int().check(z.minimum(1), z.maximum(3600)), 30),
+      }),
+      {},
+    ),
     /** Coordinates for proximity steering. */
     latitude: z.optional(z.number().check(z.minimum(-90), z.maximum(90))),
     longitude: z.optional(z.number().check(z.minimum(-180), z.maximum(180))),
@@ -76,6 +93,13 @@ export const poolSchema = z
     }),
   );
 
+const poolListSchema = z.array(nameSchema).check(z.minLength(1, "list at least one pool"));
+const countryCodeSchema = z.string().check(z.regex(/^[A-Z]{2}$/, "must be an ISO 3166-1 alpha-2 country code in upper case, e.g. DE"));
+const coloCodeSchema = z.string().check(z.regex(/^[A-Z]{3}$/, "must be a Cloudflare colo (IATA) code in upper case, e.g. FRA"));
+const weightSchema = z.number().check(z.minimum(0), z.maximum(1));
+
+export const STEERING_POLICIES = ["off", "geo", "proximity", "random"] as const;
+
 export const routeSchema = z.strictObject({
   name: nameSchema,
   /** Host patterns in URLPattern hostname syntax: "example.com", "*.example.com", "*". */
@@ -86,8 +110,33 @@ export const routeSchema = z.strictObject({
   default_pools: z.array(nameSchema).check(z.minLength(1, "a route needs at least one pool")),
   /** Tried after every default pool has failed. */
   fallback_pool: z.optional(nameSchema),
-  /** "off": the pools in default_pools order (ordered failover). */
-  steering_policy: z._default(z.enum(["off"]), "off"),
+  /**
+   * How the first pool is chosen; the rest of default_pools, then fallback_pool, follow as failover.
+   * "off": default_pools in order. "geo": pop_pools, then country_pools, region_pools,
+   * continent_pools, then default_pools. "proximity": nearest pool by latitude/longitude.
+   * "random": weighted by random_steering.
+   */
+  steering_policy: z._default(z.enum(STEERING_POLICIES), "off"),
+  /** geo: Cloudflare colo (request.cf.colo) -> pools. */
+  pop_pools: z.optional(z.record(coloCodeSchema, poolListSchema)),
+  /** geo: visitor country (request.cf.country) -> pools. */
+  country_pools: z.optional(z.record(countryCodeSchema, poolListSchema)),
+  /** geo: Load Balancing region code (derived from the visitor's country) -> pools. */
+  region_pools: z.optional(z.partialRecord(z.enum(REGION_CODES), poolListSchema)),
+  /** geo: visitor continent (request.cf.continent) -> pools. */
+  continent_pools: z.optional(z.partialRecord(z.enum(CONTINENT_CODES), poolListSchema)),
+  /** random: weight per pool; pools not listed get default_weight. */
+  random_steering: z.prefault(
+    z.strictObject({
+      default_weight: z._default(weightSchema, 1),
+      pool_weights: z._default(z.record(nameSchema, weightSchema), {}),
+    }),
+    {},
+  ),
+  /** Origin answers that count as failures: the next origin is tried (replayable requests only). */
+  retry_on_statuses: z._default(z.array(z.int().check(z.minimum(500), z.maximum(599))), [502, 503, 504]),
+  /** Request bodies up to this size (by Content-Length) are buffered so an idempotent request can be replayed. */
+  max_replay_body_bytes: z._default(z.int().check(z.minimum(0), z.maximum(1_048_576)), 65_536),
   /** How long one origin attempt may take to send response headers before the next origin is tried. */
   origin_timeout_ms: z._default(z.int().check(z.minimum(1), z.maximum(300_000)), 15_000),
   /** Bound on all attempts of one request together, until response headers arrive. */

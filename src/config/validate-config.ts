@@ -18,7 +18,12 @@ export interface CompiledRoute extends RouteConfig {
   /** default_pools resolved, in failover order. */
   pools: PoolConfig[];
   fallbackPool: PoolConfig | undefined;
+  /** geo steering tables, resolved: key (colo, country, region, continent) -> pools in order. */
+  geoPools: Record<GeoLevel, ReadonlyMap<string, PoolConfig[]>>;
 }
+
+export const GEO_LEVELS = ["pop", "country", "region", "continent"] as const;
+export type GeoLevel = (typeof GEO_LEVELS)[number];
 
 export interface CompiledConfig {
   routes: CompiledRoute[];
@@ -120,6 +125,26 @@ function crossReferenceProblems(raw: unknown): Problem[] {
     defaultPools.forEach((name, index) => {
       if (typeof name === "string" && !pools.has(name)) report(at("default_pools", index), `unknown pool "${name}"`);
     });
+    for (const level of GEO_LEVELS) {
+      const table = field(route, `${level}_pools`);
+      if (typeof table !== "object" || table === null) continue;
+      for (const [key, names] of Object.entries(table)) {
+        if (!Array.isArray(names)) continue;
+        names.forEach((name, index) => {
+          if (typeof name === "string" && !pools.has(name)) report(at(`${level}_pools`, key, index), `unknown pool "${name}"`);
+        });
+      }
+    }
+    const weights = field(field(route, "random_steering"), "pool_weights");
+    if (typeof weights === "object" && weights !== null) {
+      for (const name of Object.keys(weights)) {
+        if (!pools.has(name)) report(at("random_steering", "pool_weights", name), `unknown pool "${name}"`);
+      }
+    }
+    if (field(route, "steering_policy") === "proximity") {
+      const located = defaultPools.some((name) => typeof name === "string" && typeof field(pools.get(name), "latitude") === "number");
+      if (!located) report(at("steering_policy"), "proximity needs latitude and longitude on at least one of default_pools");
+    }
     const fallback = field(route, "fallback_pool");
     if (typeof fallback === "string" && !pools.has(fallback)) report(at("fallback_pool"), `unknown pool "${fallback}"`);
     const routePools = defaultPools.flatMap((name) => (typeof name === "string" ? (pools.get(name) ?? []) : []));
@@ -169,11 +194,19 @@ function compile(config: OutpostConfig): CompiledConfig {
   const pools = new Map(config.pools.map((pool) => [pool.name, pool]));
   const monitors = new Map(config.monitors.map((monitor) => [monitor.name, monitor]));
   const poolNamed = (name: string): PoolConfig => pools.get(name)!;
+  const resolveTable = (table: Partial<Record<string, string[]>> | undefined) =>
+    new Map(Object.entries(table ?? {}).map(([key, names]) => [key, (names ?? []).map(poolNamed)]));
   const routes = config.routes.map((route) => ({
     ...route,
     patterns: route.hosts.map((hostname) => new URLPattern({ hostname, pathname: route.path })),
     pools: route.default_pools.map(poolNamed),
     fallbackPool: route.fallback_pool === undefined ? undefined : poolNamed(route.fallback_pool),
+    geoPools: {
+      pop: resolveTable(route.pop_pools),
+      country: resolveTable(route.country_pools),
+      region: resolveTable(route.region_pools),
+      continent: resolveTable(route.continent_pools),
+    },
   }));
   return { routes, pools, monitors };
 }

@@ -31,17 +31,17 @@ export function buildUpstreamHeaders(request: Request, origin: OriginConfig): He
   return headers;
 }
 
-/** Whether a request has a body that can be sent only once (a stream, not buffered). */
-export function hasStreamedBody(request: Request): boolean {
-  return request.body !== null;
-}
-
-export function buildUpstreamRequest(request: Request, origin: OriginConfig, signal: AbortSignal): Request {
-  const hasBody = request.method !== "GET" && request.method !== "HEAD" && hasStreamedBody(request);
+/** `body` is the client's stream (sent once) or a buffered copy (sent on every attempt). */
+export function buildUpstreamRequest(
+  request: Request,
+  origin: OriginConfig,
+  body: ReadableStream | ArrayBuffer | null,
+  signal: AbortSignal,
+): Request {
   return new Request(buildUpstreamUrl(origin.address, new URL(request.url)), {
     method: request.method,
     headers: buildUpstreamHeaders(request, origin),
-    body: hasBody ? request.body : null,
+    body,
     // Redirects belong to the client: pass 3xx through untouched (RFC 9110 §15.4).
     redirect: "manual",
     signal,

@@ -1,16 +1,19 @@
-// Tries the route's candidate origins in order until one answers. Outcomes are values, never
-// exceptions: the caller decides what a failure looks like to the client.
+// Tries the candidate origins in order until one answers acceptably. Each attempt's result feeds
+// the origin's circuit breaker. Outcomes are values, never exceptions: the caller decides what a
+// failure looks like to the client.
 import type { CompiledRoute } from "../config/validate-config.ts";
+import type { OriginHealth } from "../health/origin-health.ts";
 import type { Clock } from "../lib/clock.ts";
 import { logEvent } from "../lib/log.ts";
 import type { Candidate } from "../pipeline/select-pools.ts";
 import { attemptOrigin, type AttemptOutcome } from "./attempt-origin.ts";
-import { buildUpstreamRequest, hasStreamedBody } from "./build-upstream-request.ts";
+import { buildUpstreamRequest } from "./build-upstream-request.ts";
 
 export interface AttemptRecord {
   pool: string;
   origin: string;
-  outcome: Exclude<AttemptOutcome["kind"], "response"> | "response";
+  outcome: AttemptOutcome["kind"] | "retryable_status";
+  status?: number;
   elapsedMs: number;
 }
 
@@ -18,45 +21,86 @@ export type FailoverResult =
   | { kind: "response"; response: Response; candidate: Candidate; attempts: AttemptRecord[] }
   | { kind: "failed"; attempts: AttemptRecord[]; clientAborted: boolean };
 
+export interface FailoverDeps {
+  clock: Clock;
+  health: OriginHealth;
+}
+
 /** Methods whose repetition has the same effect as one request (RFC 9110 §9.2.2). */
 const IDEMPOTENT_METHODS = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]);
 
-/** A request may go to a second origin only if repeating it is harmless and it can be sent again. */
-function isReplayable(request: Request): boolean {
-  return IDEMPOTENT_METHODS.has(request.method) && !hasStreamedBody(request);
+interface PreparedBody {
+  body: ReadableStream | ArrayBuffer | null;
+  /** Whether the request may be sent to a second origin after reaching a first. */
+  replayable: boolean;
+}
+
+/**
+ * Non-idempotent requests are sent once: workerd reports a refused connection and a reset one
+ * alike, so Outpost cannot prove a POST never reached the origin. Idempotent requests with a small
+ * body (by Content-Length) are buffered so they can be replayed; larger ones stream, once.
+ */
+async function prepareBody(request: Request, route: CompiledRoute): Promise<PreparedBody> {
+  const idempotent = IDEMPOTENT_METHODS.has(request.method);
+  if (request.method === "GET" || request.method === "HEAD" || request.body === null) return { body: null, replayable: idempotent };
+  if (!idempotent) return { body: request.body, replayable: false };
+  const declaredLength = Number(request.headers.get("content-length") ?? Number.NaN);
+  if (declaredLength <= route.max_replay_body_bytes) return { body: await request.arrayBuffer(), replayable: true };
+  return { body: request.body, replayable: false };
 }
 
 export async function fetchWithFailover(
   request: Request,
   route: CompiledRoute,
   candidates: Candidate[],
-  clock: Clock,
+  { clock, health }: FailoverDeps,
 ): Promise<FailoverResult> {
   const attempts: AttemptRecord[] = [];
+  const { body, replayable } = await prepareBody(request, route);
   const deadline = new AbortController();
-  const deadlineTimer = setTimeout(
-    () => deadline.abort(new DOMException("request deadline passed", "TimeoutError")),
-    route.deadline_ms,
-  );
+  // Bounds the time to response headers over all attempts; cleared once an answer is accepted so
+  // the body can stream for as long as it takes.
+  const deadlineTimer = setTimeout(() => deadline.abort(new DOMException("request deadline passed", "TimeoutError")), route.deadline_ms);
   try {
-    for (const candidate of candidates) {
-      if (attempts.length > 0 && !isReplayable(request)) break;
+    for (const [index, candidate] of candidates.entries()) {
+      if (attempts.length > 0 && !replayable) break;
+      const isLastChance = index === candidates.length - 1 || !replayable;
+      health.recordAttempt(candidate);
       const outcome = await attemptOrigin(
-        (signal) => buildUpstreamRequest(request, candidate.origin, signal),
+        (signal) => buildUpstreamRequest(request, candidate.origin, body, signal),
         route.origin_timeout_ms,
         { deadline: deadline.signal, client: request.signal },
         clock,
       );
-      attempts.push({ pool: candidate.pool.name, origin: candidate.origin.name, outcome: outcome.kind, elapsedMs: outcome.elapsedMs });
-      if (outcome.kind === "response") return { kind: "response", response: outcome.response, candidate, attempts };
-      logEvent("warn", "origin_attempt_failed", {
-        route: route.name,
-        pool: candidate.pool.name,
-        origin: candidate.origin.name,
-        outcome: outcome.kind,
-        detail: outcome.kind === "connect_error" ? outcome.detail : undefined,
-        elapsed_ms: outcome.elapsedMs,
-      });
+      const record: AttemptRecord = { pool: candidate.pool.name, origin: candidate.origin.name, outcome: outcome.kind, elapsedMs: outcome.elapsedMs };
+      attempts.push(record);
+
+      if (outcome.kind === "response") {
+        const { response } = outcome;
+        if (!route.retry_on_statuses.includes(response.status)) {
+          health.recordSuccess(candidate);
+          return { kind: "response", response, candidate, attempts };
+        }
+        health.recordFailure(candidate);
+        record.status = response.status;
+        // The last origin's 5xx is still the best answer there is: deliver it rather than a 502.
+        if (isLastChance) return { kind: "response", response, candidate, attempts };
+        record.outcome = "retryable_status";
+        await response.body?.cancel();
+      } else if (outcome.kind === "connect_error" || outcome.kind === "timeout") {
+        health.recordFailure(candidate);
+      }
+      if (record.outcome !== "response") {
+        logEvent("warn", "origin_attempt_failed", {
+          route: route.name,
+          pool: candidate.pool.name,
+          origin: candidate.origin.name,
+          outcome: record.outcome,
+          status: record.status,
+          detail: outcome.kind === "connect_error" ? outcome.detail : undefined,
+          elapsed_ms: outcome.elapsedMs,
+        });
+      }
       if (outcome.kind === "client_aborted") return { kind: "failed", attempts, clientAborted: true };
       if (outcome.kind === "deadline") break;
     }

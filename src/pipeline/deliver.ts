@@ -14,13 +14,18 @@ export interface Served {
   attempts: AttemptRecord[];
 }
 
-/** RFC 8941 dictionary, e.g. `route="site", pool="eu", origin="eu-1", steering="off", attempts=1`. */
+/**
+ * RFC 8941 dictionary, e.g.
+ * `route="site", pool="eu", origin="eu-1", steering="geo", reason="country:DE", attempts=1`.
+ * attempts > 1 means failover happened; the pool and origin are the ones that answered.
+ */
 export function describeUpstream({ route, candidate, steeringReason, attempts }: Served): string {
   return [
     `route=${sfString(route.name)}`,
     `pool=${sfString(candidate.pool.name)}`,
     `origin=${sfString(candidate.origin.name)}`,
-    `steering=${sfString(steeringReason)}`,
+    `steering=${sfString(route.steering_policy)}`,
+    `reason=${sfString(steeringReason)}`,
     `attempts=${attempts.length}`,
   ].join(", ");
 }

@@ -3,23 +3,33 @@
 //
 //   config    -> invalid?           500 config_invalid (problems are in the log)
 //   route     -> no match?          404 no_route (never an open proxy)
-//   steering  -> ordered candidates (pools, then their origins)
+//   steering  -> ordered candidates: the policy's pools (geo, proximity, random, off), then the
+//                rest of default_pools, then fallback_pool; origins up first, down ones last
 //   origin    -> first origin that answers; all failed? 502 origin_unreachable / 504 origin_timeout
 //   deliver   -> strip hop-by-hop, add Via and Outpost-Upstream, stream the body
 import { loadConfig, type ConfigEnv } from "../config/load-config.ts";
 import type { CompiledRoute } from "../config/validate-config.ts";
+import type { OriginHealth } from "../health/origin-health.ts";
 import type { Clock } from "../lib/clock.ts";
 import { OutpostError } from "../lib/errors.ts";
 import { fetchWithFailover, type AttemptRecord } from "../origin/fetch-with-failover.ts";
 import { deliverResponse } from "./deliver.ts";
 import { matchRoute } from "./match-route.ts";
-import { selectPools } from "./select-pools.ts";
+import { orderByHealth, selectPools, type VisitorCf } from "./select-pools.ts";
+import type { Random } from "../steering/weighted.ts";
 
 export interface PipelineDeps {
   clock: Clock;
+  random: Random;
+  /** This isolate's view of origin health (circuit breakers + the shared health snapshot). */
+  health: OriginHealth;
 }
 
-export async function handleRequest(request: Request, env: ConfigEnv, deps: PipelineDeps): Promise<Response> {
+export interface PipelineEnv extends ConfigEnv {
+  OUTPOST_CACHE?: KVNamespace;
+}
+
+export async function handleRequest(request: Request, env: PipelineEnv, deps: PipelineDeps): Promise<Response> {
   const loaded = loadConfig(env);
   if (!loaded.ok) {
     throw new OutpostError(500, "config_invalid", "Outpost's configuration is invalid; the worker log lists every problem (run `npm run check` locally).");
@@ -29,8 +39,10 @@ export async function handleRequest(request: Request, env: ConfigEnv, deps: Pipe
   const route = matchRoute(loaded.config, url);
   if (!route) throw new OutpostError(404, "no_route", `No route is configured for ${url.host}${url.pathname}`);
 
-  const steering = selectPools(route);
-  const result = await fetchWithFailover(request, route, steering.candidates, deps.clock);
+  const steering = selectPools(route, { cf: request.cf as VisitorCf | undefined, clientIp: request.headers.get("cf-connecting-ip"), random: deps.random });
+  await deps.health.refresh(env.OUTPOST_CACHE);
+  const candidates = orderByHealth(steering.candidates, deps.health);
+  const result = await fetchWithFailover(request, route, candidates, deps);
   if (result.kind === "failed") throw upstreamFailure(route, result.attempts);
 
   return deliverResponse(result.response, {

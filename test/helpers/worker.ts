@@ -1,11 +1,14 @@
-// Calls the worker the way the runtime does, with a test env built from a config object, so every
-// test states the configuration it relies on.
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+// Runs the worker the way the runtime does, with a test env built from a config object (so every
+// test states the configuration it relies on), an injected clock and random source, and a handle
+// on background work.
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { createApp } from "../../src/app.ts";
 import type { OutpostConfigInput } from "../../src/config/schema.ts";
 import type { OutpostEnv } from "../../src/env.ts";
+import { OriginHealth } from "../../src/health/origin-health.ts";
 import type { Clock } from "../../src/lib/clock.ts";
+import { runScheduled } from "../../src/scheduled/run-scheduled.ts";
 
 export class TestClock implements Clock {
   private nowMs: number;
@@ -32,10 +35,30 @@ export function siteConfig(pools: OutpostConfigInput["pools"], route: Partial<Ou
   };
 }
 
-export async function callWorker(request: Request, workerEnv: OutpostEnv, clock: Clock = new TestClock()): Promise<Response> {
-  const app = createApp({ clock });
-  const ctx = createExecutionContext();
-  const response = await app.fetch(request, workerEnv, ctx);
-  await waitOnExecutionContext(ctx);
-  return response;
+/** One worker isolate: its app, breakers and snapshot cache persist across calls. */
+export function createTestWorker(workerEnv: OutpostEnv, options: { clock?: TestClock; random?: () => number } = {}) {
+  const clock = options.clock ?? new TestClock();
+  const health = new OriginHealth(clock);
+  const deps = { clock, random: options.random ?? (() => 0), health };
+  const app = createApp(deps);
+  return {
+    clock,
+    health,
+    async fetch(request: Request): Promise<Response> {
+      const ctx = createExecutionContext();
+      const response = await app.fetch(request, workerEnv, ctx);
+      await waitOnExecutionContext(ctx);
+      return response;
+    },
+    async scheduled(cron = "* * * * *"): Promise<void> {
+      const ctx = createExecutionContext();
+      await runScheduled(createScheduledController({ scheduledTime: clock.now(), cron }), workerEnv, ctx, deps);
+      await waitOnExecutionContext(ctx);
+    },
+  };
+}
+
+/** A single request through a fresh isolate. */
+export async function callWorker(request: Request, workerEnv: OutpostEnv, clock: TestClock = new TestClock()): Promise<Response> {
+  return createTestWorker(workerEnv, { clock }).fetch(request);
 }

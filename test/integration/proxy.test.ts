@@ -22,7 +22,7 @@ describe("reverse proxy", () => {
   it("names the route, pool and origin that served the request", async () => {
     const { env } = await singleOriginSite("origin-a");
     const response = await callWorker(new Request("https://www.example.com/"), env);
-    expect(response.headers.get("outpost-upstream")).toBe('route="site", pool="main", origin="origin-a", steering="off", attempts=1');
+    expect(response.headers.get("outpost-upstream")).toBe('route="site", pool="main", origin="origin-a", steering="off", reason="default", attempts=1');
   });
 
   it.each(["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"])("passes %s through", async (method) => {

@@ -91,7 +91,7 @@ describe("origin failures", () => {
     });
     const response = await callWorker(new Request("https://www.example.com/page"), env);
     expect(response.status).toBe(200);
-    expect(response.headers.get("outpost-upstream")).toBe('route="site", pool="backup", origin="backup", steering="off", attempts=2');
+    expect(response.headers.get("outpost-upstream")).toBe('route="site", pool="backup", origin="backup", steering="off", reason="default", attempts=2');
     expect(await backup.hits()).toBe(1);
   });
 

@@ -74,7 +74,7 @@ describe("npm start -- --origin", () => {
       const response = await fetch(`http://127.0.0.1:${outpostPort}/any/path`);
       expect(response.status).toBe(200);
       expect(await response.text()).toBe("hello from the test origin");
-      expect(response.headers.get("outpost-upstream")).toBe('route="default", pool="primary", origin="primary", steering="off", attempts=1');
+      expect(response.headers.get("outpost-upstream")).toBe('route="default", pool="primary", origin="primary", steering="off", reason="default", attempts=1');
       expect(hits).toBe(1);
     } finally {
       process.kill(-child.pid!, "SIGINT");

@@ -49,7 +49,7 @@ describe("validateConfig", () => {
     ["an invalid host pattern", { pools: [pool("main")], routes: [route("site", ["main"], { hosts: ["exa mple.com"] })] }, [expect.stringMatching(/^routes\[0\]\.hosts\[0\]: invalid pattern "exa mple.com"/)]],
     ["a name with spaces", { pools: [pool("main pool")], routes: [route("site", ["main"])] }, [expect.stringMatching(/^pools\[0\]\.name: must be 1-63 letters/), expect.stringMatching(/^pools\[0\]\.origins\[0\]\.name: must be 1-63 letters/), expect.stringMatching(/^routes\[0\]\.default_pools\[0\]: unknown pool "main"/)]],
     ["latitude without longitude", { pools: [{ ...pool("main"), latitude: 50 }], routes: [route("site", ["main"])] }, ["pools[0].latitude: latitude and longitude must be set together"]],
-    ["an unknown steering policy", { pools: [pool("main")], routes: [route("site", ["main"], { steering_policy: "fastest" })] }, ['routes[0].steering_policy: Invalid input: expected "off"']],
+    ["an unknown steering policy", { pools: [pool("main")], routes: [route("site", ["main"], { steering_policy: "fastest" })] }, ['routes[0].steering_policy: Invalid option: expected one of "off"|"geo"|"proximity"|"random"']],
     ["a monitor interval below the cron granularity", { monitors: [{ name: "hc", interval_seconds: 10 }], pools: [pool("main")], routes: [route("site", ["main"])] }, ["monitors[0].interval_seconds: must be at least 60 (the cron trigger's granularity)"]],
     ["malformed expected codes", { monitors: [{ name: "hc", expected_codes: "ok" }], pools: [pool("main")], routes: [route("site", ["main"])] }, [expect.stringMatching(/^monitors\[0\]\.expected_codes: must list status codes/)]],
     [

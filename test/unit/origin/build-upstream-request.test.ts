@@ -32,7 +32,7 @@ describe("buildUpstreamHeaders", () => {
 
 describe("buildUpstreamRequest", () => {
   it("never follows redirects itself", () => {
-    const request = buildUpstreamRequest(new Request("https://www.example.com/"), origin, new AbortController().signal);
+    const request = buildUpstreamRequest(new Request("https://www.example.com/"), origin, null, new AbortController().signal);
     expect(request.redirect).toBe("manual");
   });
 });

@@ -1,0 +1,100 @@
+// What this isolate believes about each origin: its circuit breakers (passive health, isolate
+// memory) and the last health snapshot read from KV (active health, shared). One instance per
+// isolate, owned by the app.
+import type { OriginConfig, PoolConfig } from "../config/schema.ts";
+import type { Clock } from "../lib/clock.ts";
+import { describeError, logEvent } from "../lib/log.ts";
+import { CLOSED, isAdmitting, onAttempt, onFailure, onSuccess, type BreakerPolicy, type BreakerState } from "./breaker.ts";
+import { HEALTH_SNAPSHOT_KEY, isHealthSnapshot, originKey, type HealthSnapshot } from "./health-snapshot.ts";
+
+/** How long an isolate keeps a snapshot before reading KV again. */
+export const SNAPSHOT_MEMORY_MS = 10_000;
+/** KV's own edge cache for the snapshot (its minimum). */
+const SNAPSHOT_KV_CACHE_TTL_SECONDS = 30;
+
+export interface OriginRef {
+  pool: PoolConfig;
+  origin: OriginConfig;
+}
+
+/** Includes the address, so a changed configuration starts with fresh circuits. */
+function breakerKey({ pool, origin }: OriginRef): string {
+  return `${originKey(pool.name, origin.name)}@${origin.address}`;
+}
+
+function breakerPolicy(pool: PoolConfig): BreakerPolicy {
+  return { consecutiveFailures: pool.circuit_breaker.consecutive_failures, openMs: pool.circuit_breaker.open_seconds * 1000 };
+}
+
+export class OriginHealth {
+  private readonly breakers = new Map<string, BreakerState>();
+  private snapshot: HealthSnapshot | undefined;
+  private snapshotReadAt = Number.NEGATIVE_INFINITY;
+  private pendingRead: Promise<void> | undefined;
+  private readonly clock: Clock;
+
+  constructor(clock: Clock) {
+    this.clock = clock;
+  }
+
+  /** Reads the shared snapshot when the copy in memory is older than SNAPSHOT_MEMORY_MS. Never throws. */
+  async refresh(kv: KVNamespace | undefined): Promise<void> {
+    if (!kv || this.clock.now() - this.snapshotReadAt < SNAPSHOT_MEMORY_MS) return;
+    this.pendingRead ??= (async () => {
+      try {
+        const value: unknown = await kv.get(HEALTH_SNAPSHOT_KEY, { type: "json", cacheTtl: SNAPSHOT_KV_CACHE_TTL_SECONDS });
+        this.snapshot = isHealthSnapshot(value) ? value : undefined;
+      } catch (error) {
+        // KV trouble must not take traffic down: keep what we had, or assume healthy.
+        logEvent("warn", "health_snapshot_read_failed", { error: describeError(error) });
+      } finally {
+        this.snapshotReadAt = this.clock.now();
+        this.pendingRead = undefined;
+      }
+    })();
+    await this.pendingRead;
+  }
+
+  /** Takes a snapshot this isolate just wrote (the cron ran here), without waiting for KV. */
+  adoptSnapshot(snapshot: HealthSnapshot): void {
+    this.snapshot = snapshot;
+    this.snapshotReadAt = this.clock.now();
+  }
+
+  /** The active check's verdict, if a trustworthy one exists. */
+  activeVerdict({ pool, origin }: OriginRef): boolean | undefined {
+    const entry = this.snapshot?.origins[originKey(pool.name, origin.name)];
+    if (!entry || entry.address !== origin.address || this.clock.now() >= entry.staleAt) return undefined;
+    return entry.healthy;
+  }
+
+  breakerState({ pool, origin }: OriginRef): BreakerState {
+    return this.breakers.get(breakerKey({ pool, origin })) ?? CLOSED;
+  }
+
+  /** Neither marked down by the last health check nor behind an open circuit. */
+  isAvailable(ref: OriginRef): boolean {
+    return this.activeVerdict(ref) !== false && isAdmitting(this.breakerState(ref), this.clock.now(), breakerPolicy(ref.pool));
+  }
+
+  recordAttempt(ref: OriginRef): void {
+    this.setBreaker(ref, onAttempt(this.breakerState(ref), this.clock.now(), breakerPolicy(ref.pool)));
+  }
+
+  recordSuccess(ref: OriginRef): void {
+    this.setBreaker(ref, onSuccess(this.breakerState(ref)));
+  }
+
+  recordFailure(ref: OriginRef): void {
+    this.setBreaker(ref, onFailure(this.breakerState(ref), this.clock.now(), breakerPolicy(ref.pool)));
+  }
+
+  private setBreaker(ref: OriginRef, next: BreakerState): void {
+    const key = breakerKey(ref);
+    const previous = this.breakers.get(key) ?? CLOSED;
+    this.breakers.set(key, next);
+    if (previous.kind !== next.kind) {
+      logEvent(next.kind === "open" ? "warn" : "info", "circuit_state_changed", { pool: ref.pool.name, origin: ref.origin.name, from: previous.kind, to: next.kind });
+    }
+  }
+}

@@ -1,0 +1,26 @@
+// The cron trigger's handler: today it runs the active health checks.
+import { loadConfig } from "../config/load-config.ts";
+import { runHealthChecks } from "../health/run-health-checks.ts";
+import { describeError, logEvent } from "../lib/log.ts";
+import type { PipelineDeps, PipelineEnv } from "../pipeline/handle-request.ts";
+
+export async function runScheduled(
+  _controller: ScheduledController,
+  env: PipelineEnv,
+  _ctx: ExecutionContext,
+  deps: PipelineDeps,
+): Promise<void> {
+  const loaded = loadConfig(env);
+  if (!loaded.ok) return; // loadConfig has logged the problems
+  if (!env.OUTPOST_CACHE) {
+    logEvent("error", "health_check_skipped", { reason: "no OUTPOST_CACHE KV binding" });
+    return;
+  }
+  try {
+    const snapshot = await runHealthChecks(loaded.config, env.OUTPOST_CACHE, deps.clock);
+    deps.health.adoptSnapshot(snapshot);
+  } catch (error) {
+    // A failed KV write must not fail the cron invocation noisily; the next run tries again.
+    logEvent("error", "health_check_failed", { error: describeError(error) });
+  }
+}
