@@ -45,7 +45,11 @@ export function formatPath(path: Path): string {
 }
 
 function formatIssues(issues: ReadonlyArray<z.core.$ZodIssue>, prefix: Path = []): string[] {
-  return issues.map((issue) => `${formatPath([...prefix, ...issue.path])}: ${issue.message}`);
+  return issues.map((issue) => {
+    // A bad record key arrives as "Invalid key in record" wrapping the key schema's own message.
+    const message = issue.code === "invalid_key" && issue.issues.length > 0 ? issue.issues.map((inner) => inner.message).join("; ") : issue.message;
+    return `${formatPath([...prefix, ...issue.path])}: ${message}`;
+  });
 }
 
 /** `OUTPOST_ORIGINS`: origin URLs as a JSON array or separated by commas or white space. */

@@ -127,3 +127,56 @@ describe("readConfig", () => {
     expect(result.ok && result.config.routes.map((r) => r.name)).toEqual(["demo"]);
   });
 });
+
+describe("steering configuration", () => {
+  const pools = [pool("eu"), pool("us")];
+
+  it("reports unknown pools in every geo table and in pool_weights", () => {
+    const result = validateConfig({
+      pools,
+      routes: [
+        route("site", ["eu"], {
+          steering_policy: "geo",
+          pop_pools: { FRA: ["fra"] },
+          country_pools: { DE: ["de"] },
+          region_pools: { WEU: ["weu"] },
+          continent_pools: { EU: ["europe"] },
+          random_steering: { pool_weights: { asia: 0.5 } },
+        }),
+      ],
+    });
+    expect(result.ok ? [] : result.problems).toEqual([
+      'routes[0].pop_pools.FRA[0]: unknown pool "fra"',
+      'routes[0].country_pools.DE[0]: unknown pool "de"',
+      'routes[0].region_pools.WEU[0]: unknown pool "weu"',
+      'routes[0].continent_pools.EU[0]: unknown pool "europe"',
+      'routes[0].random_steering.pool_weights.asia: unknown pool "asia"',
+    ]);
+  });
+
+  it("reports malformed geo keys", () => {
+    const result = validateConfig({
+      pools,
+      routes: [route("site", ["eu"], { country_pools: { de: ["eu"] }, region_pools: { EUROPE: ["eu"] }, pop_pools: { FRANKFURT: ["eu"] } })],
+    });
+    expect(result.ok ? [] : result.problems).toEqual([
+      expect.stringMatching(/^routes\[0\]\.pop_pools\.FRANKFURT: must be a Cloudflare colo/),
+      expect.stringMatching(/^routes\[0\]\.country_pools\.de: must be an ISO 3166-1 alpha-2 country code/),
+      'routes[0].region_pools: Unrecognized key: "EUROPE"',
+    ]);
+  });
+
+  it("requires coordinates for proximity steering", () => {
+    const result = validateConfig({ pools, routes: [route("site", ["eu", "us"], { steering_policy: "proximity" })] });
+    expect(result.ok ? [] : result.problems).toEqual(["routes[0].steering_policy: proximity needs latitude and longitude on at least one of default_pools"]);
+  });
+
+  it("fills pool defaults for origin steering and the circuit breaker", () => {
+    const result = validateConfig({ pools, routes: [route("site", ["eu"])] });
+    expect(result.ok && result.config.pools.get("eu")).toMatchObject({
+      origin_steering: { policy: "random" },
+      circuit_breaker: { consecutive_failures: 5, open_seconds: 30 },
+    });
+    expect(result.ok && result.config.routes[0]).toMatchObject({ retry_on_statuses: [502, 503, 504], max_replay_body_bytes: 65_536 });
+  });
+});
