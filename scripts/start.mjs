@@ -65,6 +65,17 @@ function toDotEnv(variables) {
     .join("\n");
 }
 
+/** wrangler dev does not run cron triggers by itself: fire "* * * * *" every minute, like production. */
+function scheduleCron(port) {
+  const fire = () =>
+    fetch(`http://127.0.0.1:${port}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent("* * * * *")}`).then(
+      (response) => response.body?.cancel(),
+      () => {}, // not ready yet: the next tick tries again
+    );
+  setTimeout(fire, 5_000).unref();
+  setInterval(fire, 60_000).unref();
+}
+
 function main() {
   const args = parseStartArgs(process.argv.slice(2));
   if (args.help) {
@@ -89,14 +100,15 @@ function main() {
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => stopAll(0));
 
   if (args.origins.length === 0) {
-    const demo = spawn(process.execPath, [join(projectRoot, "scripts", "demo-origin.mjs")], { stdio: "inherit" });
-    demo.on("exit", (code) => {
-      if (code) {
-        console.error("outpost: the demo origin stopped (is something else using port 8788 or 8789?)");
-        stopAll(1);
-      }
-    });
-    children.push(demo);
+    // One process per demo origin, so either can be stopped (by its PID) to watch failover.
+    for (const spec of ["demo-a=8788", "demo-b=8789"]) {
+      const demo = spawn(process.execPath, [join(projectRoot, "scripts", "demo-origin.mjs"), spec], { stdio: "inherit" });
+      demo.on("exit", (code) => {
+        if (code) console.error(`outpost: demo origin ${spec} exited with code ${code} (is its port in use?)`);
+      });
+      console.log(`outpost: demo origin ${spec.replace("=", " on port ")} has pid ${demo.pid}`);
+      children.push(demo);
+    }
   }
 
   mkdirSync(stateDir, { recursive: true });
@@ -110,6 +122,8 @@ function main() {
     "--ip", "127.0.0.1",
     "--port", String(args.port),
     "--show-interactive-dev-session=false",
+    // Lets us fire the cron trigger locally, as Cloudflare does every minute in production.
+    "--test-scheduled",
     ...[...envFiles, envFile].flatMap((file) => ["--env-file", file]),
   ];
   console.log(
@@ -129,6 +143,7 @@ function main() {
   });
   children.push(wrangler);
   wrangler.on("exit", (code) => stopAll(code ?? 0));
+  scheduleCron(args.port);
 }
 
 const isMain = process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1];
