@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run size`: bundles the worker exactly as `wrangler deploy` would (--dry-run, nothing is
+// `npm run size`: bundles the worker exactly as `wrangler deploy --env production` would (--dry-run, nothing is
 // uploaded) and fails when the gzip size exceeds the budget.
 import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync, rmSync } from "node:fs";
@@ -9,7 +9,7 @@ import { gzipSync } from "node:zlib";
 const BUDGET_GZIP_BYTES = 100 * 1024;
 const outdir = join(".wrangler", "dry-run");
 rmSync(outdir, { recursive: true, force: true });
-execFileSync(process.execPath, ["node_modules/wrangler/bin/wrangler.js", "deploy", "--dry-run", "--outdir", outdir], {
+execFileSync(process.execPath, ["node_modules/wrangler/bin/wrangler.js", "deploy", "--dry-run", "--env", "production", "--outdir", outdir], {
   stdio: ["ignore", "ignore", "inherit"],
   env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
 });
