@@ -98,6 +98,59 @@ const countryCodeSchema = z.string().check(z.regex(/^[A-Z]{2}$/, "must be an ISO
 const coloCodeSchema = z.string().check(z.regex(/^[A-Z]{3}$/, "must be a Cloudflare colo (IATA) code in upper case, e.g. FRA"));
 const weightSchema = z.number().check(z.minimum(0), z.maximum(1));
 
+const secondsSchema = z.int().check(z.minimum(0), z.maximum(31_536_000));
+const headerNameSchema = z.string().check(z.regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, "must be a header name"), z.toLowerCase());
+
+/** Per-route cache policy (RFC 9111 semantics; every override is opt-in). */
+export const cachePolicySchema = z.strictObject({
+  /** Store and serve responses from the cache. Off: every request goes to the origin. */
+  enabled: z._default(z.boolean(), true),
+  /** Replaces the origin's freshness lifetime for responses that may be stored. */
+  edge_ttl_seconds: z.optional(secondsSchema),
+  /** Serve stale this long while refreshing in the background, when the origin sends no stale-while-revalidate. */
+  stale_while_revalidate_seconds: z._default(secondsSchema, 0),
+  /** Serve stale this long when origins fail, when the origin sends no stale-if-error (RFC 5861). */
+  stale_if_error_seconds: z._default(secondsSchema, 86_400),
+  /** Freshness for statuses that come without explicit freshness, e.g. { "404" = 30 } (negative caching). */
+  status_ttl_seconds: z._default(z.record(z.string().check(z.regex(/^[1-5]\d\d$/, "must be a status code")), secondsSchema), {}),
+  /** Requests carrying any of these cookies bypass the cache (logged-in users, carts). */
+  bypass_cookies: z._default(z.array(z.string().check(z.minLength(1))), []),
+  /** Store responses that set cookies, without their Set-Cookie (only for truly public pages). */
+  strip_set_cookie: z._default(z.boolean(), false),
+  /** Treat the origin's `no-cache` as absent. Only for origins known to misuse it. */
+  ignore_origin_no_cache: z._default(z.boolean(), false),
+  /**
+   * Request Cache-Control (max-age, max-stale, min-fresh, no-cache, only-if-cached): "ignore" (default:
+   * visitors cannot force origin fetches) or "honor" (RFC 9111 §5.2.1).
+   */
+  request_cache_control: z._default(z.enum(["ignore", "honor"]), "ignore"),
+  /** Larger objects stream through uncached. KV values are limited to 25 MiB. */
+  max_object_bytes: z._default(z.int().check(z.minimum(1), z.maximum(25 * 1024 * 1024 - 65_536)), 10 * 1024 * 1024),
+  /** Query string normalisation for the cache key. */
+  query: z.prefault(
+    z.strictObject({
+      /** Sort parameters so ?a=1&b=2 and ?b=2&a=1 share an entry. */
+      sort: z._default(z.boolean(), true),
+      /** When set, only these parameters are part of the key. */
+      allow: z.optional(z.array(z.string())),
+      /** Parameters never part of the key. */
+      deny: z._default(z.array(z.string()), []),
+      /** Drop utm_*, gclid, fbclid and similar tracking parameters. */
+      strip_tracking: z._default(z.boolean(), true),
+    }),
+    {},
+  ),
+  /** Extra key dimensions, for routes whose content differs by them. */
+  key: z.prefault(
+    z.strictObject({
+      headers: z._default(z.array(headerNameSchema), []),
+      cookies: z._default(z.array(z.string().check(z.minLength(1))), []),
+      country: z._default(z.boolean(), false),
+    }),
+    {},
+  ),
+});
+
 export const STEERING_POLICIES = ["off", "geo", "proximity", "random"] as const;
 
 export const routeSchema = z.strictObject({
@@ -137,6 +190,7 @@ export const routeSchema = z.strictObject({
   retry_on_statuses: z._default(z.array(z.int().check(z.minimum(500), z.maximum(599))), [502, 503, 504]),
   /** Request bodies up to this size (by Content-Length) are buffered so an idempotent request can be replayed. */
   max_replay_body_bytes: z._default(z.int().check(z.minimum(0), z.maximum(1_048_576)), 65_536),
+  cache: z.prefault(cachePolicySchema, {}),
   /** How long one origin attempt may take to send response headers before the next origin is tried. */
   origin_timeout_ms: z._default(z.int().check(z.minimum(1), z.maximum(300_000)), 15_000),
   /** Bound on all attempts of one request together, until response headers arrive. */
@@ -144,6 +198,8 @@ export const routeSchema = z.strictObject({
 });
 
 export const outpostConfigSchema = z.strictObject({
+  /** Part of every cache key: change it to invalidate everything cached at once. */
+  cache_version: z._default(z.string().check(z.regex(/^[A-Za-z0-9._-]{1,32}$/, "must be 1-32 letters, digits, '.', '_' or '-'")), "1"),
   routes: z.array(routeSchema).check(z.minLength(1, "at least one route is required")),
   pools: z.array(poolSchema).check(z.minLength(1, "at least one pool is required")),
   monitors: z._default(z.array(monitorSchema), []),
@@ -155,3 +211,4 @@ export type RouteConfig = z.output<typeof routeSchema>;
 export type PoolConfig = z.output<typeof poolSchema>;
 export type OriginConfig = z.output<typeof originSchema>;
 export type MonitorConfig = z.output<typeof monitorSchema>;
+export type CachePolicy = z.output<typeof cachePolicySchema>;

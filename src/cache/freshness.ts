@@ -1,0 +1,215 @@
+// The only owner of RFC 9111 rules: may a response be stored, for how long is it fresh, how long may
+// it be served stale, and may a stored entry answer a request now. Time always comes in as an
+// argument; nothing here reads a clock.
+import type { CachePolicy } from "../config/schema.ts";
+import { deltaSeconds, has, parseDirectives, type Directives } from "./cache-control.ts";
+
+/** Status codes that are heuristically cacheable (RFC 9110 §15.1), minus 206 (we store only whole objects). */
+const HEURISTICALLY_CACHEABLE = new Set([200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501]);
+/** Status codes whose semantics Outpost understands, for must-understand (RFC 9111 §5.2.2.3). */
+const UNDERSTOOD = new Set([200, 203, 204, 300, 301, 302, 303, 307, 308, 404, 405, 410, 414, 501]);
+/** Heuristic freshness: 10% of the time since Last-Modified (RFC 9111 §4.2.2), at most a day. */
+const HEURISTIC_FRACTION = 0.1;
+const HEURISTIC_MAX_SECONDS = 86_400;
+
+export type BypassReason =
+  | "method"
+  | "partial-content"
+  | "status"
+  | "no-store"
+  | "private"
+  | "authorization"
+  | "set-cookie"
+  | "vary-star"
+  | "must-understand"
+  | "not-fresh";
+
+export type StorageDecision =
+  | {
+      store: true;
+      /** Freshness lifetime (RFC 9111 §4.2.1), seconds. */
+      lifetimeSeconds: number;
+      /** Age when received (RFC 9111 §4.2.3), seconds. */
+      initialAgeSeconds: number;
+      staleWhileRevalidateSeconds: number;
+      staleIfErrorSeconds: number;
+    }
+  | { store: false; reason: BypassReason };
+
+export interface StorageInput {
+  method: string;
+  requestHeaders: Headers;
+  status: number;
+  responseHeaders: Headers;
+  policy: CachePolicy;
+  /** When the response arrived, ms since the epoch. */
+  receivedAt: number;
+}
+
+/**
+ * The directives this cache obeys: CDN-Cache-Control (RFC 9213) or, failing that, Surrogate-Control
+ * replace Cache-Control entirely for a CDN; Cache-Control otherwise.
+ */
+export function effectiveDirectives(headers: Headers, policy: Pick<CachePolicy, "ignore_origin_no_cache">): { directives: Directives; targeted: boolean } {
+  const targetedField = headers.get("cdn-cache-control") ?? headers.get("surrogate-control");
+  const parsed = parseDirectives(targetedField ?? headers.get("cache-control"));
+  if (!policy.ignore_origin_no_cache || !parsed.values.has("no-cache")) return { directives: parsed, targeted: targetedField !== null };
+  const values = new Map(parsed.values);
+  values.delete("no-cache");
+  return { directives: { values, conflicting: parsed.conflicting }, targeted: targetedField !== null };
+}
+
+export function parseHttpDate(value: string | null): number | undefined {
+  if (value === null) return undefined;
+  const time = Date.parse(value);
+  return Number.isFinite(time) ? time : undefined;
+}
+
+/** RFC 9111 §4.2.3: the larger of the Age header and the apparent age from Date. */
+export function initialAgeSeconds(headers: Headers, receivedAt: number): number {
+  const ageHeader = headers.get("age");
+  const ageValue = ageHeader !== null && /^\d+$/.test(ageHeader.trim()) ? Number(ageHeader.trim()) : 0;
+  const date = parseHttpDate(headers.get("date"));
+  const apparentAge = date === undefined ? 0 : Math.max(0, (receivedAt - date) / 1000);
+  return Math.max(ageValue, apparentAge);
+}
+
+/** Explicit freshness lifetime, or undefined when the response gives none (RFC 9111 §4.2.1). */
+function explicitLifetime(directives: Directives, targeted: boolean, headers: Headers, receivedAt: number): number | undefined {
+  // Conflicting duplicates: treat the response as stale (RFC 9111 §4.2.1).
+  if (directives.conflicting.has("s-maxage") || directives.conflicting.has("max-age")) return 0;
+  const sharedMaxAge = deltaSeconds(directives, "s-maxage");
+  if (sharedMaxAge !== undefined) return sharedMaxAge;
+  const maxAge = deltaSeconds(directives, "max-age");
+  if (maxAge !== undefined) return maxAge;
+  if (has(directives, "max-age") || has(directives, "s-maxage")) return 0; // present but invalid
+  if (targeted || !headers.has("expires")) return undefined;
+  // An invalid Expires, such as "0", means already expired (RFC 9111 §5.3).
+  const expires = parseHttpDate(headers.get("expires"));
+  if (expires === undefined) return 0;
+  const date = parseHttpDate(headers.get("date")) ?? receivedAt;
+  return Math.max(0, (expires - date) / 1000);
+}
+
+function heuristicLifetime(headers: Headers, receivedAt: number): number | undefined {
+  const lastModified = parseHttpDate(headers.get("last-modified"));
+  if (lastModified === undefined) return undefined;
+  const date = parseHttpDate(headers.get("date")) ?? receivedAt;
+  if (date <= lastModified) return undefined;
+  return Math.min(HEURISTIC_MAX_SECONDS, Math.floor(((date - lastModified) / 1000) * HEURISTIC_FRACTION));
+}
+
+export function decideStorage({ method, requestHeaders, status, responseHeaders, policy, receivedAt }: StorageInput): StorageDecision {
+  if (method !== "GET") return { store: false, reason: "method" };
+  if (status === 206) return { store: false, reason: "partial-content" };
+  if (status < 200) return { store: false, reason: "status" };
+  // A request's no-store forbids storing the response to it (RFC 9111 §5.2.1.5).
+  if (has(parseDirectives(requestHeaders.get("cache-control")), "no-store")) return { store: false, reason: "no-store" };
+
+  const { directives, targeted } = effectiveDirectives(responseHeaders, policy);
+  if (has(directives, "must-understand")) {
+    // must-understand overrides no-store for status codes the cache understands (RFC 9111 §5.2.2.3).
+    if (!UNDERSTOOD.has(status)) return { store: false, reason: "must-understand" };
+  } else if (has(directives, "no-store")) {
+    return { store: false, reason: "no-store" };
+  }
+  if (has(directives, "private")) return { store: false, reason: "private" };
+  const publiclyCacheable = has(directives, "public") || has(directives, "s-maxage") || has(directives, "must-revalidate");
+  // A shared cache must not reuse answers to authenticated requests unless told so (RFC 9111 §3.5).
+  if (requestHeaders.has("authorization") && !publiclyCacheable) return { store: false, reason: "authorization" };
+  if (responseHeaders.has("set-cookie") && !policy.strip_set_cookie) return { store: false, reason: "set-cookie" };
+  if ((responseHeaders.get("vary") ?? "").split(",").some((name) => name.trim() === "*")) return { store: false, reason: "vary-star" };
+
+  const explicit = policy.edge_ttl_seconds ?? explicitLifetime(directives, targeted, responseHeaders, receivedAt);
+  const configured = policy.status_ttl_seconds[String(status)];
+  let lifetimeSeconds: number;
+  if (explicit !== undefined) lifetimeSeconds = explicit;
+  else if (configured !== undefined) lifetimeSeconds = configured;
+  else if (HEURISTICALLY_CACHEABLE.has(status) || has(directives, "public")) lifetimeSeconds = heuristicLifetime(responseHeaders, receivedAt) ?? 0;
+  else return { store: false, reason: "status" };
+  // no-cache: may be stored but never reused without revalidation; until revalidation exists, treat as 0.
+  if (has(directives, "no-cache") && policy.edge_ttl_seconds === undefined) lifetimeSeconds = 0;
+
+  const initialAge = initialAgeSeconds(responseHeaders, receivedAt);
+  if (lifetimeSeconds <= initialAge) return { store: false, reason: "not-fresh" };
+
+  // must-revalidate, proxy-revalidate and no-cache forbid serving stale (RFC 9111 §4.2.4, §5.2.2.2, §5.2.2.8);
+  // s-maxage implies proxy-revalidate (§5.2.2.10) unless the origin grants stale windows explicitly.
+  const forbidsStale = has(directives, "must-revalidate") || has(directives, "proxy-revalidate") || has(directives, "no-cache");
+  const impliesRevalidate = has(directives, "s-maxage");
+  const window = (directive: string, fallback: number) => {
+    if (forbidsStale) return 0;
+    return deltaSeconds(directives, directive) ?? (impliesRevalidate ? 0 : fallback);
+  };
+  return {
+    store: true,
+    lifetimeSeconds,
+    initialAgeSeconds: initialAge,
+    staleWhileRevalidateSeconds: window("stale-while-revalidate", policy.stale_while_revalidate_seconds),
+    staleIfErrorSeconds: window("stale-if-error", policy.stale_if_error_seconds),
+  };
+}
+
+/** The timestamps an entry carries; freshness is decided from them, never from storage expiry. */
+export interface EntryTimes {
+  storedAt: number;
+  initialAgeSeconds: number;
+  freshUntilAt: number;
+  staleWhileRevalidateUntilAt: number;
+  staleIfErrorUntilAt: number;
+}
+
+export function entryTimes(decision: Extract<StorageDecision, { store: true }>, receivedAt: number): EntryTimes {
+  const freshUntilAt = receivedAt + (decision.lifetimeSeconds - decision.initialAgeSeconds) * 1000;
+  return {
+    storedAt: receivedAt,
+    initialAgeSeconds: decision.initialAgeSeconds,
+    freshUntilAt,
+    staleWhileRevalidateUntilAt: freshUntilAt + decision.staleWhileRevalidateSeconds * 1000,
+    staleIfErrorUntilAt: freshUntilAt + decision.staleIfErrorSeconds * 1000,
+  };
+}
+
+/** Current age in whole seconds (RFC 9111 §4.2.3, §5.1). */
+export function ageSeconds(times: EntryTimes, now: number): number {
+  return Math.max(0, Math.floor(times.initialAgeSeconds + (now - times.storedAt) / 1000));
+}
+
+/** Seconds of freshness left; negative once stale (Cache-Status ttl, RFC 9211 §2.6). */
+export function ttlSeconds(times: EntryTimes, now: number): number {
+  return Math.floor((times.freshUntilAt - now) / 1000);
+}
+
+export type Reuse =
+  | { kind: "fresh" }
+  | { kind: "stale-while-revalidate" }
+  /** Must go to the origin; the entry may still serve if the origin fails (stale-if-error). */
+  | { kind: "forward"; reason: "stale" | "request" };
+
+/**
+ * May this entry answer this request without contacting the origin? Request directives count only
+ * when the route honours them (RFC 9111 §5.2.1); by default a visitor cannot force a fetch.
+ */
+export function decideReuse(times: EntryTimes, requestCacheControl: string | null, honorRequest: boolean, now: number): Reuse {
+  const request = honorRequest ? parseDirectives(requestCacheControl) : undefined;
+  const age = ageSeconds(times, now);
+  const ttl = (times.freshUntilAt - now) / 1000;
+  if (request) {
+    if (has(request, "no-cache")) return { kind: "forward", reason: "request" };
+    const maxAge = deltaSeconds(request, "max-age");
+    if (maxAge !== undefined && age > maxAge) return { kind: "forward", reason: "request" };
+    const minFresh = deltaSeconds(request, "min-fresh");
+    if (minFresh !== undefined && ttl < minFresh) return { kind: "forward", reason: "request" };
+  }
+  if (now < times.freshUntilAt) return { kind: "fresh" };
+  if (request && has(request, "max-stale")) {
+    const maxStale = deltaSeconds(request, "max-stale");
+    if (maxStale === undefined || -ttl <= maxStale) return { kind: "fresh" };
+  }
+  if (now < times.staleWhileRevalidateUntilAt) return { kind: "stale-while-revalidate" };
+  return { kind: "forward", reason: "stale" };
+}
+
+export function isUsableOnError(times: EntryTimes, now: number): boolean {
+  return now < times.staleIfErrorUntilAt;
+}

@@ -1,0 +1,179 @@
+import { describe, expect, it } from "vitest";
+import { cachePolicySchema, type CachePolicy } from "../../../src/config/schema.ts";
+import { ageSeconds, decideReuse, decideStorage, entryTimes, isUsableOnError, ttlSeconds, type StorageDecision } from "../../../src/cache/freshness.ts";
+
+const NOW = Date.UTC(2026, 10, 23, 12, 0, 0);
+const httpDate = (ms: number) => new Date(ms).toUTCString();
+const policy = (overrides: Record<string, unknown> = {}): CachePolicy => cachePolicySchema.parse(overrides);
+
+function decide(responseHeaders: Record<string, string>, options: { status?: number; method?: string; request?: Record<string, string>; policy?: Record<string, unknown> } = {}): StorageDecision {
+  return decideStorage({
+    method: options.method ?? "GET",
+    requestHeaders: new Headers(options.request ?? {}),
+    status: options.status ?? 200,
+    responseHeaders: new Headers({ date: httpDate(NOW), ...responseHeaders }),
+    policy: policy(options.policy),
+    receivedAt: NOW,
+  });
+}
+
+const lifetime = (decision: StorageDecision) => (decision.store ? decision.lifetimeSeconds : decision.reason);
+
+describe("storability (RFC 9111 §3)", () => {
+  it.each([
+    ["a POST", { "cache-control": "max-age=60" }, { method: "POST" }, "method"],
+    ["a HEAD", { "cache-control": "max-age=60" }, { method: "HEAD" }, "method"],
+    ["a 206", { "cache-control": "max-age=60" }, { status: 206 }, "partial-content"],
+    ["no-store", { "cache-control": "max-age=60, no-store" }, {}, "no-store"],
+    ["a request's no-store", { "cache-control": "max-age=60" }, { request: { "cache-control": "no-store" } }, "no-store"],
+    ["private", { "cache-control": "private, max-age=60" }, {}, "private"],
+    ['private="set-cookie"', { "cache-control": 'private="set-cookie", max-age=60' }, {}, "private"],
+    ["an answer to Authorization", { "cache-control": "max-age=60" }, { request: { authorization: "Bearer x" } }, "authorization"],
+    ["Set-Cookie", { "cache-control": "max-age=60", "set-cookie": "id=1" }, {}, "set-cookie"],
+    ["Vary: *", { "cache-control": "max-age=60", vary: "Accept, *" }, {}, "vary-star"],
+    ["a 302 without freshness", {}, { status: 302 }, "status"],
+    ["a 500 without freshness", {}, { status: 500 }, "status"],
+    ["must-understand on an unknown status", { "cache-control": "must-understand, no-store, max-age=60" }, { status: 299 }, "must-understand"],
+    ["a response already older than its lifetime", { "cache-control": "max-age=60", age: "60" }, {}, "not-fresh"],
+    ["max-age=0", { "cache-control": "max-age=0" }, {}, "not-fresh"],
+  ])("does not store %s", (_case, headers, options, reason) => {
+    expect(decide(headers, options)).toEqual({ store: false, reason });
+  });
+
+  it.each([
+    ["Authorization with public", { "cache-control": "public, max-age=60" }],
+    ["Authorization with s-maxage", { "cache-control": "s-maxage=60" }],
+    ["Authorization with must-revalidate", { "cache-control": "must-revalidate, max-age=60" }],
+  ])("stores %s (RFC 9111 §3.5)", (_case, headers) => {
+    expect(decide(headers, { request: { authorization: "Bearer x" } }).store).toBe(true);
+  });
+
+  it("stores must-understand with no-store for a status it understands (RFC 9111 §5.2.2.3)", () => {
+    expect(lifetime(decide({ "cache-control": "must-understand, no-store, max-age=60" }))).toBe(60);
+  });
+
+  it("stores Set-Cookie responses only when the route strips the cookie", () => {
+    expect(decide({ "cache-control": "max-age=60", "set-cookie": "a=1" }, { policy: { strip_set_cookie: true } }).store).toBe(true);
+  });
+
+  it("stores a 302 with explicit freshness", () => {
+    expect(lifetime(decide({ "cache-control": "max-age=30" }, { status: 302 }))).toBe(30);
+  });
+});
+
+describe("freshness lifetime (RFC 9111 §4.2.1, RFC 9213)", () => {
+  it.each([
+    ["max-age", { "cache-control": "max-age=60" }, 60],
+    ["s-maxage over max-age", { "cache-control": "max-age=60, s-maxage=120" }, 120],
+    ["max-age over Expires", { "cache-control": "max-age=60", expires: httpDate(NOW + 3_600_000) }, 60],
+    ["Expires minus Date", { expires: httpDate(NOW + 3_600_000) }, 3600],
+    ["CDN-Cache-Control over Cache-Control", { "cdn-cache-control": "max-age=300", "cache-control": "max-age=60" }, 300],
+    ["CDN-Cache-Control ignoring Cache-Control's no-store", { "cdn-cache-control": "max-age=300", "cache-control": "no-store" }, 300],
+    ["CDN-Cache-Control ignoring Expires", { "cdn-cache-control": "public", expires: httpDate(NOW + 3_600_000) }, 0],
+    ["Surrogate-Control over Cache-Control", { "surrogate-control": "max-age=200", "cache-control": "max-age=60" }, 200],
+    ["CDN-Cache-Control over Surrogate-Control", { "cdn-cache-control": "max-age=300", "surrogate-control": "max-age=200" }, 300],
+    ["heuristic: 10% since Last-Modified", { "last-modified": httpDate(NOW - 10_000_000) }, 1000],
+    ["heuristic capped at one day", { "last-modified": httpDate(NOW - 100 * 86_400_000) }, 86_400],
+    ["directive names in any case", { "cache-control": "MAX-AGE=60" }, 60],
+    ["quoted argument", { "cache-control": 'max-age="60"' }, 60],
+  ])("takes %s", (_case, headers, expected) => {
+    expect(lifetime(decide(headers))).toBe(expected === 0 ? "not-fresh" : expected);
+  });
+
+  it.each([
+    ["an invalid Expires", { expires: "0" }],
+    ["an Expires in the past", { expires: httpDate(NOW - 1000) }],
+    ["a negative max-age", { "cache-control": "max-age=-1" }],
+    ["conflicting max-age duplicates", { "cache-control": "max-age=60, max-age=120" }],
+    ["no-cache", { "cache-control": "no-cache, max-age=60" }],
+    ["no freshness information", {}],
+  ])("treats %s as not fresh", (_case, headers) => {
+    expect(lifetime(decide(headers))).toBe("not-fresh");
+  });
+
+  it("lets the route's edge TTL replace the origin's lifetime", () => {
+    expect(lifetime(decide({ "cache-control": "max-age=60" }, { policy: { edge_ttl_seconds: 600 } }))).toBe(600);
+  });
+
+  it("uses status_ttl_seconds for statuses without explicit freshness (negative caching)", () => {
+    expect(lifetime(decide({}, { status: 404, policy: { status_ttl_seconds: { "404": 30 } } }))).toBe(30);
+    expect(lifetime(decide({ "cache-control": "max-age=5" }, { status: 404, policy: { status_ttl_seconds: { "404": 30 } } }))).toBe(5);
+  });
+
+  it("ignores the origin's no-cache only when configured", () => {
+    expect(lifetime(decide({ "cache-control": "no-cache, max-age=60" }, { policy: { ignore_origin_no_cache: true } }))).toBe(60);
+  });
+});
+
+describe("age (RFC 9111 §4.2.3)", () => {
+  it("takes the larger of Age and the apparent age from Date", () => {
+    const fromAge = decide({ "cache-control": "max-age=60", age: "10" });
+    const fromDate = decide({ "cache-control": "max-age=60", age: "10", date: httpDate(NOW - 20_000) });
+    expect(fromAge.store && fromAge.initialAgeSeconds).toBe(10);
+    expect(fromDate.store && fromDate.initialAgeSeconds).toBe(20);
+  });
+
+  it("ignores an invalid Age", () => {
+    const decision = decide({ "cache-control": "max-age=60", age: "ten" });
+    expect(decision.store && decision.initialAgeSeconds).toBe(0);
+  });
+});
+
+describe("stale windows (RFC 5861, RFC 9111 §4.2.4)", () => {
+  const windows = (decision: StorageDecision) => (decision.store ? [decision.staleWhileRevalidateSeconds, decision.staleIfErrorSeconds] : decision.reason);
+
+  it.each([
+    ["the origin's directives", { "cache-control": "max-age=60, stale-while-revalidate=30, stale-if-error=600" }, {}, [30, 600]],
+    ["the route's defaults when the origin is silent", { "cache-control": "max-age=60" }, { stale_while_revalidate_seconds: 15 }, [15, 86_400]],
+    ["none under must-revalidate", { "cache-control": "max-age=60, must-revalidate, stale-while-revalidate=30" }, {}, [0, 0]],
+    ["none under proxy-revalidate", { "cache-control": "max-age=60, proxy-revalidate" }, {}, [0, 0]],
+    ["none by default under s-maxage", { "cache-control": "s-maxage=60" }, { stale_while_revalidate_seconds: 15 }, [0, 0]],
+    ["explicit ones under s-maxage", { "cache-control": "s-maxage=60, stale-while-revalidate=5, stale-if-error=50" }, {}, [5, 50]],
+  ])("uses %s", (_case, headers, routePolicy, expected) => {
+    expect(windows(decide(headers, { policy: routePolicy }))).toEqual(expected);
+  });
+});
+
+describe("reuse of a stored entry", () => {
+  const stored = decide({ "cache-control": "max-age=60, stale-while-revalidate=30, stale-if-error=300", age: "10" });
+  if (!stored.store) throw new Error("fixture must be storable");
+  const times = entryTimes(stored, NOW);
+
+  it("is fresh until exactly the lifetime minus the initial age", () => {
+    expect(decideReuse(times, null, false, NOW + 49_999).kind).toBe("fresh");
+    expect(decideReuse(times, null, false, NOW + 50_000).kind).toBe("stale-while-revalidate");
+  });
+
+  it("serves stale while revalidating until the window closes", () => {
+    expect(decideReuse(times, null, false, NOW + 79_999).kind).toBe("stale-while-revalidate");
+    expect(decideReuse(times, null, false, NOW + 80_000)).toEqual({ kind: "forward", reason: "stale" });
+  });
+
+  it("stays usable on origin errors until stale-if-error ends", () => {
+    expect(isUsableOnError(times, NOW + 349_999)).toBe(true);
+    expect(isUsableOnError(times, NOW + 350_000)).toBe(false);
+  });
+
+  it("reports age and ttl in whole seconds", () => {
+    expect(ageSeconds(times, NOW + 5_500)).toBe(15);
+    expect(ttlSeconds(times, NOW + 5_000)).toBe(45);
+    expect(ttlSeconds(times, NOW + 60_000)).toBe(-10);
+  });
+
+  it("ignores request directives by default", () => {
+    expect(decideReuse(times, "no-cache", false, NOW).kind).toBe("fresh");
+  });
+
+  it.each([
+    ["no-cache", NOW, "forward"],
+    ["max-age=5", NOW, "forward"],
+    ["max-age=15", NOW, "fresh"],
+    ["min-fresh=100", NOW, "forward"],
+    ["min-fresh=10", NOW, "fresh"],
+    ["max-stale=40", NOW + 85_000, "fresh"],
+    ["max-stale=10", NOW + 85_000, "forward"],
+    ["max-stale", NOW + 85_000, "fresh"],
+  ])("honours request %s when the route says so", (directive, now, kind) => {
+    expect(decideReuse(times, directive, true, now).kind).toBe(kind);
+  });
+});
