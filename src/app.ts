@@ -1,6 +1,7 @@
 // The Hono app: the reserved admin prefix, the catch-all proxy pipeline, and the one error boundary
 // that turns every thrown error into a JSON response.
 import { Hono } from "hono";
+import { CacheState } from "./cache/cache-state.ts";
 import { OriginHealth } from "./health/origin-health.ts";
 import { systemClock } from "./lib/clock.ts";
 import { errorResponse, OutpostError } from "./lib/errors.ts";
@@ -10,7 +11,7 @@ import type { OutpostEnv } from "./env.ts";
 
 /** One set per isolate: the app (and so its circuit breakers) lives as long as the isolate. */
 export function defaultDeps(): PipelineDeps {
-  return { clock: systemClock, random: Math.random, health: new OriginHealth(systemClock) };
+  return { clock: systemClock, random: Math.random, health: new OriginHealth(systemClock), cacheState: new CacheState() };
 }
 
 /** Reserved for the admin API; requests under it are never forwarded to an origin. */
@@ -23,7 +24,8 @@ export function createApp(deps: PipelineDeps = defaultDeps()) {
     throw new OutpostError(404, "admin_disabled", "The admin API is closed");
   });
 
-  app.all("*", (c) => handleRequest(c.req.raw, c.env, deps));
+  // Hono types its context with its own ExecutionContext; at run time it is the runtime's.
+  app.all("*", (c) => handleRequest(c.req.raw, c.env, c.executionCtx as ExecutionContext, deps));
 
   app.onError((error) => {
     if (error instanceof OutpostError) return errorResponse(error);

@@ -26,6 +26,8 @@ export const GEO_LEVELS = ["pop", "country", "region", "continent"] as const;
 export type GeoLevel = (typeof GEO_LEVELS)[number];
 
 export interface CompiledConfig {
+  /** Part of every cache key. */
+  cacheVersion: string;
   routes: CompiledRoute[];
   pools: ReadonlyMap<string, PoolConfig>;
   monitors: ReadonlyMap<string, MonitorConfig>;
@@ -212,7 +214,7 @@ function compile(config: OutpostConfig): CompiledConfig {
       continent: resolveTable(route.continent_pools),
     },
   }));
-  return { routes, pools, monitors };
+  return { cacheVersion: config.cache_version, routes, pools, monitors };
 }
 
 function describe(error: unknown): string {

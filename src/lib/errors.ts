@@ -6,6 +6,7 @@ export type ErrorCode =
   | "admin_disabled"
   | "origin_unreachable"
   | "origin_timeout"
+  | "not_cached"
   | "internal_error";
 
 export class OutpostError extends Error {

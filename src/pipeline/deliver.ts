@@ -1,5 +1,9 @@
 // Stage: the origin's response as the client receives it: hop-by-hop fields removed, Via added
 // (RFC 9110 §7.6.3), and Outpost-Upstream naming what served it. The body streams through untouched.
+import { formatCacheStatus, type CacheStatus } from "../cache/cache-status.ts";
+import { isNotModified, notModifiedHeaders } from "../cache/conditional.ts";
+import type { StoredResponse } from "../cache/entry.ts";
+import { ageSeconds } from "../cache/freshness.ts";
 import type { CompiledRoute } from "../config/validate-config.ts";
 import { appendToList, sfString, viaEntry, withoutHopByHop } from "../lib/headers.ts";
 import type { AttemptRecord } from "../origin/fetch-with-failover.ts";
@@ -30,9 +34,35 @@ export function describeUpstream({ route, candidate, steeringReason, attempts }:
   ].join(", ");
 }
 
-export function deliverResponse(upstream: Response, served: Served): Response {
-  const headers = withoutHopByHop(upstream.headers);
+/** Surrogate-Control is addressed to CDNs like us and is not passed on. */
+const CONSUMED_HEADERS = ["surrogate-control"];
+
+/** The origin's response headers as Outpost passes them on (and stores them). */
+export function deliveredHeaders(upstream: Headers): Headers {
+  const headers = withoutHopByHop(upstream);
+  for (const name of CONSUMED_HEADERS) headers.delete(name);
   appendToList(headers, "via", viaEntry(undefined));
+  return headers;
+}
+
+export function deliverResponse(upstream: Response, served: Served, cacheStatus?: CacheStatus, body: ReadableStream | null = upstream.body): Response {
+  const headers = deliveredHeaders(upstream.headers);
   headers.set(UPSTREAM_HEADER, describeUpstream(served));
-  return new Response(upstream.body, { status: upstream.status, statusText: upstream.statusText, headers });
+  if (cacheStatus) headers.set("cache-status", formatCacheStatus(cacheStatus));
+  return new Response(body, { status: upstream.status, statusText: upstream.statusText, headers });
+}
+
+/**
+ * A stored response as the client receives it: Age (RFC 9111 §5.1) and Cache-Status added, answered
+ * with 304 when the client's preconditions match, without a body for HEAD.
+ */
+export function deliverEntry(stored: StoredResponse, request: Request, cacheStatus: CacheStatus, now: number): Response {
+  const headers = new Headers(stored.meta.headers);
+  headers.set("age", String(ageSeconds(stored.meta, now)));
+  headers.set("cache-status", formatCacheStatus(cacheStatus));
+  if (stored.meta.status === 200 && isNotModified(request.headers, headers)) {
+    return new Response(null, { status: 304, headers: notModifiedHeaders(headers) });
+  }
+  const body = request.method === "HEAD" || [204, 304].includes(stored.meta.status) ? null : stored.body;
+  return new Response(body, { status: stored.meta.status, headers });
 }

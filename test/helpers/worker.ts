@@ -6,6 +6,7 @@ import { env } from "cloudflare:workers";
 import { createApp } from "../../src/app.ts";
 import type { OutpostConfigInput } from "../../src/config/schema.ts";
 import type { OutpostEnv } from "../../src/env.ts";
+import { CacheState } from "../../src/cache/cache-state.ts";
 import { OriginHealth } from "../../src/health/origin-health.ts";
 import type { Clock } from "../../src/lib/clock.ts";
 import { runScheduled } from "../../src/scheduled/run-scheduled.ts";
@@ -39,7 +40,7 @@ export function siteConfig(pools: OutpostConfigInput["pools"], route: Partial<Ou
 export function createTestWorker(workerEnv: OutpostEnv, options: { clock?: TestClock; random?: () => number } = {}) {
   const clock = options.clock ?? new TestClock();
   const health = new OriginHealth(clock);
-  const deps = { clock, random: options.random ?? (() => 0), health };
+  const deps = { clock, random: options.random ?? (() => 0), health, cacheState: new CacheState() };
   const app = createApp(deps);
   return {
     clock,

@@ -1,0 +1,70 @@
+// The cache key: which requests share a stored response. Scheme + host + path + normalised query,
+// plus the dimensions a route declares (headers, cookies, visitor country), under a versioned prefix
+// so a `cache_version` change starts from an empty cache. Keys longer than KV allows are hashed.
+import type { CachePolicy } from "../config/schema.ts";
+
+const KEY_FORMAT_VERSION = "v1";
+/** KV keys are limited to 512 bytes; leave room for variant suffixes. */
+const MAX_PLAIN_KEY_BYTES = 400;
+/** Query parameters that only track visitors and never change content. */
+const TRACKING_PARAMETER = /^(utm_[a-z0-9_]+|gclid|gbraid|wbraid|dclid|fbclid|msclkid|yclid|twclid|ttclid|igshid|mc_cid|mc_eid|_ga|_gl|_hsenc|_hsmi|mkt_tok)$/i;
+
+export function normalizeQuery(search: string, query: CachePolicy["query"]): string {
+  const params = [...new URLSearchParams(search)].filter(([name]) => {
+    if (query.allow && !query.allow.includes(name)) return false;
+    if (query.deny.includes(name)) return false;
+    return !(query.strip_tracking && TRACKING_PARAMETER.test(name));
+  });
+  if (query.sort) params.sort(([a, av], [b, bv]) => (a === b ? compare(av, bv) : compare(a, b)));
+  return new URLSearchParams(params).toString();
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Cookie header -> name/value pairs (RFC 6265 §5.4 form). */
+export function parseCookies(header: string | null): Map<string, string> {
+  const cookies = new Map<string, string>();
+  for (const pair of (header ?? "").split(";")) {
+    const equals = pair.indexOf("=");
+    if (equals <= 0) continue;
+    const name = pair.slice(0, equals).trim();
+    if (!cookies.has(name)) cookies.set(name, pair.slice(equals + 1).trim());
+  }
+  return cookies;
+}
+
+export interface CacheKeyInput {
+  url: URL;
+  headers: Headers;
+  country: string | undefined;
+  routeName: string;
+  cacheVersion: string;
+  policy: CachePolicy;
+}
+
+/** The human-readable key (before hashing), for logs and explain. */
+export function describeCacheKey({ url, headers, country, routeName, cacheVersion, policy }: CacheKeyInput): string {
+  const query = normalizeQuery(url.search, policy.query);
+  const base = `${url.protocol}//${url.host.toLowerCase()}${url.pathname}${query ? `?${query}` : ""}`;
+  const dimensions: string[] = [];
+  for (const name of policy.key.headers) dimensions.push(`h:${name}=${(headers.get(name) ?? "").trim()}`);
+  if (policy.key.cookies.length > 0) {
+    const cookies = parseCookies(headers.get("cookie"));
+    for (const name of policy.key.cookies) dimensions.push(`c:${name}=${cookies.get(name) ?? ""}`);
+  }
+  if (policy.key.country) dimensions.push(`country=${country ?? ""}`);
+  return [`outpost:${KEY_FORMAT_VERSION}:${cacheVersion}:${routeName}`, base, ...dimensions].join("|");
+}
+
+export async function buildCacheKey(input: CacheKeyInput): Promise<string> {
+  const plain = describeCacheKey(input);
+  if (new TextEncoder().encode(plain).length <= MAX_PLAIN_KEY_BYTES) return plain;
+  return `outpost:${KEY_FORMAT_VERSION}:${input.cacheVersion}:${input.routeName}|sha256:${await sha256Hex(plain)}`;
+}
+
+export async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+}

@@ -1,0 +1,59 @@
+// What a cache tier holds under a key, in one value (one read on a hit): a 4-byte length, a JSON
+// header, then the body. The header is versioned; anything unreadable is a miss, never an error.
+import type { EntryTimes } from "./freshness.ts";
+
+export const ENTRY_FORMAT_VERSION = 1;
+
+/** A stored response. */
+export interface ResponseEntryMeta extends EntryTimes {
+  v: typeof ENTRY_FORMAT_VERSION;
+  kind: "response";
+  status: number;
+  headers: Array<[string, string]>;
+}
+
+/**
+ * Stored at a URL's key when its responses vary (Vary): names the request headers that select a
+ * variant. `generation` is part of every variant key, so invalidating the marker orphans them all.
+ */
+export interface VaryMarkerMeta {
+  v: typeof ENTRY_FORMAT_VERSION;
+  kind: "vary";
+  headers: string[];
+  generation: string;
+  /** The marker lives as long as its longest-lived variant might. */
+  expiresAt: number;
+}
+
+export type EntryMeta = ResponseEntryMeta | VaryMarkerMeta;
+
+export type StoredResponse = { meta: ResponseEntryMeta; body: ArrayBuffer };
+export type StoredRecord = StoredResponse | { meta: VaryMarkerMeta; body: ArrayBuffer };
+
+export function encodeRecord(meta: EntryMeta, body: ArrayBuffer = new ArrayBuffer(0)): ArrayBuffer {
+  const header = new TextEncoder().encode(JSON.stringify(meta));
+  const out = new Uint8Array(4 + header.length + body.byteLength);
+  new DataView(out.buffer).setUint32(0, header.length);
+  out.set(header, 4);
+  out.set(new Uint8Array(body), 4 + header.length);
+  return out.buffer;
+}
+
+export function decodeRecord(data: ArrayBuffer): StoredRecord | undefined {
+  if (data.byteLength < 4) return undefined;
+  const headerLength = new DataView(data).getUint32(0);
+  if (4 + headerLength > data.byteLength) return undefined;
+  try {
+    const meta = JSON.parse(new TextDecoder().decode(new Uint8Array(data, 4, headerLength))) as EntryMeta;
+    if (meta?.v !== ENTRY_FORMAT_VERSION || (meta.kind !== "response" && meta.kind !== "vary")) return undefined;
+    return { meta, body: data.slice(4 + headerLength) } as StoredRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+/** How long a storage tier should keep a record: until nothing about it can be used any more. */
+export function retentionSeconds(meta: EntryMeta, now: number): number {
+  const until = meta.kind === "vary" ? meta.expiresAt : Math.max(meta.freshUntilAt, meta.staleWhileRevalidateUntilAt, meta.staleIfErrorUntilAt);
+  return Math.ceil((until - now) / 1000);
+}

@@ -1,0 +1,133 @@
+// The storage tiers, nearest first: the location's Cache API ("colo"), then Workers KV ("kv", global).
+// Freshness is decided from the entry's own timestamps; tier expiry is only garbage collection.
+// Every storage error degrades to a miss or a skipped write: the request is then served from the
+// origin, never failed.
+import { describeError, logEvent } from "../lib/log.ts";
+import { decodeRecord, encodeRecord, retentionSeconds, type EntryMeta, type StoredRecord } from "./entry.ts";
+
+/** KV's minimum expirationTtl. */
+const KV_MIN_TTL_SECONDS = 60;
+/** KV accepts one write per second per key; more in this isolate are skipped, not queued. */
+const KV_MIN_WRITE_INTERVAL_MS = 1_000;
+/** Cache API requests need a URL; this host never leaves the worker. */
+const COLO_KEY_BASE = "https://outpost-cache.internal/";
+
+export type TierName = "colo" | "kv";
+
+export interface CacheTier {
+  readonly name: TierName;
+  get(key: string): Promise<ArrayBuffer | undefined>;
+  put(key: string, data: ArrayBuffer, ttlSeconds: number): Promise<void>;
+  delete(key: string): Promise<void>;
+}
+
+export class KvTier implements CacheTier {
+  readonly name = "kv";
+  private readonly kv: KVNamespace;
+  constructor(kv: KVNamespace) {
+    this.kv = kv;
+  }
+  async get(key: string) {
+    return (await this.kv.get(key, "arrayBuffer")) ?? undefined;
+  }
+  async put(key: string, data: ArrayBuffer, ttlSeconds: number) {
+    await this.kv.put(key, data, { expirationTtl: Math.max(KV_MIN_TTL_SECONDS, ttlSeconds) });
+  }
+  async delete(key: string) {
+    await this.kv.delete(key);
+  }
+}
+
+export class ColoTier implements CacheTier {
+  readonly name = "colo";
+  private readonly cache: Cache;
+  constructor(cache: Cache) {
+    this.cache = cache;
+  }
+  private request(key: string) {
+    return new Request(COLO_KEY_BASE + encodeURIComponent(key));
+  }
+  async get(key: string) {
+    const response = await this.cache.match(this.request(key));
+    return response ? await response.arrayBuffer() : undefined;
+  }
+  async put(key: string, data: ArrayBuffer, ttlSeconds: number) {
+    await this.cache.put(this.request(key), new Response(data, { headers: { "cache-control": `max-age=${Math.max(1, ttlSeconds)}` } }));
+  }
+  async delete(key: string) {
+    await this.cache.delete(this.request(key));
+  }
+}
+
+/** Per-isolate memory of recent KV writes, shared by every request of the isolate. */
+export class WriteThrottle {
+  private readonly lastWriteAt = new Map<string, number>();
+  allow(key: string, now: number): boolean {
+    const last = this.lastWriteAt.get(key);
+    if (last !== undefined && now - last < KV_MIN_WRITE_INTERVAL_MS) return false;
+    if (this.lastWriteAt.size > 10_000) this.lastWriteAt.clear(); // bounded memory
+    this.lastWriteAt.set(key, now);
+    return true;
+  }
+}
+
+export interface Lookup {
+  record: StoredRecord;
+  tier: TierName;
+}
+
+export class TieredStore {
+  private readonly tiers: CacheTier[];
+  private readonly throttle: WriteThrottle;
+  constructor(tiers: CacheTier[], throttle: WriteThrottle) {
+    this.tiers = tiers;
+    this.throttle = throttle;
+  }
+
+  /** The nearest tier holding a readable record; nearer tiers missing it are refilled in the background. */
+  async get(key: string, background: (work: Promise<unknown>) => void, now: number): Promise<Lookup | undefined> {
+    for (const [index, tier] of this.tiers.entries()) {
+      let data: ArrayBuffer | undefined;
+      try {
+        data = await tier.get(key);
+      } catch (error) {
+        logEvent("warn", "cache_tier_read_failed", { tier: tier.name, error: describeError(error) });
+        continue;
+      }
+      const record = data === undefined ? undefined : decodeRecord(data);
+      if (!record || !data) continue;
+      const ttl = retentionSeconds(record.meta, now);
+      for (const nearer of this.tiers.slice(0, index)) background(this.write(nearer, key, data, ttl, now));
+      return { record, tier: tier.name };
+    }
+    return undefined;
+  }
+
+  /** Writes every tier; failures are logged, never thrown. */
+  async put(key: string, meta: EntryMeta, body: ArrayBuffer | undefined, now: number): Promise<void> {
+    const ttl = retentionSeconds(meta, now);
+    if (ttl <= 0) return;
+    const data = encodeRecord(meta, body);
+    await Promise.all(this.tiers.map((tier) => this.write(tier, key, data, ttl, now)));
+  }
+
+  async delete(key: string): Promise<void> {
+    await Promise.all(
+      this.tiers.map((tier) =>
+        tier.delete(key).catch((error: unknown) => logEvent("warn", "cache_tier_delete_failed", { tier: tier.name, error: describeError(error) })),
+      ),
+    );
+  }
+
+  private async write(tier: CacheTier, key: string, data: ArrayBuffer, ttl: number, now: number): Promise<void> {
+    if (tier.name === "kv" && !this.throttle.allow(key, now)) {
+      logEvent("debug", "cache_kv_write_skipped", { reason: "one write per second per key" });
+      return;
+    }
+    try {
+      await tier.put(key, data, ttl);
+    } catch (error) {
+      logEvent("warn", "cache_tier_write_failed", { tier: tier.name, error: describeError(error) });
+    }
+  }
+}

@@ -1,0 +1,35 @@
+// Stage: steer, apply health, and try origins. Shared by the plain proxy path and the cache's
+// misses and refreshes.
+import type { CompiledRoute } from "../config/validate-config.ts";
+import { OutpostError } from "../lib/errors.ts";
+import { fetchWithFailover, type AttemptRecord, type FailoverResult } from "../origin/fetch-with-failover.ts";
+import type { PipelineDeps, PipelineEnv } from "./handle-request.ts";
+import { orderByHealth, selectPools, type VisitorCf } from "./select-pools.ts";
+
+export interface Forwarded {
+  result: FailoverResult;
+  steeringReason: string;
+}
+
+export async function forwardToOrigin(request: Request, route: CompiledRoute, env: PipelineEnv, deps: PipelineDeps): Promise<Forwarded> {
+  const steering = selectPools(route, { cf: request.cf as VisitorCf | undefined, clientIp: request.headers.get("cf-connecting-ip"), random: deps.random });
+  await deps.health.refresh(env.OUTPOST_CACHE);
+  const candidates = orderByHealth(steering.candidates, deps.health);
+  return { result: await fetchWithFailover(request, route, candidates, deps), steeringReason: steering.reason };
+}
+
+/** 504 when every attempt ran out of time, 502 otherwise; the body names each attempt (never addresses). */
+export function upstreamFailure(route: CompiledRoute, attempts: AttemptRecord[]): OutpostError {
+  const timedOut = attempts.length > 0 && attempts.every((a) => a.outcome === "timeout" || a.outcome === "deadline");
+  const details = {
+    route: route.name,
+    attempts: attempts.map((a) => ({ pool: a.pool, origin: a.origin, outcome: a.outcome, elapsed_ms: a.elapsedMs })),
+  };
+  if (attempts.length === 0) {
+    return new OutpostError(502, "origin_unreachable", `Route "${route.name}" has no enabled origin`, details);
+  }
+  if (timedOut) {
+    return new OutpostError(504, "origin_timeout", `Every origin for route "${route.name}" timed out`, details);
+  }
+  return new OutpostError(502, "origin_unreachable", `No origin for route "${route.name}" could be reached`, details);
+}

@@ -1,0 +1,291 @@
+// The cache's state machine for one cacheable request (GET or HEAD on a route with caching on):
+//
+//   lookup   -> colo tier, then KV (a Vary marker leads to the request's variant)
+//   fresh    -> deliver HIT
+//   stale, within stale-while-revalidate -> deliver HIT now, refresh in waitUntil (once per isolate)
+//   miss / stale -> fill from the origin, collapsed: one origin request per key per isolate;
+//               storable -> stream to the client while the copy is stored; waiters get the copy
+//   origin failed or answered 5xx, entry within stale-if-error -> deliver the stale entry
+import type { CacheStatus, ForwardReason } from "../cache/cache-status.ts";
+import type { SharedFill } from "../cache/cache-state.ts";
+import { buildCacheKey, parseCookies } from "../cache/cache-key.ts";
+import { has, parseDirectives } from "../cache/cache-control.ts";
+import type { ResponseEntryMeta, StoredResponse, VaryMarkerMeta } from "../cache/entry.ts";
+import { decideReuse, decideStorage, entryTimes, isUsableOnError, ttlSeconds, type StorageDecision } from "../cache/freshness.ts";
+import { ColoTier, KvTier, TieredStore, type CacheTier, type TierName } from "../cache/tiered-store.ts";
+import { variantKey, variantValues, varyHeaderNames } from "../cache/variants.ts";
+import type { CompiledConfig, CompiledRoute } from "../config/validate-config.ts";
+import { OutpostError } from "../lib/errors.ts";
+import { describeError, logEvent } from "../lib/log.ts";
+import { deliverEntry, deliveredHeaders, deliverResponse } from "./deliver.ts";
+import { forwardToOrigin, upstreamFailure, type Forwarded } from "./forward.ts";
+import type { PipelineDeps, PipelineEnv } from "./handle-request.ts";
+
+export interface CacheRequest {
+  request: Request;
+  route: CompiledRoute;
+  config: CompiledConfig;
+  env: PipelineEnv;
+  exec: ExecutionContext;
+  deps: PipelineDeps;
+}
+
+/** Why a request skips the cache entirely, or undefined when it may use it. */
+export function cacheBypassReason(request: Request, route: CompiledRoute): { fwd: ForwardReason; detail?: string } | undefined {
+  if (!route.cache.enabled) return { fwd: "bypass", detail: "disabled" };
+  if (request.method !== "GET" && request.method !== "HEAD") return { fwd: "method" };
+  if (request.headers.has("range")) return { fwd: "bypass", detail: "range" };
+  const cookies = parseCookies(request.headers.get("cookie"));
+  if (route.cache.bypass_cookies.some((name) => cookies.has(name))) return { fwd: "bypass", detail: "cookie" };
+  return undefined;
+}
+
+function openStore(env: PipelineEnv, deps: PipelineDeps): TieredStore {
+  const tiers: CacheTier[] = [];
+  if (typeof caches !== "undefined") tiers.push(new ColoTier(caches.default));
+  if (env.OUTPOST_CACHE) tiers.push(new KvTier(env.OUTPOST_CACHE));
+  return new TieredStore(tiers, deps.cacheState.throttle);
+}
+
+/** `primaryKey` is the URL's key; `marker` the Vary marker stored there, if any. */
+type Found =
+  | { kind: "hit"; stored: StoredResponse; tier: TierName; primaryKey: string; marker?: VaryMarkerMeta }
+  | { kind: "miss"; fwd: "miss" | "vary-miss"; primaryKey: string; marker?: VaryMarkerMeta };
+
+async function findEntry(store: TieredStore, key: string, request: Request, exec: ExecutionContext, now: number): Promise<Found> {
+  const background = (work: Promise<unknown>) => exec.waitUntil(work);
+  const primary = await store.get(key, background, now);
+  if (!primary) return { kind: "miss", fwd: "miss", primaryKey: key };
+  if (primary.record.meta.kind === "response") return { kind: "hit", stored: primary.record as StoredResponse, tier: primary.tier, primaryKey: key };
+  const marker = primary.record.meta;
+  const variant = await store.get(await variantKey(key, marker, request.headers), background, now);
+  if (variant?.record.meta.kind !== "response") return { kind: "miss", fwd: "vary-miss", primaryKey: key, marker };
+  return { kind: "hit", stored: variant.record as StoredResponse, tier: variant.tier, primaryKey: key, marker };
+}
+
+export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
+  const { request, route, config, deps } = ctx;
+  const store = openStore(ctx.env, deps);
+  const key = await buildCacheKey({
+    url: new URL(request.url),
+    headers: request.headers,
+    country: typeof request.cf?.country === "string" ? request.cf.country : undefined,
+    routeName: route.name,
+    cacheVersion: config.cacheVersion,
+    policy: route.cache,
+  });
+  // Answers to authenticated requests may be stored when the origin allows it (RFC 9111 §3.5), but
+  // an authenticated request is never answered from, nor collapsed into, another visitor's fill.
+  const authenticated = request.headers.has("authorization");
+  const found: Found = authenticated ? { kind: "miss", fwd: "miss", primaryKey: key } : await findEntry(store, key, request, ctx.exec, deps.clock.now());
+  const honorRequest = route.cache.request_cache_control === "honor";
+  let fwd: ForwardReason = authenticated ? "bypass" : found.kind === "miss" ? found.fwd : "stale";
+
+  if (found.kind === "hit") {
+    const now = deps.clock.now();
+    const reuse = decideReuse(found.stored.meta, request.headers.get("cache-control"), honorRequest, now);
+    if (reuse.kind === "forward") fwd = reuse.reason;
+    if (reuse.kind === "fresh") {
+      return deliverEntry(found.stored, request, { hit: true, ttl: ttlSeconds(found.stored.meta, now), detail: found.tier }, now);
+    }
+    if (reuse.kind === "stale-while-revalidate") {
+      refreshInBackground(ctx, key, found);
+      return deliverEntry(found.stored, request, { hit: true, ttl: ttlSeconds(found.stored.meta, now), detail: `${found.tier}:stale-while-revalidate` }, now);
+    }
+  } else if (honorRequest && has(parseDirectives(request.headers.get("cache-control")), "only-if-cached")) {
+    // RFC 9111 §5.2.1.7: nothing stored that satisfies the request -> 504.
+    throw new OutpostError(504, "not_cached", "The request asked for a cached response only (only-if-cached) and none is stored");
+  }
+
+  const fill = await fillFromOrigin(ctx, key, found, { collapse: !authenticated && request.method === "GET" });
+  const now = deps.clock.now();
+  const stale = found.kind === "hit" && isUsableOnError(found.stored.meta, now) ? found.stored : undefined;
+
+  if (fill.kind === "shared") {
+    return deliverEntry(fill.stored, request, { fwd, collapsed: true, ttl: ttlSeconds(fill.stored.meta, now), detail: "collapsed" }, now);
+  }
+  if (fill.kind === "failed") {
+    if (stale) return deliverEntry(stale, request, { fwd: "stale", ttl: ttlSeconds(stale.meta, now), detail: "stale-if-error" }, now);
+    throw upstreamFailure(route, fill.forwarded.result.kind === "failed" ? fill.forwarded.result.attempts : []);
+  }
+  const { response } = fill;
+  if (response.status >= 500 && stale) {
+    await fill.body?.cancel();
+    return deliverEntry(stale, request, { fwd: "stale", fwdStatus: response.status, ttl: ttlSeconds(stale.meta, now), detail: "stale-if-error" }, now);
+  }
+  const status: CacheStatus = { fwd, fwdStatus: response.status, stored: fill.decision.store, detail: fill.decision.store ? undefined : fill.bypass };
+  if (fill.decision.store) status.ttl = ttlSeconds(entryTimes(fill.decision, fill.receivedAt), now);
+  return deliverResponse(response, { route, candidate: fill.served.candidate, steeringReason: fill.served.steeringReason, attempts: fill.served.attempts }, status, fill.body);
+}
+
+type Fill =
+  | { kind: "shared"; stored: StoredResponse }
+  | { kind: "failed"; forwarded: Forwarded }
+  | {
+      kind: "response";
+      response: Response;
+      body: ReadableStream | null;
+      decision: StorageDecision;
+      bypass: string | undefined;
+      receivedAt: number;
+      served: { candidate: Extract<Forwarded["result"], { kind: "response" }>["candidate"]; steeringReason: string; attempts: Extract<Forwarded["result"], { kind: "response" }>["attempts"] };
+    };
+
+/**
+ * Goes to the origin for `key`, or waits for the request of this isolate that already does.
+ * A waiter whose variant differs, or whose fill turned out uncacheable, fetches for itself.
+ */
+async function fillFromOrigin(ctx: CacheRequest, key: string, found: Found, { collapse }: { collapse: boolean }): Promise<Fill> {
+  const state = ctx.deps.cacheState;
+  const inflight = collapse ? state.inflight.get(key) : undefined;
+  if (inflight) {
+    const shared = await inflight;
+    if (shared.kind === "entry" && matchesVariant(shared, ctx.request.headers)) return { kind: "shared", stored: shared.stored };
+  }
+  if (!collapse || inflight) return fetchAndStore(ctx, originRequest(ctx.request, false), found, undefined);
+
+  let share!: (fill: SharedFill) => void;
+  const shared = new Promise<SharedFill>((resolve) => (share = resolve));
+  state.inflight.set(key, shared);
+  void shared.then(() => state.inflight.delete(key));
+  try {
+    return await fetchAndStore(ctx, originRequest(ctx.request, false), found, share);
+  } catch (error) {
+    share({ kind: "none" });
+    throw error;
+  }
+}
+
+function matchesVariant(shared: Extract<SharedFill, { kind: "entry" }>, headers: Headers): boolean {
+  if (shared.varyValues === undefined) return true;
+  const names = varyHeaderNames(new Headers(shared.stored.meta.headers).get("vary"));
+  return variantValues(names, headers) === shared.varyValues;
+}
+
+/**
+ * The request that goes to the origin for a fill: the client's, minus its preconditions (the cache
+ * answers those itself). A background refresh is a GET of its own, detached from the client.
+ */
+function originRequest(request: Request, forBackground: boolean): Request {
+  if (!forBackground && !request.headers.has("if-none-match") && !request.headers.has("if-modified-since")) return request;
+  const headers = new Headers(request.headers);
+  headers.delete("if-none-match");
+  headers.delete("if-modified-since");
+  return new Request(request.url, {
+    method: forBackground ? "GET" : request.method,
+    headers,
+    cf: request.cf as RequestInitCfProperties | undefined,
+    signal: forBackground ? null : request.signal,
+  });
+}
+
+async function fetchAndStore(
+  ctx: CacheRequest,
+  request: Request,
+  found: Found,
+  share: ((fill: SharedFill) => void) | undefined,
+  forBackground = false,
+): Promise<Fill> {
+  const { route, deps } = ctx;
+  const forwarded = await forwardToOrigin(request, route, ctx.env, deps);
+  if (forwarded.result.kind === "failed") {
+    share?.({ kind: "none" });
+    return { kind: "failed", forwarded };
+  }
+  const { response, candidate, attempts } = forwarded.result;
+  const receivedAt = deps.clock.now();
+  let decision = decideStorage({ method: request.method, requestHeaders: request.headers, status: response.status, responseHeaders: response.headers, policy: route.cache, receivedAt });
+  const declaredLength = Number(response.headers.get("content-length") ?? 0);
+  let bypass: string | undefined = decision.store ? undefined : decision.reason;
+  if (decision.store && declaredLength > route.cache.max_object_bytes) {
+    decision = { store: false, reason: "not-fresh" };
+    bypass = "too-large";
+  }
+  const served = { candidate, steeringReason: forwarded.steeringReason, attempts };
+  if (!decision.store) {
+    share?.({ kind: "none" });
+    return { kind: "response", response, body: response.body, decision, bypass, receivedAt, served };
+  }
+
+  const headers = deliveredHeaders(response.headers);
+  if (route.cache.strip_set_cookie) headers.delete("set-cookie");
+  const meta: ResponseEntryMeta = { v: 1, kind: "response", status: response.status, headers: [...headers], ...entryTimes(decision, receivedAt) };
+  const [toClient, toStore] = response.body ? response.body.tee() : [null, null];
+  const storing = readUpTo(toStore, route.cache.max_object_bytes)
+    .then(async (body) => {
+      if (!body) {
+        share?.({ kind: "none" });
+        logEvent("info", "cache_store_skipped", { route: route.name, reason: "too-large" });
+        return;
+      }
+      const stored: StoredResponse = { meta, body };
+      const names = varyHeaderNames(headers.get("vary"));
+      share?.({ kind: "entry", stored, varyValues: names.length > 0 ? variantValues(names, request.headers) : undefined });
+      await writeEntry(ctx, request.headers, found, stored, names);
+    })
+    .catch((error: unknown) => {
+      share?.({ kind: "none" });
+      logEvent("warn", "cache_store_failed", { route: route.name, error: describeError(error) });
+    });
+  ctx.exec.waitUntil(storing);
+  if (forBackground) await storing;
+  return { kind: "response", response, body: toClient, decision, bypass, receivedAt, served };
+}
+
+/** The whole stream as one buffer, or undefined (and the stream cancelled) past `limit` bytes. */
+async function readUpTo(stream: ReadableStream<Uint8Array> | null, limit: number): Promise<ArrayBuffer | undefined> {
+  if (!stream) return new ArrayBuffer(0);
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const reader = stream.getReader();
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+    total += chunk.value.byteLength;
+    if (total > limit) {
+      await reader.cancel();
+      return undefined;
+    }
+    chunks.push(chunk.value);
+  }
+  const body = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return body.buffer;
+}
+
+async function writeEntry(ctx: CacheRequest, requestHeaders: Headers, found: Found, stored: StoredResponse, varyNames: string[]): Promise<void> {
+  const store = openStore(ctx.env, ctx.deps);
+  const now = ctx.deps.clock.now();
+  const { primaryKey } = found;
+  if (varyNames.length === 0) {
+    await store.put(primaryKey, stored.meta, stored.body, now);
+    return;
+  }
+  const retainUntil = Math.max(stored.meta.freshUntilAt, stored.meta.staleWhileRevalidateUntilAt, stored.meta.staleIfErrorUntilAt);
+  const sameHeaders = found.marker && found.marker.headers.join() === varyNames.join();
+  const marker: VaryMarkerMeta = {
+    v: 1,
+    kind: "vary",
+    headers: varyNames,
+    generation: sameHeaders ? found.marker!.generation : crypto.randomUUID(),
+    expiresAt: Math.max(retainUntil, sameHeaders ? found.marker!.expiresAt : 0),
+  };
+  if (!sameHeaders || marker.expiresAt > found.marker!.expiresAt) await store.put(primaryKey, marker, undefined, now);
+  await store.put(await variantKey(primaryKey, marker, requestHeaders), stored.meta, stored.body, now);
+}
+
+/** stale-while-revalidate: one background refresh per key per isolate. */
+function refreshInBackground(ctx: CacheRequest, key: string, found: Extract<Found, { kind: "hit" }>): void {
+  const { refreshing } = ctx.deps.cacheState;
+  if (refreshing.has(key)) return;
+  refreshing.add(key);
+  const refresh = fetchAndStore(ctx, originRequest(ctx.request, true), found, undefined, true)
+    .then(async (fill) => {
+      if (fill.kind === "response" && !fill.decision.store) await fill.body?.cancel();
+    })
+    .catch((error: unknown) => logEvent("warn", "cache_refresh_failed", { route: ctx.route.name, error: describeError(error) }))
+    .finally(() => refreshing.delete(key));
+  ctx.exec.waitUntil(refresh);
+}
