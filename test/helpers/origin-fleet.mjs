@@ -7,7 +7,7 @@ import { createServer } from "node:http";
 
 /** @typedef {{ kind: "echo", status?: number, headers?: Record<string, string | string[]> }
  *  | { kind: "fixed", status: number, headers?: Record<string, string | string[]>, body?: string }
- *  | { kind: "slow", delayMs: number }
+ *  | { kind: "slow", delayMs: number, then?: OriginBehavior }
  *  | { kind: "hang" }
  *  | { kind: "reset" }
  *  | { kind: "held-stream", firstChunk: string, rest: string }
@@ -95,7 +95,7 @@ class FleetOrigin {
         res.socket?.destroy();
         return;
       case "slow":
-        setTimeout(() => this.#respond({ kind: "echo" }, record, res), behavior.delayMs);
+        setTimeout(() => this.#respond(behavior.then ?? { kind: "echo" }, record, res), behavior.delayMs);
         return;
       case "fixed":
         res.writeHead(behavior.status, { ...base, ...behavior.headers });
@@ -107,7 +107,7 @@ class FleetOrigin {
         this.releases.push(() => res.end(behavior.rest));
         return;
       default: {
-        const body = JSON.stringify({ origin: this.name, method: record.method, url: record.url, headers: record.headers, bodyBytes: record.bodyBytes });
+        const body = JSON.stringify({ origin: this.name, n: this.requests.length, method: record.method, url: record.url, headers: record.headers, bodyBytes: record.bodyBytes });
         res.writeHead(behavior.status ?? 200, { ...base, "content-type": "application/json", ...behavior.headers });
         res.end(record.method === "HEAD" ? undefined : body);
       }

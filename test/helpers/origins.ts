@@ -5,7 +5,7 @@ import { env } from "cloudflare:workers";
 export type OriginBehavior =
   | { kind: "echo"; status?: number; headers?: Record<string, string | string[]> }
   | { kind: "fixed"; status: number; headers?: Record<string, string | string[]>; body?: string }
-  | { kind: "slow"; delayMs: number }
+  | { kind: "slow"; delayMs: number; then?: OriginBehavior }
   | { kind: "hang" }
   | { kind: "reset" }
   | { kind: "held-stream"; firstChunk: string; rest: string }
@@ -23,6 +23,8 @@ export interface RecordedRequest {
 /** What the echo behaviour answers: the request as the origin saw it. */
 export interface EchoBody {
   origin: string;
+  /** How many requests this origin had received, this one included. */
+  n: number;
   method: string;
   url: string;
   headers: Record<string, string | undefined>;

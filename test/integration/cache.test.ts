@@ -1,0 +1,276 @@
+// The cache end to end: real KV, real Cache API, real origin servers that count requests, and an
+// injected clock stepped across freshness boundaries.
+import { describe, expect, it } from "vitest";
+import { buildCacheKey } from "../../src/cache/cache-key.ts";
+import { cachePolicySchema, type OutpostConfigInput } from "../../src/config/schema.ts";
+import { createOrigin, type EchoBody, type OriginBehavior } from "../helpers/origins.ts";
+import { createTestWorker, siteConfig, testEnv } from "../helpers/worker.ts";
+
+type CacheSettings = NonNullable<OutpostConfigInput["routes"][number]["cache"]>;
+
+/** Each test gets its own cache_version, so tests in this file never see each other's entries. */
+async function cachedSite(behavior: OriginBehavior, cache: CacheSettings = {}, envOverrides: Record<string, unknown> = {}) {
+  const origin = await createOrigin("origin", behavior);
+  const config = { ...siteConfig([{ name: "main", origins: [{ name: "origin", address: origin.url }] }], { cache }), cache_version: crypto.randomUUID().slice(0, 8) };
+  const workerEnv = testEnv({ OUTPOST: config, ...envOverrides });
+  return { origin, worker: createTestWorker(workerEnv), workerEnv, config };
+}
+
+const get = (path = "/page", headers: Record<string, string> = {}) => new Request(`https://www.example.com${path}`, { headers });
+const echo = (cacheControl: string, extra: Record<string, string> = {}): OriginBehavior => ({ kind: "echo", headers: { "cache-control": cacheControl, ...extra } });
+const cacheStatus = (response: Response) => response.headers.get("cache-status");
+
+describe("MISS then HIT", () => {
+  it("stores a cacheable response and serves it again without the origin", async () => {
+    const { origin, worker } = await cachedSite(echo("max-age=60"));
+    const first = await worker.fetch(get());
+    expect(cacheStatus(first)).toBe("Outpost; fwd=miss; fwd-status=200; ttl=60; stored");
+    const firstBody = (await first.json()) as EchoBody;
+
+    worker.clock.advance(10_000);
+    const second = await worker.fetch(get());
+    expect(cacheStatus(second)).toBe("Outpost; hit; ttl=50; detail=colo");
+    expect(second.headers.get("age")).toBe("10");
+    expect(((await second.json()) as EchoBody).n).toBe(firstBody.n);
+    expect(await origin.hits()).toBe(1);
+  });
+
+  it("serves from KV when the location tier has lost the entry", async () => {
+    const { origin, worker, workerEnv, config } = await cachedSite(echo("max-age=60"));
+    await (await worker.fetch(get("/kv-only"))).text();
+    // Evict this location's copy, as the Cache API may at any time.
+    const key = await buildCacheKey({
+      url: new URL("https://www.example.com/kv-only"),
+      headers: new Headers(),
+      country: undefined,
+      routeName: "site",
+      cacheVersion: config.cache_version,
+      policy: cachePolicySchema.parse({}),
+    });
+    expect(await caches.default.delete(`https://outpost-cache.internal/${encodeURIComponent(key)}`)).toBe(true);
+    const fromKv = await createTestWorker(workerEnv).fetch(get("/kv-only"));
+    expect(cacheStatus(fromKv)).toBe("Outpost; hit; ttl=60; detail=kv");
+    // ... and the location tier is filled again from KV.
+    const fromColo = await createTestWorker(workerEnv).fetch(get("/kv-only"));
+    expect(cacheStatus(fromColo)).toBe("Outpost; hit; ttl=60; detail=colo");
+    expect(await origin.hits()).toBe(1);
+  });
+
+  it("serves HEAD from the stored GET response, without a body", async () => {
+    const { origin, worker } = await cachedSite(echo("max-age=60"));
+    await (await worker.fetch(get())).text();
+    const head = await worker.fetch(new Request("https://www.example.com/page", { method: "HEAD" }));
+    expect(head.status).toBe(200);
+    expect(cacheStatus(head)).toContain("hit");
+    expect(await head.text()).toBe("");
+    expect(await origin.hits()).toBe(1);
+  });
+
+  it("answers a client's If-None-Match with 304 from the cache", async () => {
+    const { origin, worker } = await cachedSite(echo("max-age=60", { etag: '"v1"' }));
+    await (await worker.fetch(get())).text();
+    const conditional = await worker.fetch(get("/page", { "if-none-match": 'W/"v0", "v1"' }));
+    expect(conditional.status).toBe(304);
+    expect(conditional.headers.get("etag")).toBe('"v1"');
+    expect(conditional.headers.get("content-type")).toBeNull();
+    expect(await origin.hits()).toBe(1);
+  });
+
+  it("keeps separate entries for different query strings, and one for reordered or tracking parameters", async () => {
+    const { origin, worker } = await cachedSite(echo("max-age=60"));
+    for (const path of ["/p?a=1&b=2", "/p?b=2&a=1", "/p?a=1&b=2&utm_source=mail", "/p?a=2&b=2"]) await (await worker.fetch(get(path))).text();
+    expect(await origin.hits()).toBe(2);
+  });
+});
+
+describe("what is never stored", () => {
+  it.each([
+    ["Set-Cookie", echo("max-age=60", { "set-cookie": "session=abc" }), {}],
+    ["private", echo("private, max-age=60"), {}],
+    ["no-store", echo("no-store"), {}],
+    ["an answer to an Authorization request", echo("max-age=60"), { authorization: "Bearer secret" }],
+  ])("does not store a response with %s", async (_case, behavior, headers) => {
+    const { origin, worker } = await cachedSite(behavior);
+    const first = await worker.fetch(get("/account", headers));
+    expect(cacheStatus(first)).not.toContain("stored");
+    await first.text();
+    await (await worker.fetch(get("/account", headers))).text();
+    expect(await origin.hits()).toBe(2);
+  });
+
+  it("stores a Set-Cookie response without the cookie when the route strips it", async () => {
+    const { origin, worker } = await cachedSite(echo("max-age=60", { "set-cookie": "tracking=1" }), { strip_set_cookie: true });
+    const first = await worker.fetch(get());
+    expect(first.headers.get("set-cookie")).toBe("tracking=1");
+    await first.text();
+    const second = await worker.fetch(get());
+    expect(cacheStatus(second)).toContain("hit");
+    expect(second.headers.get("set-cookie")).toBeNull();
+    expect(await origin.hits()).toBe(1);
+  });
+
+  it("bypasses the cache for requests with a configured cookie", async () => {
+    const { origin, worker } = await cachedSite(echo("max-age=60"), { bypass_cookies: ["session"] });
+    await (await worker.fetch(get())).text();
+    const loggedIn = await worker.fetch(get("/page", { cookie: "theme=dark; session=xyz" }));
+    expect(cacheStatus(loggedIn)).toBe("Outpost; fwd=bypass; detail=cookie");
+    expect(await origin.hits()).toBe(2);
+  });
+
+  it("streams objects larger than max_object_bytes through uncached, and says why", async () => {
+    const { origin, worker } = await cachedSite({ kind: "fixed", status: 200, headers: { "cache-control": "max-age=60", "content-length": "2000" }, body: "x".repeat(2000) }, { max_object_bytes: 1000 });
+    const first = await worker.fetch(get());
+    expect(cacheStatus(first)).toBe("Outpost; fwd=miss; fwd-status=200; detail=too-large");
+    expect((await first.text()).length).toBe(2000);
+    await (await worker.fetch(get())).text();
+    expect(await origin.hits()).toBe(2);
+  });
+});
+
+describe("stale-while-revalidate", () => {
+  it("serves the stale entry at once and refreshes it with exactly one background fetch", async () => {
+    const { origin, worker } = await cachedSite(echo("max-age=60, stale-while-revalidate=30"));
+    await (await worker.fetch(get())).text();
+    worker.clock.advance(60_000);
+
+    const stale = await worker.fetch(get()); // the helper waits for waitUntil: the refresh is done
+    expect(cacheStatus(stale)).toBe("Outpost; hit; ttl=0; detail=colo:stale-while-revalidate");
+    expect(((await stale.json()) as EchoBody).n).toBe(1);
+    expect(await origin.hits()).toBe(2);
+
+    const fresh = await worker.fetch(get());
+    expect(cacheStatus(fresh)).toContain("Outpost; hit");
+    expect(((await fresh.json()) as EchoBody).n).toBe(2);
+    expect(await origin.hits()).toBe(2);
+  });
+
+  it("goes to the origin once the window has passed", async () => {
+    const { origin, worker } = await cachedSite(echo("max-age=60, stale-while-revalidate=30"));
+    await (await worker.fetch(get())).text();
+    worker.clock.advance(90_000);
+    const response = await worker.fetch(get());
+    expect(cacheStatus(response)).toBe("Outpost; fwd=stale; fwd-status=200; ttl=60; stored");
+    expect(await origin.hits()).toBe(2);
+  });
+});
+
+describe("stale-if-error", () => {
+  it("serves the stale entry when the origin is down", async () => {
+    const { origin, worker } = await cachedSite(echo("max-age=60, stale-if-error=600"));
+    await (await worker.fetch(get())).text();
+    await origin.stop();
+    worker.clock.advance(120_000);
+    const response = await worker.fetch(get());
+    expect(response.status).toBe(200);
+    expect(cacheStatus(response)).toBe("Outpost; fwd=stale; ttl=-60; detail=stale-if-error");
+    expect(((await response.json()) as EchoBody).n).toBe(1);
+  });
+
+  it("serves the stale entry when the origin answers 5xx", async () => {
+    const { origin, worker } = await cachedSite(echo("max-age=60"), { stale_if_error_seconds: 300 });
+    await (await worker.fetch(get())).text();
+    await origin.behave({ kind: "fixed", status: 503, body: "down" });
+    worker.clock.advance(61_000);
+    const response = await worker.fetch(get());
+    expect(response.status).toBe(200);
+    expect(cacheStatus(response)).toBe("Outpost; fwd=stale; fwd-status=503; ttl=-1; detail=stale-if-error");
+  });
+
+  it("gives the error once the stale-if-error window has passed", async () => {
+    const { origin, worker } = await cachedSite(echo("max-age=60, stale-if-error=10"));
+    await (await worker.fetch(get())).text();
+    await origin.stop();
+    worker.clock.advance(70_000);
+    const response = await worker.fetch(get());
+    expect(response.status).toBe(502);
+  });
+});
+
+describe("request collapsing", () => {
+  it("sends concurrent misses for one key to the origin once", async () => {
+    const { origin, worker } = await cachedSite({
+      kind: "slow",
+      delayMs: 100,
+      then: { kind: "fixed", status: 200, headers: { "cache-control": "max-age=60" }, body: "shared body" },
+    });
+    const responses = await Promise.all(Array.from({ length: 10 }, () => worker.fetch(get("/hot"))));
+    const statuses = responses.map(cacheStatus);
+    expect(await Promise.all(responses.map((r) => r.text()))).toEqual(Array(10).fill("shared body"));
+    expect(await origin.hits()).toBe(1);
+    expect(statuses.filter((s) => s?.includes("collapsed")).length + statuses.filter((s) => s?.includes("hit")).length).toBe(9);
+  });
+
+  it("lets waiters fetch for themselves when the response is not cacheable", async () => {
+    const { origin, worker } = await cachedSite(echo("no-store"));
+    const responses = await Promise.all(Array.from({ length: 3 }, () => worker.fetch(get("/private"))));
+    expect(responses.map((r) => r.status)).toEqual([200, 200, 200]);
+    expect(await origin.hits()).toBe(3);
+  });
+});
+
+describe("Vary", () => {
+  it("stores one variant per Accept-Language and serves each its own", async () => {
+    const { origin, worker } = await cachedSite(echo("max-age=60", { vary: "Accept-Language" }));
+    const en1 = (await (await worker.fetch(get("/v", { "accept-language": "en" }))).json()) as EchoBody;
+    const fr1 = (await (await worker.fetch(get("/v", { "accept-language": "fr" }))).json()) as EchoBody;
+    const en2 = await worker.fetch(get("/v", { "accept-language": " EN " }));
+    const fr2 = await worker.fetch(get("/v", { "accept-language": "fr" }));
+    expect(cacheStatus(en2)).toContain("hit");
+    expect(((await en2.json()) as EchoBody).n).toBe(en1.n);
+    expect(((await fr2.json()) as EchoBody).n).toBe(fr1.n);
+    expect(await origin.hits()).toBe(2);
+  });
+
+  it("reports a vary-miss for a new variant", async () => {
+    const { worker } = await cachedSite(echo("max-age=60", { vary: "Accept-Language" }));
+    await (await worker.fetch(get("/v", { "accept-language": "en" }))).text();
+    const de = await worker.fetch(get("/v", { "accept-language": "de" }));
+    expect(cacheStatus(de)).toMatch(/^Outpost; fwd=vary-miss/);
+  });
+});
+
+describe("invalidation (RFC 9111 §4.4)", () => {
+  it("drops the stored response after a successful POST to the same URL", async () => {
+    const { origin, worker } = await cachedSite(echo("max-age=60"));
+    await (await worker.fetch(get("/doc"))).text();
+    const post = await worker.fetch(new Request("https://www.example.com/doc", { method: "POST", body: "edit" }));
+    expect(cacheStatus(post)).toBe("Outpost; fwd=method");
+    const after = await worker.fetch(get("/doc"));
+    expect(cacheStatus(after)).toContain("fwd=miss");
+    expect(await origin.hits()).toBe(3);
+  });
+});
+
+describe("degraded storage", () => {
+  it("serves from the origin when KV throws on every call", async () => {
+    // KV outages cannot be produced by the local KV: this binding is a stand-in that throws.
+    const failingKv = {
+      get: () => Promise.reject(new Error("KV GET failed")),
+      put: () => Promise.reject(new Error("KV PUT failed: 429")),
+      delete: () => Promise.reject(new Error("KV DELETE failed")),
+    } as unknown as KVNamespace;
+    const { origin, worker } = await cachedSite(echo("max-age=60"), {}, { OUTPOST_CACHE: failingKv });
+    const responses = [await worker.fetch(get("/degraded")), await worker.fetch(get("/degraded"))];
+    expect(responses.map((r) => r.status)).toEqual([200, 200]);
+    expect(await origin.hits()).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe("request directives", () => {
+  it("ignores a visitor's no-cache by default", async () => {
+    const { origin, worker } = await cachedSite(echo("max-age=60"));
+    await (await worker.fetch(get())).text();
+    await (await worker.fetch(get("/page", { "cache-control": "no-cache" }))).text();
+    expect(await origin.hits()).toBe(1);
+  });
+
+  it("honours them when the route says so, including only-if-cached", async () => {
+    const { origin, worker } = await cachedSite(echo("max-age=60"), { request_cache_control: "honor" });
+    const notCached = await worker.fetch(get("/page", { "cache-control": "only-if-cached" }));
+    expect(notCached.status).toBe(504);
+    await (await worker.fetch(get())).text();
+    const forced = await worker.fetch(get("/page", { "cache-control": "no-cache" }));
+    expect(cacheStatus(forced)).toContain("fwd=request");
+    expect(await origin.hits()).toBe(2);
+  });
+});
