@@ -54,6 +54,6 @@ export function decodeRecord(data: ArrayBuffer): StoredRecord | undefined {
 
 /** How long a storage tier should keep a record: until nothing about it can be used any more. */
 export function retentionSeconds(meta: EntryMeta, now: number): number {
-  const until = meta.kind === "vary" ? meta.expiresAt : Math.max(meta.freshUntilAt, meta.staleWhileRevalidateUntilAt, meta.staleIfErrorUntilAt);
+  const until = meta.kind === "vary" ? meta.expiresAt : meta.keepUntilAt;
   return Math.ceil((until - now) / 1000);
 }

@@ -8,6 +8,8 @@ import { deltaSeconds, has, parseDirectives, type Directives } from "./cache-con
 const HEURISTICALLY_CACHEABLE = new Set([200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501]);
 /** Status codes whose semantics Outpost understands, for must-understand (RFC 9111 §5.2.2.3). */
 const UNDERSTOOD = new Set([200, 203, 204, 300, 301, 302, 303, 307, 308, 404, 405, 410, 414, 501]);
+/** How long a response that is stale on arrival but has a validator is kept for conditional revalidation. */
+const REVALIDATION_RETENTION_SECONDS = 3600;
 /** Heuristic freshness: 10% of the time since Last-Modified (RFC 9111 §4.2.2), at most a day. */
 const HEURISTIC_FRACTION = 0.1;
 const HEURISTIC_MAX_SECONDS = 86_400;
@@ -33,6 +35,8 @@ export type StorageDecision =
       initialAgeSeconds: number;
       staleWhileRevalidateSeconds: number;
       staleIfErrorSeconds: number;
+      /** Extra seconds to keep the entry after its stale windows, for revalidation with validators. */
+      revalidationRetentionSeconds: number;
     }
   | { store: false; reason: BypassReason };
 
@@ -127,11 +131,13 @@ export function decideStorage({ method, requestHeaders, status, responseHeaders,
   else if (configured !== undefined) lifetimeSeconds = configured;
   else if (HEURISTICALLY_CACHEABLE.has(status) || has(directives, "public")) lifetimeSeconds = heuristicLifetime(responseHeaders, receivedAt) ?? 0;
   else return { store: false, reason: "status" };
-  // no-cache: may be stored but never reused without revalidation; until revalidation exists, treat as 0.
+  // no-cache: may be stored, but never reused without revalidation (RFC 9111 §5.2.2.4).
   if (has(directives, "no-cache") && policy.edge_ttl_seconds === undefined) lifetimeSeconds = 0;
 
   const initialAge = initialAgeSeconds(responseHeaders, receivedAt);
-  if (lifetimeSeconds <= initialAge) return { store: false, reason: "not-fresh" };
+  // Stale on arrival is worth keeping only when it can be revalidated cheaply (a 304 instead of the body).
+  const revalidatable = hasValidator(responseHeaders);
+  if (lifetimeSeconds <= initialAge && !revalidatable) return { store: false, reason: "not-fresh" };
 
   // must-revalidate, proxy-revalidate and no-cache forbid serving stale (RFC 9111 §4.2.4, §5.2.2.2, §5.2.2.8);
   // s-maxage implies proxy-revalidate (§5.2.2.10) unless the origin grants stale windows explicitly.
@@ -147,7 +153,12 @@ export function decideStorage({ method, requestHeaders, status, responseHeaders,
     initialAgeSeconds: initialAge,
     staleWhileRevalidateSeconds: window("stale-while-revalidate", policy.stale_while_revalidate_seconds),
     staleIfErrorSeconds: window("stale-if-error", policy.stale_if_error_seconds),
+    revalidationRetentionSeconds: revalidatable ? REVALIDATION_RETENTION_SECONDS : 0,
   };
+}
+
+export function hasValidator(headers: Headers): boolean {
+  return headers.has("etag") || headers.has("last-modified");
 }
 
 /** The timestamps an entry carries; freshness is decided from them, never from storage expiry. */
@@ -157,16 +168,22 @@ export interface EntryTimes {
   freshUntilAt: number;
   staleWhileRevalidateUntilAt: number;
   staleIfErrorUntilAt: number;
+  /** Until when a storage tier should keep the entry at all. */
+  keepUntilAt: number;
 }
 
 export function entryTimes(decision: Extract<StorageDecision, { store: true }>, receivedAt: number): EntryTimes {
-  const freshUntilAt = receivedAt + (decision.lifetimeSeconds - decision.initialAgeSeconds) * 1000;
+  // An entry stale on arrival is simply stale: its freshness never starts before it was received.
+  const freshUntilAt = receivedAt + Math.max(0, decision.lifetimeSeconds - decision.initialAgeSeconds) * 1000;
+  const staleWhileRevalidateUntilAt = freshUntilAt + decision.staleWhileRevalidateSeconds * 1000;
+  const staleIfErrorUntilAt = freshUntilAt + decision.staleIfErrorSeconds * 1000;
   return {
     storedAt: receivedAt,
     initialAgeSeconds: decision.initialAgeSeconds,
     freshUntilAt,
-    staleWhileRevalidateUntilAt: freshUntilAt + decision.staleWhileRevalidateSeconds * 1000,
-    staleIfErrorUntilAt: freshUntilAt + decision.staleIfErrorSeconds * 1000,
+    staleWhileRevalidateUntilAt,
+    staleIfErrorUntilAt,
+    keepUntilAt: Math.max(staleWhileRevalidateUntilAt, staleIfErrorUntilAt, freshUntilAt + decision.revalidationRetentionSeconds * 1000),
   };
 }
 

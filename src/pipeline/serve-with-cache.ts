@@ -11,7 +11,7 @@ import type { SharedFill } from "../cache/cache-state.ts";
 import { buildCacheKey, parseCookies } from "../cache/cache-key.ts";
 import { has, parseDirectives } from "../cache/cache-control.ts";
 import type { ResponseEntryMeta, StoredResponse, VaryMarkerMeta } from "../cache/entry.ts";
-import { decideReuse, decideStorage, entryTimes, isUsableOnError, ttlSeconds, type StorageDecision } from "../cache/freshness.ts";
+import { decideReuse, decideStorage, entryTimes, hasValidator, isUsableOnError, ttlSeconds, type StorageDecision } from "../cache/freshness.ts";
 import { ColoTier, KvTier, TieredStore, type CacheTier, type TierName } from "../cache/tiered-store.ts";
 import { variantKey, variantValues, varyHeaderNames } from "../cache/variants.ts";
 import type { CompiledConfig, CompiledRoute } from "../config/validate-config.ts";
@@ -104,6 +104,9 @@ export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
   if (fill.kind === "shared") {
     return deliverEntry(fill.stored, request, { fwd, collapsed: true, ttl: ttlSeconds(fill.stored.meta, now), detail: "collapsed" }, now);
   }
+  if (fill.kind === "revalidated") {
+    return deliverEntry(fill.stored, request, { fwd, fwdStatus: 304, stored: fill.written, ttl: ttlSeconds(fill.stored.meta, now) }, now);
+  }
   if (fill.kind === "failed") {
     if (stale) return deliverEntry(stale, request, { fwd: "stale", ttl: ttlSeconds(stale.meta, now), detail: "stale-if-error" }, now);
     throw upstreamFailure(route, fill.forwarded.result.kind === "failed" ? fill.forwarded.result.attempts : []);
@@ -120,6 +123,8 @@ export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
 
 type Fill =
   | { kind: "shared"; stored: StoredResponse }
+  /** The origin answered 304 to our conditional request: the stored response, updated. */
+  | { kind: "revalidated"; stored: StoredResponse; written: boolean }
   | { kind: "failed"; forwarded: Forwarded }
   | {
       kind: "response";
@@ -187,7 +192,8 @@ async function fetchAndStore(
   forBackground = false,
 ): Promise<Fill> {
   const { route, deps } = ctx;
-  const forwarded = await forwardToOrigin(request, route, ctx.env, deps);
+  const revalidating = found.kind === "hit" && hasValidator(new Headers(found.stored.meta.headers)) ? found.stored : undefined;
+  const forwarded = await forwardToOrigin(revalidating ? withValidators(request, revalidating) : request, route, ctx.env, deps);
   if (forwarded.result.kind === "failed") {
     share?.({ kind: "none" });
     return { kind: "failed", forwarded };
@@ -202,6 +208,11 @@ async function fetchAndStore(
     bypass = "too-large";
   }
   const served = { candidate, steeringReason: forwarded.steeringReason, attempts };
+  if (response.status === 304 && revalidating) {
+    const { stored, written } = await refreshAfterNotModified(ctx, request, found, revalidating, response, receivedAt);
+    share?.({ kind: "entry", stored, varyValues: varyValuesFor(stored, request.headers) });
+    return { kind: "revalidated", stored, written };
+  }
   if (!decision.store) {
     share?.({ kind: "none" });
     return { kind: "response", response, body: response.body, decision, bypass, receivedAt, served };
@@ -219,9 +230,8 @@ async function fetchAndStore(
         return;
       }
       const stored: StoredResponse = { meta, body };
-      const names = varyHeaderNames(headers.get("vary"));
-      share?.({ kind: "entry", stored, varyValues: names.length > 0 ? variantValues(names, request.headers) : undefined });
-      await writeEntry(ctx, request.headers, found, stored, names);
+      share?.({ kind: "entry", stored, varyValues: varyValuesFor(stored, request.headers) });
+      await writeEntry(ctx, request.headers, found, stored, varyHeaderNames(headers.get("vary")));
     })
     .catch((error: unknown) => {
       share?.({ kind: "none" });
@@ -230,6 +240,54 @@ async function fetchAndStore(
   ctx.exec.waitUntil(storing);
   if (forBackground) await storing;
   return { kind: "response", response, body: toClient, decision, bypass, receivedAt, served };
+}
+
+function varyValuesFor(stored: StoredResponse, headers: Headers): string | undefined {
+  const names = varyHeaderNames(new Headers(stored.meta.headers).get("vary"));
+  return names.length > 0 ? variantValues(names, headers) : undefined;
+}
+
+/** The fill request made conditional on the stored response's validators (RFC 9111 §4.3.1). */
+function withValidators(request: Request, stored: StoredResponse): Request {
+  const storedHeaders = new Headers(stored.meta.headers);
+  const headers = new Headers(request.headers);
+  const etag = storedHeaders.get("etag");
+  const lastModified = storedHeaders.get("last-modified");
+  if (etag) headers.set("if-none-match", etag);
+  if (lastModified) headers.set("if-modified-since", lastModified);
+  return new Request(request.url, { method: request.method, headers, cf: request.cf as RequestInitCfProperties | undefined, signal: request.signal });
+}
+
+/** Header fields a 304 must not change in the stored response (RFC 9111 §3.2). */
+const KEPT_ON_UPDATE = new Set(["content-length", "content-encoding", "content-type", "content-range", "transfer-encoding"]);
+
+/**
+ * RFC 9111 §4.3.4: a 304 updates the stored response's header fields and so its freshness. The
+ * updated entry is written back in the background; if the update forbids storing, the stored body
+ * still answers this request once.
+ */
+async function refreshAfterNotModified(
+  ctx: CacheRequest,
+  request: Request,
+  found: Found,
+  stored: StoredResponse,
+  notModified: Response,
+  receivedAt: number,
+): Promise<{ stored: StoredResponse; written: boolean }> {
+  await notModified.body?.cancel();
+  const headers = new Headers(stored.meta.headers);
+  for (const [name, value] of deliveredHeaders(notModified.headers)) {
+    if (!KEPT_ON_UPDATE.has(name) && name !== "via") headers.set(name, value);
+  }
+  const decision = decideStorage({ method: "GET", requestHeaders: request.headers, status: stored.meta.status, responseHeaders: headers, policy: ctx.route.cache, receivedAt });
+  if (!decision.store) return { written: false, stored: { meta: { ...stored.meta, headers: [...headers] }, body: stored.body } };
+  const updated: StoredResponse = { meta: { ...stored.meta, headers: [...headers], ...entryTimes(decision, receivedAt) }, body: stored.body };
+  ctx.exec.waitUntil(
+    writeEntry(ctx, request.headers, found, updated, varyHeaderNames(headers.get("vary"))).catch((error: unknown) =>
+      logEvent("warn", "cache_store_failed", { route: ctx.route.name, error: describeError(error) }),
+    ),
+  );
+  return { written: true, stored: updated };
 }
 
 /** The whole stream as one buffer, or undefined (and the stream cancelled) past `limit` bytes. */
@@ -263,7 +321,7 @@ async function writeEntry(ctx: CacheRequest, requestHeaders: Headers, found: Fou
     await store.put(primaryKey, stored.meta, stored.body, now);
     return;
   }
-  const retainUntil = Math.max(stored.meta.freshUntilAt, stored.meta.staleWhileRevalidateUntilAt, stored.meta.staleIfErrorUntilAt);
+  const retainUntil = stored.meta.keepUntilAt;
   const sameHeaders = found.marker && found.marker.headers.join() === varyNames.join();
   const marker: VaryMarkerMeta = {
     v: 1,

@@ -186,6 +186,61 @@ describe("stale-if-error", () => {
   });
 });
 
+describe("revalidation with the origin (RFC 9111 §4.3)", () => {
+  it("revalidates a stale entry with its ETag and refreshes it from the 304", async () => {
+    const { origin, worker } = await cachedSite(echo("max-age=60", { etag: '"v1"' }), { stale_if_error_seconds: 0 });
+    const first = (await (await worker.fetch(get())).json()) as EchoBody;
+    await origin.behave({ kind: "fixed", status: 304, headers: { etag: '"v1"', "cache-control": "max-age=120", "x-refreshed": "yes" } });
+    worker.clock.advance(61_000);
+
+    const revalidated = await worker.fetch(get());
+    expect(revalidated.status).toBe(200);
+    expect(cacheStatus(revalidated)).toBe("Outpost; fwd=stale; fwd-status=304; ttl=120; stored");
+    expect(revalidated.headers.get("x-refreshed")).toBe("yes");
+    expect(((await revalidated.json()) as EchoBody).n).toBe(first.n);
+    const conditional = (await origin.requests())[1];
+    expect(conditional?.headers["if-none-match"]).toBe('"v1"');
+
+    worker.clock.advance(100_000);
+    const hit = await worker.fetch(get());
+    expect(cacheStatus(hit)).toBe("Outpost; hit; ttl=20; detail=colo");
+    expect(await origin.hits()).toBe(2);
+  });
+
+  it("revalidates with Last-Modified when there is no ETag", async () => {
+    const lastModified = new Date(Date.UTC(2026, 0, 1)).toUTCString();
+    const { origin, worker } = await cachedSite(echo("max-age=10", { "last-modified": lastModified }));
+    await (await worker.fetch(get())).text();
+    await origin.behave({ kind: "fixed", status: 304, headers: { "cache-control": "max-age=10" } });
+    worker.clock.advance(11_000);
+    expect((await worker.fetch(get())).status).toBe(200);
+    expect((await origin.requests())[1]?.headers["if-modified-since"]).toBe(lastModified);
+  });
+
+  it("stores a no-cache response with a validator and revalidates it on every request", async () => {
+    const { origin, worker } = await cachedSite(echo("no-cache", { etag: '"a"' }));
+    const first = await worker.fetch(get());
+    expect(cacheStatus(first)).toContain("stored");
+    await first.text();
+    await origin.behave({ kind: "fixed", status: 304, headers: { etag: '"a"', "cache-control": "no-cache" } });
+    for (let i = 0; i < 2; i += 1) {
+      const response = await worker.fetch(get());
+      expect(cacheStatus(response)).toContain("fwd-status=304");
+      expect(((await response.json()) as EchoBody).n).toBe(1);
+    }
+    expect((await origin.requests()).slice(1).map((r) => r.headers["if-none-match"])).toEqual(['"a"', '"a"']);
+  });
+
+  it("replaces the entry when the origin answers 200 to the revalidation", async () => {
+    const { origin, worker } = await cachedSite(echo("max-age=60", { etag: '"v1"' }), { stale_if_error_seconds: 0 });
+    await (await worker.fetch(get())).text();
+    worker.clock.advance(61_000);
+    const changed = await worker.fetch(get());
+    expect(cacheStatus(changed)).toBe("Outpost; fwd=stale; fwd-status=200; ttl=60; stored");
+    expect(((await changed.json()) as EchoBody).n).toBe(2);
+  });
+});
+
 describe("request collapsing", () => {
   it("sends concurrent misses for one key to the origin once", async () => {
     const { origin, worker } = await cachedSite({
