@@ -3,6 +3,7 @@
 import { formatCacheStatus, type CacheStatus } from "../cache/cache-status.ts";
 import { isNotModified, notModifiedHeaders } from "../cache/conditional.ts";
 import type { StoredResponse } from "../cache/entry.ts";
+import { decideRange, ifRangeAllows, type RangeDecision } from "../cache/range.ts";
 import { ageSeconds } from "../cache/freshness.ts";
 import type { CompiledRoute } from "../config/validate-config.ts";
 import { appendToList, sfString, viaEntry, withoutHopByHop } from "../lib/headers.ts";
@@ -64,5 +65,21 @@ export function deliverEntry(stored: StoredResponse, request: Request, cacheStat
     return new Response(null, { status: 304, headers: notModifiedHeaders(headers) });
   }
   const body = request.method === "HEAD" || [204, 304].includes(stored.meta.status) ? null : stored.body;
+  if (body && stored.meta.status === 200 && request.headers.has("range") && ifRangeAllows(request.headers.get("if-range"), headers)) {
+    return deliverRange(body, headers, decideRange(request.headers.get("range"), body.byteLength));
+  }
   return new Response(body, { status: stored.meta.status, headers });
+}
+
+function deliverRange(body: ArrayBuffer, headers: Headers, range: RangeDecision): Response {
+  headers.set("accept-ranges", "bytes");
+  if (range.kind === "unsatisfiable") {
+    headers.set("content-range", `bytes */${body.byteLength}`);
+    headers.delete("content-length");
+    return new Response(null, { status: 416, headers });
+  }
+  if (range.kind === "full") return new Response(body, { status: 200, headers });
+  headers.set("content-range", `bytes ${range.start}-${range.end}/${body.byteLength}`);
+  headers.delete("content-length");
+  return new Response(body.slice(range.start, range.end + 1), { status: 206, headers });
 }

@@ -34,7 +34,6 @@ export interface CacheRequest {
 export function cacheBypassReason(request: Request, route: CompiledRoute): { fwd: ForwardReason; detail?: string } | undefined {
   if (!route.cache.enabled) return { fwd: "bypass", detail: "disabled" };
   if (request.method !== "GET" && request.method !== "HEAD") return { fwd: "method" };
-  if (request.headers.has("range")) return { fwd: "bypass", detail: "range" };
   const cookies = parseCookies(request.headers.get("cookie"));
   if (route.cache.bypass_cookies.some((name) => cookies.has(name))) return { fwd: "bypass", detail: "cookie" };
   return undefined;

@@ -83,6 +83,37 @@ describe("MISS then HIT", () => {
   });
 });
 
+describe("range requests", () => {
+  const body = "0123456789abcdefghij";
+
+  it("serves a byte range from the stored full object", async () => {
+    const { origin, worker } = await cachedSite({ kind: "fixed", status: 200, headers: { "cache-control": "max-age=60", etag: '"r1"' }, body });
+    await (await worker.fetch(get("/file"))).text();
+    const partial = await worker.fetch(get("/file", { range: "bytes=5-9" }));
+    expect(partial.status).toBe(206);
+    expect(partial.headers.get("content-range")).toBe("bytes 5-9/20");
+    expect(await partial.text()).toBe("56789");
+    const unsatisfiable = await worker.fetch(get("/file", { range: "bytes=50-" }));
+    expect(unsatisfiable.status).toBe(416);
+    expect(unsatisfiable.headers.get("content-range")).toBe("bytes */20");
+    const changed = await worker.fetch(get("/file", { range: "bytes=0-1", "if-range": '"old"' }));
+    expect(changed.status).toBe(200);
+    expect(await changed.text()).toBe(body);
+    expect(await origin.hits()).toBe(1);
+  });
+
+  it("passes a range miss to the origin and does not store its 206", async () => {
+    const { origin, worker } = await cachedSite({ kind: "fixed", status: 206, headers: { "cache-control": "max-age=60", "content-range": "bytes 0-1/20" }, body: "01" });
+    const first = await worker.fetch(get("/part", { range: "bytes=0-1" }));
+    expect(first.status).toBe(206);
+    expect(cacheStatus(first)).toBe("Outpost; fwd=miss; fwd-status=206; detail=partial-content");
+    await first.text();
+    await (await worker.fetch(get("/part", { range: "bytes=0-1" }))).text();
+    expect(await origin.hits()).toBe(2);
+    expect((await origin.requests())[0]?.headers.range).toBe("bytes=0-1");
+  });
+});
+
 describe("what is never stored", () => {
   it.each([
     ["Set-Cookie", echo("max-age=60", { "set-cookie": "session=abc" }), {}],

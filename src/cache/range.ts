@@ -1,0 +1,41 @@
+// Byte ranges served from a stored full response (RFC 9110 §14). One range per request: a request
+// for several ranges gets the whole representation, which RFC 9110 §14.2 allows.
+import { parseHttpDate } from "./freshness.ts";
+
+export type RangeDecision =
+  | { kind: "full" }
+  | { kind: "partial"; start: number; end: number }
+  | { kind: "unsatisfiable" };
+
+export function decideRange(rangeHeader: string | null, size: number): RangeDecision {
+  if (rangeHeader === null) return { kind: "full" };
+  const match = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(rangeHeader);
+  // Other units, several ranges or malformed syntax: ignore the header (RFC 9110 §14.2).
+  if (!match || (match[1] === "" && match[2] === "")) return { kind: "full" };
+  const [, first, last] = match;
+  if (first === "") {
+    // Suffix range: the last N bytes.
+    const length = Number(last);
+    if (length === 0 || size === 0) return { kind: "unsatisfiable" };
+    return { kind: "partial", start: Math.max(0, size - length), end: size - 1 };
+  }
+  const start = Number(first);
+  const end = last === "" ? size - 1 : Math.min(Number(last), size - 1);
+  if (last !== "" && Number(last) < start) return { kind: "full" }; // invalid range-spec
+  if (start >= size) return { kind: "unsatisfiable" };
+  return { kind: "partial", start, end };
+}
+
+/**
+ * If-Range (RFC 9110 §13.1.5): the range applies only if the validator still matches; it must be a
+ * strong ETag match, or a Last-Modified date equal to the stored one.
+ */
+export function ifRangeAllows(ifRange: string | null, storedHeaders: Headers): boolean {
+  if (ifRange === null) return true;
+  const value = ifRange.trim();
+  if (value.startsWith('"')) return storedHeaders.get("etag") === value;
+  if (value.startsWith("W/")) return false;
+  const date = parseHttpDate(value);
+  const lastModified = parseHttpDate(storedHeaders.get("last-modified"));
+  return date !== undefined && date === lastModified;
+}
