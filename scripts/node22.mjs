@@ -26,23 +26,33 @@ export function resolveNode22({ log = (m) => process.stderr.write(`${m}\n`) } = 
   if (existsSync(binary)) return binary;
 
   log(`outpost: system Node ${process.version} is older than ${MINIMUM.join(".")}; fetching ${packageName}@${PINNED_NODE_VERSION} from the npm registry (once)...`);
-  const staging = join(cacheRoot, `.staging-${process.pid}`);
+  unpackFromRegistry(`${packageName}@${PINNED_NODE_VERSION}`, installDir);
+  if (!existsSync(binary)) throw new Error(`${packageName}@${PINNED_NODE_VERSION} has no ${binary}`);
+  log(`outpost: using ${binary}`);
+  return binary;
+}
+
+/**
+ * Downloads one package tarball with `npm pack` (npm checks its integrity against the registry) and
+ * unpacks it into `installDir`, replacing what was there. For tools the project runs but does not
+ * depend on at run time (Node itself, the HTTP caching test suite).
+ */
+export function unpackFromRegistry(spec, installDir) {
+  const staging = `${installDir}.staging-${process.pid}`;
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(staging, { recursive: true });
   try {
-    execFileSync("npm", ["pack", `${packageName}@${PINNED_NODE_VERSION}`, "--pack-destination", staging, "--silent"], {
+    execFileSync("npm", ["pack", spec, "--pack-destination", staging, "--silent"], {
       stdio: ["ignore", "ignore", "inherit"],
       env: { ...process.env, npm_config_loglevel: "error" },
     });
     const tarball = readdirSync(staging).find((name) => name.endsWith(".tgz"));
-    if (!tarball) throw new Error(`npm pack produced no tarball for ${packageName}@${PINNED_NODE_VERSION}`);
+    if (!tarball) throw new Error(`npm pack produced no tarball for ${spec}`);
     execFileSync("tar", ["-xzf", join(staging, tarball), "-C", staging]);
     rmSync(installDir, { recursive: true, force: true });
+    mkdirSync(dirname(installDir), { recursive: true });
     renameSync(join(staging, "package"), installDir);
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }
-  if (!existsSync(binary)) throw new Error(`${packageName}@${PINNED_NODE_VERSION} has no ${binary}`);
-  log(`outpost: using ${binary}`);
-  return binary;
 }

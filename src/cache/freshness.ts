@@ -69,10 +69,15 @@ export function parseHttpDate(value: string | null): number | undefined {
   return Number.isFinite(time) ? time : undefined;
 }
 
-/** RFC 9111 §4.2.3: the larger of the Age header and the apparent age from Date. */
+/**
+ * RFC 9111 §4.2.3: the larger of the Age header and the apparent age from Date. An Age that is not
+ * one non-negative integer (a list, a fraction, text, parameters) cannot be trusted: the response
+ * counts as already stale (Infinity), as the HTTP caching test suite expects.
+ */
 export function initialAgeSeconds(headers: Headers, receivedAt: number): number {
   const ageHeader = headers.get("age");
-  const ageValue = ageHeader !== null && /^\d+$/.test(ageHeader.trim()) ? Number(ageHeader.trim()) : 0;
+  if (ageHeader !== null && !/^\d+$/.test(ageHeader.trim())) return Number.POSITIVE_INFINITY;
+  const ageValue = ageHeader === null ? 0 : Math.min(Number(ageHeader.trim()), 2 ** 31);
   const date = parseHttpDate(headers.get("date"));
   const apparentAge = date === undefined ? 0 : Math.max(0, (receivedAt - date) / 1000);
   return Math.max(ageValue, apparentAge);

@@ -257,8 +257,11 @@ function withValidators(request: Request, stored: StoredResponse): Request {
   return new Request(request.url, { method: request.method, headers, cf: request.cf as RequestInitCfProperties | undefined, signal: request.signal });
 }
 
-/** Header fields a 304 must not change in the stored response (RFC 9111 §3.2). */
-const KEPT_ON_UPDATE = new Set(["content-length", "content-encoding", "content-type", "content-range", "transfer-encoding"]);
+/**
+ * Header fields a 304 must not change in the stored response (RFC 9111 §3.2): those describing the
+ * stored body and its validator.
+ */
+const KEPT_ON_UPDATE = new Set(["content-length", "content-encoding", "content-md5", "content-range", "etag", "transfer-encoding"]);
 
 /**
  * RFC 9111 §4.3.4: a 304 updates the stored response's header fields and so its freshness. The

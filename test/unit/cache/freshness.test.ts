@@ -113,9 +113,8 @@ describe("age (RFC 9111 §4.2.3)", () => {
     expect(fromDate.store && fromDate.initialAgeSeconds).toBe(20);
   });
 
-  it("ignores an invalid Age", () => {
-    const decision = decide({ "cache-control": "max-age=60", age: "ten" });
-    expect(decision.store && decision.initialAgeSeconds).toBe(0);
+  it.each(["ten", "-5", "1.5", "0, 0", "3600, 0", "5;x=1"])("treats Age %j as already stale", (age) => {
+    expect(decide({ "cache-control": "max-age=60", age })).toEqual({ store: false, reason: "not-fresh" });
   });
 });
 
