@@ -4,6 +4,7 @@
 // origin, never failed.
 import { describeError, logEvent } from "../lib/log.ts";
 import { decodeRecord, encodeRecord, retentionSeconds, type EntryMeta, type StoredRecord } from "./entry.ts";
+import type { MemoryTier } from "./memory-tier.ts";
 
 /** KV's minimum expirationTtl. */
 const KV_MIN_TTL_SECONDS = 60;
@@ -12,7 +13,7 @@ const KV_MIN_WRITE_INTERVAL_MS = 1_000;
 /** Cache API requests need a URL; this host never leaves the worker. */
 const COLO_KEY_BASE = "https://outpost-cache.internal/";
 
-export type TierName = "colo" | "kv";
+export type TierName = "memory" | "colo" | "kv";
 
 export interface CacheTier {
   readonly name: TierName;
@@ -79,13 +80,17 @@ export interface Lookup {
 export class TieredStore {
   private readonly tiers: CacheTier[];
   private readonly throttle: WriteThrottle;
-  constructor(tiers: CacheTier[], throttle: WriteThrottle) {
+  private readonly memory: MemoryTier | undefined;
+  constructor(tiers: CacheTier[], throttle: WriteThrottle, memory?: MemoryTier) {
     this.tiers = tiers;
     this.throttle = throttle;
+    this.memory = memory;
   }
 
   /** The nearest tier holding a readable record; nearer tiers missing it are refilled in the background. */
   async get(key: string, background: (work: Promise<unknown>) => void, now: number): Promise<Lookup | undefined> {
+    const hot = this.memory?.get(key, now);
+    if (hot) return { record: hot, tier: "memory" };
     for (const [index, tier] of this.tiers.entries()) {
       let data: ArrayBuffer | undefined;
       try {
@@ -98,6 +103,7 @@ export class TieredStore {
       if (!record || !data) continue;
       const ttl = retentionSeconds(record.meta, now);
       for (const nearer of this.tiers.slice(0, index)) background(this.write(nearer, key, data, ttl, now));
+      this.memory?.set(key, record, now);
       return { record, tier: tier.name };
     }
     return undefined;
@@ -108,10 +114,12 @@ export class TieredStore {
     const ttl = retentionSeconds(meta, now);
     if (ttl <= 0) return;
     const data = encodeRecord(meta, body);
+    this.memory?.set(key, { meta, body: body ?? new ArrayBuffer(0) } as StoredRecord, now);
     await Promise.all(this.tiers.map((tier) => this.write(tier, key, data, ttl, now)));
   }
 
   async delete(key: string): Promise<void> {
+    this.memory?.delete(key);
     await Promise.all(
       this.tiers.map((tier) =>
         tier.delete(key).catch((error: unknown) => logEvent("warn", "cache_tier_delete_failed", { tier: tier.name, error: describeError(error) })),

@@ -3,7 +3,6 @@
 // Runs in waitUntil; failures are logged. Only this visitor's key dimensions are known here, so a
 // route keyed by cookies or headers invalidates this visitor's entry (purge covers the rest).
 import { buildCacheKey } from "../cache/cache-key.ts";
-import { ColoTier, KvTier, TieredStore, type CacheTier } from "../cache/tiered-store.ts";
 import type { CompiledConfig, CompiledRoute } from "../config/validate-config.ts";
 import { describeError, logEvent } from "../lib/log.ts";
 import type { PipelineDeps, PipelineEnv } from "./handle-request.ts";
@@ -35,10 +34,7 @@ export function invalidateAfterUnsafeRequest({ request, response, route, config,
       // an unparsable Location invalidates nothing
     }
   }
-  const tiers: CacheTier[] = [];
-  if (typeof caches !== "undefined") tiers.push(new ColoTier(caches.default));
-  if (env.OUTPOST_CACHE) tiers.push(new KvTier(env.OUTPOST_CACHE));
-  const store = new TieredStore(tiers, deps.cacheState.throttle);
+  const store = deps.cacheState.openStore(env.OUTPOST_CACHE);
   const country = typeof request.cf?.country === "string" ? request.cf.country : undefined;
   const work = Promise.all(
     urls.map(async (url) => {

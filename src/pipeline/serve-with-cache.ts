@@ -12,7 +12,7 @@ import { buildCacheKey, parseCookies } from "../cache/cache-key.ts";
 import { has, parseDirectives } from "../cache/cache-control.ts";
 import type { ResponseEntryMeta, StoredResponse, VaryMarkerMeta } from "../cache/entry.ts";
 import { decideReuse, decideStorage, entryTimes, hasValidator, isUsableOnError, ttlSeconds, type StorageDecision } from "../cache/freshness.ts";
-import { ColoTier, KvTier, TieredStore, type CacheTier, type TierName } from "../cache/tiered-store.ts";
+import type { TieredStore, TierName } from "../cache/tiered-store.ts";
 import { variantKey, variantValues, varyHeaderNames } from "../cache/variants.ts";
 import type { CompiledConfig, CompiledRoute } from "../config/validate-config.ts";
 import { OutpostError } from "../lib/errors.ts";
@@ -39,13 +39,6 @@ export function cacheBypassReason(request: Request, route: CompiledRoute): { fwd
   return undefined;
 }
 
-function openStore(env: PipelineEnv, deps: PipelineDeps): TieredStore {
-  const tiers: CacheTier[] = [];
-  if (typeof caches !== "undefined") tiers.push(new ColoTier(caches.default));
-  if (env.OUTPOST_CACHE) tiers.push(new KvTier(env.OUTPOST_CACHE));
-  return new TieredStore(tiers, deps.cacheState.throttle);
-}
-
 /** `primaryKey` is the URL's key; `marker` the Vary marker stored there, if any. */
 type Found =
   | { kind: "hit"; stored: StoredResponse; tier: TierName; primaryKey: string; marker?: VaryMarkerMeta }
@@ -64,7 +57,7 @@ async function findEntry(store: TieredStore, key: string, request: Request, exec
 
 export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
   const { request, route, config, deps } = ctx;
-  const store = openStore(ctx.env, deps);
+  const store = deps.cacheState.openStore(ctx.env.OUTPOST_CACHE);
   const key = await buildCacheKey({
     url: new URL(request.url),
     headers: request.headers,
@@ -316,7 +309,7 @@ async function readUpTo(stream: ReadableStream<Uint8Array> | null, limit: number
 }
 
 async function writeEntry(ctx: CacheRequest, requestHeaders: Headers, found: Found, stored: StoredResponse, varyNames: string[]): Promise<void> {
-  const store = openStore(ctx.env, ctx.deps);
+  const store = ctx.deps.cacheState.openStore(ctx.env.OUTPOST_CACHE);
   const now = ctx.deps.clock.now();
   const { primaryKey } = found;
   if (varyNames.length === 0) {

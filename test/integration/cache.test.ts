@@ -56,6 +56,14 @@ describe("MISS then HIT", () => {
     expect(await origin.hits()).toBe(1);
   });
 
+  it("answers repeat requests from this isolate's hot tier", async () => {
+    const { origin, worker } = await cachedSite(echo("max-age=60"));
+    await (await worker.fetch(get("/hot"))).text();
+    const hot = await worker.fetch(get("/hot"));
+    expect(cacheStatus(hot)).toBe("Outpost; hit; ttl=60; detail=memory");
+    expect(await origin.hits()).toBe(1);
+  });
+
   it("serves HEAD from the stored GET response, without a body", async () => {
     const { origin, worker } = await cachedSite(echo("max-age=60"));
     await (await worker.fetch(get())).text();

@@ -1,0 +1,60 @@
+// The hot tier: decoded records of small, popular objects in this isolate's memory, least recently
+// used first out, bounded by bytes. Entries live at most HOT_TIER_MAX_LIFETIME_MS so that a purge
+// (which cannot reach other isolates' memory) takes effect everywhere within that bound.
+import { retentionSeconds, type StoredRecord } from "./entry.ts";
+
+export const HOT_TIER_MAX_BYTES = 16 * 1024 * 1024;
+export const HOT_TIER_MAX_OBJECT_BYTES = 256 * 1024;
+export const HOT_TIER_MAX_LIFETIME_MS = 10_000;
+
+interface HotEntry {
+  record: StoredRecord;
+  bytes: number;
+  expiresAt: number;
+}
+
+export class MemoryTier {
+  private readonly entries = new Map<string, HotEntry>();
+  private bytes = 0;
+  private readonly maxBytes: number;
+
+  constructor(maxBytes = HOT_TIER_MAX_BYTES) {
+    this.maxBytes = maxBytes;
+  }
+
+  get(key: string, now: number): StoredRecord | undefined {
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    this.entries.delete(key);
+    if (now >= entry.expiresAt) {
+      this.bytes -= entry.bytes;
+      return undefined;
+    }
+    this.entries.set(key, entry); // most recently used goes last
+    return entry.record;
+  }
+
+  set(key: string, record: StoredRecord, now: number): void {
+    const bytes = record.body.byteLength + 512; // body plus a rough allowance for the header
+    this.delete(key);
+    const keepMs = Math.min(HOT_TIER_MAX_LIFETIME_MS, retentionSeconds(record.meta, now) * 1000);
+    if (bytes > HOT_TIER_MAX_OBJECT_BYTES || keepMs <= 0) return;
+    this.entries.set(key, { record, bytes, expiresAt: now + keepMs });
+    this.bytes += bytes;
+    for (const [oldestKey] of this.entries) {
+      if (this.bytes <= this.maxBytes) break;
+      this.delete(oldestKey);
+    }
+  }
+
+  delete(key: string): void {
+    const entry = this.entries.get(key);
+    if (!entry) return;
+    this.entries.delete(key);
+    this.bytes -= entry.bytes;
+  }
+
+  get size(): { entries: number; bytes: number } {
+    return { entries: this.entries.size, bytes: this.bytes };
+  }
+}
