@@ -3,10 +3,14 @@
 // the hot tier.
 import type { StoredResponse } from "./entry.ts";
 import { MemoryTier } from "./memory-tier.ts";
-import { ColoTier, KvTier, TieredStore, WriteThrottle, type CacheTier } from "./tiered-store.ts";
+import { ColoTier, KvTier, TieredStore, WriteThrottle, type CacheTier, type TierName } from "./tiered-store.ts";
 
 /** What waiters of a collapsed miss receive from the request that went to the origin. */
 export type SharedFill = { kind: "entry"; stored: StoredResponse; varyValues: string | undefined } | { kind: "none" };
+
+/** How long a URL whose response could not be stored skips the storage tiers (Varnish's hit-for-pass). */
+export const UNCACHEABLE_MEMORY_MS = 30_000;
+const MAX_REMEMBERED_UNCACHEABLE = 10_000;
 
 export class CacheState {
   readonly inflight = new Map<string, Promise<SharedFill>>();
@@ -14,12 +18,31 @@ export class CacheState {
   readonly throttle = new WriteThrottle();
   /** The hot tier: small objects in this isolate's memory. */
   readonly memory = new MemoryTier();
+  /** Keys whose last response could not be stored, until when to skip looking them up. */
+  private readonly uncacheableUntil = new Map<string, number>();
 
-  /** This isolate's hot tier, then the location's Cache API (where it exists), then KV (when bound). */
-  openStore(kv: KVNamespace | undefined): TieredStore {
+  rememberUncacheable(key: string, now: number): void {
+    if (this.uncacheableUntil.size >= MAX_REMEMBERED_UNCACHEABLE) this.uncacheableUntil.clear();
+    this.uncacheableUntil.set(key, now + UNCACHEABLE_MEMORY_MS);
+  }
+
+  forgetUncacheable(key: string): void {
+    this.uncacheableUntil.delete(key);
+  }
+
+  isRecentlyUncacheable(key: string, now: number): boolean {
+    const until = this.uncacheableUntil.get(key);
+    if (until === undefined) return false;
+    if (now < until) return true;
+    this.uncacheableUntil.delete(key);
+    return false;
+  }
+
+  /** The configured tiers, nearest first: hot tier, the location's Cache API (where it exists), KV (when bound). */
+  openStore(kv: KVNamespace | undefined, enabled: ReadonlyArray<TierName>): TieredStore {
     const tiers: CacheTier[] = [];
-    if (typeof caches !== "undefined") tiers.push(new ColoTier(caches.default));
-    if (kv) tiers.push(new KvTier(kv));
-    return new TieredStore(tiers, this.throttle, this.memory);
+    if (enabled.includes("colo") && typeof caches !== "undefined") tiers.push(new ColoTier(caches.default));
+    if (enabled.includes("kv") && kv) tiers.push(new KvTier(kv));
+    return new TieredStore(tiers, this.throttle, enabled.includes("memory") ? this.memory : undefined);
   }
 }

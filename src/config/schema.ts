@@ -198,6 +198,11 @@ export const routeSchema = z.strictObject({
 });
 
 export const outpostConfigSchema = z.strictObject({
+  /**
+   * Cache tiers, nearest first: "memory" (this isolate, small objects, 10 s), "colo" (the location's
+   * Cache API), "kv" (Workers KV, global). Drop one to measure without it or where it is unavailable.
+   */
+  cache_tiers: z._default(z.array(z.enum(["memory", "colo", "kv"])).check(z.minLength(1, "list at least one tier")), ["memory", "colo", "kv"]),
   /** Part of every cache key: change it to invalidate everything cached at once. */
   cache_version: z._default(z.string().check(z.regex(/^[A-Za-z0-9._-]{1,32}$/, "must be 1-32 letters, digits, '.', '_' or '-'")), "1"),
   routes: z.array(routeSchema).check(z.minLength(1, "at least one route is required")),

@@ -2,6 +2,7 @@
 // Every problem names its path (`routes[2].default_pools[0]: unknown pool "eu-west"`) so one run of
 // `npm run check` or one log line shows everything that is wrong.
 import type { z } from "zod/mini";
+import { compileUrlMatcher, type UrlMatcher } from "./url-matcher.ts";
 import {
   originAddressSchema,
   outpostConfigSchema,
@@ -13,8 +14,8 @@ import {
 } from "./schema.ts";
 
 export interface CompiledRoute extends RouteConfig {
-  /** One URLPattern per entry of `hosts`, each combined with `path`. */
-  patterns: URLPattern[];
+  /** One matcher per entry of `hosts`, each combined with `path`. */
+  matchers: UrlMatcher[];
   /** default_pools resolved, in failover order. */
   pools: PoolConfig[];
   fallbackPool: PoolConfig | undefined;
@@ -28,6 +29,7 @@ export type GeoLevel = (typeof GEO_LEVELS)[number];
 export interface CompiledConfig {
   /** Part of every cache key. */
   cacheVersion: string;
+  cacheTiers: ReadonlyArray<"memory" | "colo" | "kv">;
   routes: CompiledRoute[];
   pools: ReadonlyMap<string, PoolConfig>;
   monitors: ReadonlyMap<string, MonitorConfig>;
@@ -204,7 +206,7 @@ function compile(config: OutpostConfig): CompiledConfig {
     new Map(Object.entries(table ?? {}).map(([key, names]) => [key, (names ?? []).map(poolNamed)]));
   const routes = config.routes.map((route) => ({
     ...route,
-    patterns: route.hosts.map((hostname) => new URLPattern({ hostname, pathname: route.path })),
+    matchers: route.hosts.map((hostname) => compileUrlMatcher(hostname, route.path)),
     pools: route.default_pools.map(poolNamed),
     fallbackPool: route.fallback_pool === undefined ? undefined : poolNamed(route.fallback_pool),
     geoPools: {
@@ -214,7 +216,7 @@ function compile(config: OutpostConfig): CompiledConfig {
       continent: resolveTable(route.continent_pools),
     },
   }));
-  return { cacheVersion: config.cache_version, routes, pools, monitors };
+  return { cacheVersion: config.cache_version, cacheTiers: config.cache_tiers, routes, pools, monitors };
 }
 
 function describe(error: unknown): string {

@@ -34,8 +34,8 @@ export function invalidateAfterUnsafeRequest({ request, response, route, config,
       // an unparsable Location invalidates nothing
     }
   }
-  const store = deps.cacheState.openStore(env.OUTPOST_CACHE);
-  const country = typeof request.cf?.country === "string" ? request.cf.country : undefined;
+  const store = deps.cacheState.openStore(env.OUTPOST_CACHE, config.cacheTiers);
+  const country = route.cache.key.country && typeof request.cf?.country === "string" ? request.cf.country : undefined;
   const work = Promise.all(
     urls.map(async (url) => {
       const key = await buildCacheKey({ url, headers: request.headers, country, routeName: route.name, cacheVersion: config.cacheVersion, policy: route.cache });

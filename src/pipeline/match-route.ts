@@ -4,5 +4,5 @@
 import type { CompiledConfig, CompiledRoute } from "../config/validate-config.ts";
 
 export function matchRoute(config: CompiledConfig, url: URL): CompiledRoute | undefined {
-  return config.routes.find((route) => route.patterns.some((pattern) => pattern.test(url)));
+  return config.routes.find((route) => route.matchers.some((matches) => matches(url)));
 }

@@ -57,11 +57,12 @@ async function findEntry(store: TieredStore, key: string, request: Request, exec
 
 export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
   const { request, route, config, deps } = ctx;
-  const store = deps.cacheState.openStore(ctx.env.OUTPOST_CACHE);
+  const store = deps.cacheState.openStore(ctx.env.OUTPOST_CACHE, ctx.config.cacheTiers);
   const key = await buildCacheKey({
     url: new URL(request.url),
     headers: request.headers,
-    country: typeof request.cf?.country === "string" ? request.cf.country : undefined,
+    // request.cf is materialised on first access, which costs CPU on every hit: read it only when keyed by it.
+    country: route.cache.key.country && typeof request.cf?.country === "string" ? request.cf.country : undefined,
     routeName: route.name,
     cacheVersion: config.cacheVersion,
     policy: route.cache,
@@ -69,9 +70,14 @@ export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
   // Answers to authenticated requests may be stored when the origin allows it (RFC 9111 §3.5), but
   // an authenticated request is never answered from, nor collapsed into, another visitor's fill.
   const authenticated = request.headers.has("authorization");
-  const found: Found = authenticated ? { kind: "miss", fwd: "miss", primaryKey: key } : await findEntry(store, key, request, ctx.exec, deps.clock.now());
+  // A URL whose last answer could not be stored skips the storage reads for a while: an uncacheable
+  // page costs one origin fetch, not three lookups and a fetch. Its answers are still checked and
+  // stored as soon as they become storable.
+  const recentlyUncacheable = deps.cacheState.isRecentlyUncacheable(key, deps.clock.now());
+  const skipLookup = authenticated || recentlyUncacheable;
+  const found: Found = skipLookup ? { kind: "miss", fwd: "miss", primaryKey: key } : await findEntry(store, key, request, ctx.exec, deps.clock.now());
   const honorRequest = route.cache.request_cache_control === "honor";
-  let fwd: ForwardReason = authenticated ? "bypass" : found.kind === "miss" ? found.fwd : "stale";
+  let fwd: ForwardReason = skipLookup ? "bypass" : found.kind === "miss" ? found.fwd : "stale";
 
   if (found.kind === "hit") {
     const now = deps.clock.now();
@@ -89,7 +95,7 @@ export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
     throw new OutpostError(504, "not_cached", "The request asked for a cached response only (only-if-cached) and none is stored");
   }
 
-  const fill = await fillFromOrigin(ctx, key, found, { collapse: !authenticated && request.method === "GET" });
+  const fill = await fillFromOrigin(ctx, key, found, { collapse: !skipLookup && request.method === "GET" });
   const now = deps.clock.now();
   const stale = found.kind === "hit" && isUsableOnError(found.stored.meta, now) ? found.stored : undefined;
 
@@ -109,7 +115,14 @@ export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
     return deliverEntry(stale, request, { fwd: "stale", fwdStatus: response.status, ttl: ttlSeconds(stale.meta, now), detail: "stale-if-error" }, now);
   }
   const status: CacheStatus = { fwd, fwdStatus: response.status, stored: fill.decision.store, detail: fill.decision.store ? undefined : fill.bypass };
-  if (fill.decision.store) status.ttl = ttlSeconds(entryTimes(fill.decision, fill.receivedAt), now);
+  if (fill.decision.store) {
+    status.ttl = ttlSeconds(entryTimes(fill.decision, fill.receivedAt), now);
+    if (recentlyUncacheable) deps.cacheState.forgetUncacheable(key);
+  } else if (found.kind === "miss" && !authenticated && response.status < 500 && request.method === "GET") {
+    // Only plain misses: a key with a stored entry must stay visible for stale-if-error.
+    deps.cacheState.rememberUncacheable(key, now);
+  }
+  if (recentlyUncacheable && !fill.decision.store) status.detail = `recently-uncacheable:${fill.bypass}`;
   return deliverResponse(response, { route, candidate: fill.served.candidate, steeringReason: fill.served.steeringReason, attempts: fill.served.attempts }, status, fill.body);
 }
 
@@ -309,7 +322,7 @@ async function readUpTo(stream: ReadableStream<Uint8Array> | null, limit: number
 }
 
 async function writeEntry(ctx: CacheRequest, requestHeaders: Headers, found: Found, stored: StoredResponse, varyNames: string[]): Promise<void> {
-  const store = ctx.deps.cacheState.openStore(ctx.env.OUTPOST_CACHE);
+  const store = ctx.deps.cacheState.openStore(ctx.env.OUTPOST_CACHE, ctx.config.cacheTiers);
   const now = ctx.deps.clock.now();
   const { primaryKey } = found;
   if (varyNames.length === 0) {

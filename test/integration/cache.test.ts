@@ -137,6 +137,17 @@ describe("what is never stored", () => {
     expect(await origin.hits()).toBe(2);
   });
 
+  it("skips the storage tiers for a while for a URL whose answer could not be stored", async () => {
+    const { origin, worker } = await cachedSite(echo("no-store"));
+    expect(cacheStatus(await worker.fetch(get("/live")))).toBe("Outpost; fwd=miss; fwd-status=200; detail=no-store");
+    expect(cacheStatus(await worker.fetch(get("/live")))).toBe("Outpost; fwd=bypass; fwd-status=200; detail=recently-uncacheable:no-store");
+    await origin.behave(echo("max-age=60"));
+    expect(cacheStatus(await worker.fetch(get("/live")))).toBe("Outpost; fwd=bypass; fwd-status=200; ttl=60; stored");
+    expect(cacheStatus(await worker.fetch(get("/live")))).toContain("hit");
+    worker.clock.advance(30_000);
+    expect(await origin.hits()).toBe(3);
+  });
+
   it("stores a Set-Cookie response without the cookie when the route strips it", async () => {
     const { origin, worker } = await cachedSite(echo("max-age=60", { "set-cookie": "tracking=1" }), { strip_set_cookie: true });
     const first = await worker.fetch(get());
