@@ -10,6 +10,7 @@ const MAX_PLAIN_KEY_BYTES = 400;
 const TRACKING_PARAMETER = /^(utm_[a-z0-9_]+|gclid|gbraid|wbraid|dclid|fbclid|msclkid|yclid|twclid|ttclid|igshid|mc_cid|mc_eid|_ga|_gl|_hsenc|_hsmi|mkt_tok)$/i;
 
 export function normalizeQuery(search: string, query: CachePolicy["query"]): string {
+  if (search === "" || search === "?") return ""; // the common case, without URLSearchParams
   const params = [...new URLSearchParams(search)].filter(([name]) => {
     if (query.allow && !query.allow.includes(name)) return false;
     if (query.deny.includes(name)) return false;
@@ -60,7 +61,8 @@ export function describeCacheKey({ url, headers, country, routeName, cacheVersio
 
 export async function buildCacheKey(input: CacheKeyInput): Promise<string> {
   const plain = describeCacheKey(input);
-  if (new TextEncoder().encode(plain).length <= MAX_PLAIN_KEY_BYTES) return plain;
+  // A UTF-16 unit is at most 3 UTF-8 bytes: short keys need no encoding to know they fit.
+  if (plain.length * 3 <= MAX_PLAIN_KEY_BYTES || new TextEncoder().encode(plain).length <= MAX_PLAIN_KEY_BYTES) return plain;
   return `outpost:${KEY_FORMAT_VERSION}:${input.cacheVersion}:${input.routeName}|sha256:${await sha256Hex(plain)}`;
 }
 

@@ -10,17 +10,19 @@ function entityTags(list: string): string[] {
   return list.match(/(?:W\/)?"[^"]*"/g) ?? [];
 }
 
+export type HeaderLookup = (name: string) => string | null;
+
 /** Whether the stored response is unchanged as far as the request's preconditions can tell. */
-export function isNotModified(requestHeaders: Headers, storedHeaders: Headers): boolean {
+export function isNotModified(requestHeaders: Headers, storedHeader: HeaderLookup): boolean {
   const ifNoneMatch = requestHeaders.get("if-none-match");
   if (ifNoneMatch !== null) {
-    const etag = storedHeaders.get("etag");
+    const etag = storedHeader("etag");
     if (ifNoneMatch.trim() === "*") return true;
     return etag !== null && entityTags(ifNoneMatch).some((tag) => weakEqual(tag, etag));
   }
   // If-Modified-Since is evaluated only without If-None-Match (RFC 9110 §13.1.3).
   const ifModifiedSince = parseHttpDate(requestHeaders.get("if-modified-since"));
-  const lastModified = parseHttpDate(storedHeaders.get("last-modified"));
+  const lastModified = parseHttpDate(storedHeader("last-modified"));
   return ifModifiedSince !== undefined && lastModified !== undefined && lastModified <= ifModifiedSince;
 }
 

@@ -43,7 +43,7 @@ export async function handleRequest(request: Request, env: PipelineEnv, exec: Ex
   if (!route) throw new OutpostError(404, "no_route", `No route is configured for ${url.host}${url.pathname}`);
 
   const bypass = cacheBypassReason(request, route);
-  if (!bypass) return serveWithCache({ request, route, config: loaded.config, env, exec, deps });
+  if (!bypass) return serveWithCache({ request, url, route, config: loaded.config, env, exec, deps });
 
   const { result, steeringReason } = await forwardToOrigin(request, route, env, deps);
   if (result.kind === "failed") throw upstreamFailure(route, result.attempts);

@@ -23,6 +23,7 @@ import type { PipelineDeps, PipelineEnv } from "./handle-request.ts";
 
 export interface CacheRequest {
   request: Request;
+  url: URL;
   route: CompiledRoute;
   config: CompiledConfig;
   env: PipelineEnv;
@@ -56,10 +57,10 @@ async function findEntry(store: TieredStore, key: string, request: Request, exec
 }
 
 export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
-  const { request, route, config, deps } = ctx;
+  const { request, url, route, config, deps } = ctx;
   const store = deps.cacheState.openStore(ctx.env.OUTPOST_CACHE, ctx.config.cacheTiers);
   const key = await buildCacheKey({
-    url: new URL(request.url),
+    url,
     headers: request.headers,
     // request.cf is materialised on first access, which costs CPU on every hit: read it only when keyed by it.
     country: route.cache.key.country && typeof request.cf?.country === "string" ? request.cf.country : undefined,
