@@ -1,6 +1,7 @@
 // One request to one origin, with a timeout that really cancels the subrequest.
-// The attempt's own timer stops once response headers arrive, so a large body keeps streaming after
-// it; the client's signal stays attached, so a client that leaves cancels the origin fetch as well.
+// One timer per attempt: it fires at the attempt's own timeout or at the request's deadline,
+// whichever comes first, and stops once response headers arrive, so a large body keeps streaming
+// after it. The client's signal stays attached: a client that leaves cancels the origin fetch too.
 import type { Clock } from "../lib/clock.ts";
 import { describeError } from "../lib/log.ts";
 
@@ -11,33 +12,33 @@ export type AttemptOutcome =
   | { kind: "client_aborted"; elapsedMs: number }
   | { kind: "connect_error"; detail: string; elapsedMs: number };
 
-export interface AttemptSignals {
-  /** Aborted when the request's overall deadline passes. */
-  deadline: AbortSignal;
+export interface AttemptLimits {
+  /** The attempt's own time to response headers. */
+  timeoutMs: number;
+  /** What is left of the request's deadline. */
+  deadlineRemainingMs: number;
   /** Aborted when the client goes away. */
   client: AbortSignal | undefined;
 }
 
-export async function attemptOrigin(
-  makeRequest: (signal: AbortSignal) => Request,
-  timeoutMs: number,
-  signals: AttemptSignals,
-  clock: Clock,
-): Promise<AttemptOutcome> {
+export async function attemptOrigin(makeRequest: (signal: AbortSignal) => Request, limits: AttemptLimits, clock: Clock): Promise<AttemptOutcome> {
   const startedAt = clock.now();
-  const attemptTimer = new AbortController();
-  const timer = setTimeout(() => attemptTimer.abort(new DOMException("origin attempt timed out", "TimeoutError")), timeoutMs);
-  const signal = AbortSignal.any([attemptTimer.signal, signals.deadline, ...(signals.client ? [signals.client] : [])]);
+  const limitedByDeadline = limits.deadlineRemainingMs < limits.timeoutMs;
+  const timer = new AbortController();
+  const handle = setTimeout(
+    () => timer.abort(new DOMException(limitedByDeadline ? "request deadline passed" : "origin attempt timed out", "TimeoutError")),
+    Math.max(0, limitedByDeadline ? limits.deadlineRemainingMs : limits.timeoutMs),
+  );
+  const signal = limits.client ? AbortSignal.any([timer.signal, limits.client]) : timer.signal;
   try {
     const response = await fetch(makeRequest(signal));
     return { kind: "response", response, elapsedMs: clock.now() - startedAt };
   } catch (error) {
     const elapsedMs = clock.now() - startedAt;
-    if (signals.client?.aborted) return { kind: "client_aborted", elapsedMs };
-    if (attemptTimer.signal.aborted) return { kind: "timeout", elapsedMs };
-    if (signals.deadline.aborted) return { kind: "deadline", elapsedMs };
+    if (limits.client?.aborted) return { kind: "client_aborted", elapsedMs };
+    if (timer.signal.aborted) return { kind: limitedByDeadline ? "deadline" : "timeout", elapsedMs };
     return { kind: "connect_error", detail: describeError(error), elapsedMs };
   } finally {
-    clearTimeout(timer);
+    clearTimeout(handle);
   }
 }

@@ -57,55 +57,49 @@ export async function fetchWithFailover(
 ): Promise<FailoverResult> {
   const attempts: AttemptRecord[] = [];
   const { body, replayable } = await prepareBody(request, route);
-  const deadline = new AbortController();
-  // Bounds the time to response headers over all attempts; cleared once an answer is accepted so
-  // the body can stream for as long as it takes.
-  const deadlineTimer = setTimeout(() => deadline.abort(new DOMException("request deadline passed", "TimeoutError")), route.deadline_ms);
-  try {
-    for (const [index, candidate] of candidates.entries()) {
-      if (attempts.length > 0 && !replayable) break;
-      const isLastChance = index === candidates.length - 1 || !replayable;
-      health.recordAttempt(candidate);
-      const outcome = await attemptOrigin(
-        (signal) => buildUpstreamRequest(request, candidate.origin, body, signal),
-        route.origin_timeout_ms,
-        { deadline: deadline.signal, client: request.signal },
-        clock,
-      );
-      const record: AttemptRecord = { pool: candidate.pool.name, origin: candidate.origin.name, outcome: outcome.kind, elapsedMs: outcome.elapsedMs };
-      attempts.push(record);
+  // The deadline bounds the time to response headers over all attempts; each attempt's timer
+  // enforces what is left of it, so the body can stream for as long as it takes afterwards.
+  const deadlineAt = clock.now() + route.deadline_ms;
+  for (const [index, candidate] of candidates.entries()) {
+    if (attempts.length > 0 && (!replayable || clock.now() >= deadlineAt)) break;
+    const isLastChance = index === candidates.length - 1 || !replayable;
+    health.recordAttempt(candidate);
+    const outcome = await attemptOrigin(
+      (signal) => buildUpstreamRequest(request, candidate.origin, body, signal),
+      { timeoutMs: route.origin_timeout_ms, deadlineRemainingMs: deadlineAt - clock.now(), client: request.signal },
+      clock,
+    );
+    const record: AttemptRecord = { pool: candidate.pool.name, origin: candidate.origin.name, outcome: outcome.kind, elapsedMs: outcome.elapsedMs };
+    attempts.push(record);
 
-      if (outcome.kind === "response") {
-        const { response } = outcome;
-        if (!route.retry_on_statuses.includes(response.status)) {
-          health.recordSuccess(candidate);
-          return { kind: "response", response, candidate, attempts };
-        }
-        health.recordFailure(candidate);
-        record.status = response.status;
-        // The last origin's 5xx is still the best answer there is: deliver it rather than a 502.
-        if (isLastChance) return { kind: "response", response, candidate, attempts };
-        record.outcome = "retryable_status";
-        await response.body?.cancel();
-      } else if (outcome.kind === "connect_error" || outcome.kind === "timeout") {
-        health.recordFailure(candidate);
+    if (outcome.kind === "response") {
+      const { response } = outcome;
+      if (!route.retry_on_statuses.includes(response.status)) {
+        health.recordSuccess(candidate);
+        return { kind: "response", response, candidate, attempts };
       }
-      if (record.outcome !== "response") {
-        logEvent("warn", "origin_attempt_failed", {
-          route: route.name,
-          pool: candidate.pool.name,
-          origin: candidate.origin.name,
-          outcome: record.outcome,
-          status: record.status,
-          detail: outcome.kind === "connect_error" ? outcome.detail : undefined,
-          elapsed_ms: outcome.elapsedMs,
-        });
-      }
-      if (outcome.kind === "client_aborted") return { kind: "failed", attempts, clientAborted: true };
-      if (outcome.kind === "deadline") break;
+      health.recordFailure(candidate);
+      record.status = response.status;
+      // The last origin's 5xx is still the best answer there is: deliver it rather than a 502.
+      if (isLastChance) return { kind: "response", response, candidate, attempts };
+      record.outcome = "retryable_status";
+      await response.body?.cancel();
+    } else if (outcome.kind === "connect_error" || outcome.kind === "timeout") {
+      health.recordFailure(candidate);
     }
-    return { kind: "failed", attempts, clientAborted: false };
-  } finally {
-    clearTimeout(deadlineTimer);
+    if (record.outcome !== "response") {
+      logEvent("warn", "origin_attempt_failed", {
+        route: route.name,
+        pool: candidate.pool.name,
+        origin: candidate.origin.name,
+        outcome: record.outcome,
+        status: record.status,
+        detail: outcome.kind === "connect_error" ? outcome.detail : undefined,
+        elapsed_ms: outcome.elapsedMs,
+      });
+    }
+    if (outcome.kind === "client_aborted") return { kind: "failed", attempts, clientAborted: true };
+    if (outcome.kind === "deadline") break;
   }
+  return { kind: "failed", attempts, clientAborted: false };
 }

@@ -4,7 +4,7 @@ import type { CompiledRoute } from "../config/validate-config.ts";
 import { OutpostError } from "../lib/errors.ts";
 import { fetchWithFailover, type AttemptRecord, type FailoverResult } from "../origin/fetch-with-failover.ts";
 import type { PipelineDeps, PipelineEnv } from "./handle-request.ts";
-import { orderByHealth, selectPools, type VisitorCf } from "./select-pools.ts";
+import { orderByHealth, selectPools, steeringInput } from "./select-pools.ts";
 
 export interface Forwarded {
   result: FailoverResult;
@@ -12,7 +12,7 @@ export interface Forwarded {
 }
 
 export async function forwardToOrigin(request: Request, route: CompiledRoute, env: PipelineEnv, deps: PipelineDeps): Promise<Forwarded> {
-  const steering = selectPools(route, { cf: request.cf as VisitorCf | undefined, clientIp: request.headers.get("cf-connecting-ip"), random: deps.random });
+  const steering = selectPools(route, steeringInput(request, deps.random));
   await deps.health.refresh(env.OUTPOST_CACHE);
   const candidates = orderByHealth(steering.candidates, deps.health);
   return { result: await fetchWithFailover(request, route, candidates, deps), steeringReason: steering.reason };

@@ -17,10 +17,26 @@ export interface Candidate {
 /** The request.cf fields steering reads; all optional (local dev and unknown IPs lack them). */
 export type VisitorCf = Partial<Record<"colo" | "country" | "continent" | "regionCode" | "latitude" | "longitude", unknown>>;
 
+/**
+ * What steering may read about the request. Getters, because request.cf is materialised on first
+ * access, which costs CPU: policies that do not need it (off, random) never touch it.
+ */
 export interface SteeringInput {
-  cf: VisitorCf | undefined;
-  clientIp: string | null;
+  readonly cf: VisitorCf | undefined;
+  readonly clientIp: string | null;
   random: Random;
+}
+
+export function steeringInput(request: Request, random: Random): SteeringInput {
+  return {
+    get cf() {
+      return request.cf as VisitorCf | undefined;
+    },
+    get clientIp() {
+      return request.headers.get("cf-connecting-ip");
+    },
+    random,
+  };
 }
 
 export interface SteeringDecision {
