@@ -59,11 +59,12 @@ export function describeCacheKey({ url, headers, country, routeName, cacheVersio
   return [`outpost:${KEY_FORMAT_VERSION}:${cacheVersion}:${routeName}`, base, ...dimensions].join("|");
 }
 
-export async function buildCacheKey(input: CacheKeyInput): Promise<string> {
+/** The key, or a promise of it when it is too long for KV and must be hashed (the rare case). */
+export function buildCacheKey(input: CacheKeyInput): string | Promise<string> {
   const plain = describeCacheKey(input);
   // A UTF-16 unit is at most 3 UTF-8 bytes: short keys need no encoding to know they fit.
   if (plain.length * 3 <= MAX_PLAIN_KEY_BYTES || new TextEncoder().encode(plain).length <= MAX_PLAIN_KEY_BYTES) return plain;
-  return `outpost:${KEY_FORMAT_VERSION}:${input.cacheVersion}:${input.routeName}|sha256:${await sha256Hex(plain)}`;
+  return sha256Hex(plain).then((hash) => `outpost:${KEY_FORMAT_VERSION}:${input.cacheVersion}:${input.routeName}|sha256:${hash}`);
 }
 
 export async function sha256Hex(text: string): Promise<string> {

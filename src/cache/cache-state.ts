@@ -38,11 +38,20 @@ export class CacheState {
     return false;
   }
 
-  /** The configured tiers, nearest first: hot tier, the location's Cache API (where it exists), KV (when bound). */
+  private lastStore: { kv: KVNamespace | undefined; enabled: ReadonlyArray<TierName>; store: TieredStore } | undefined;
+
+  /**
+   * The configured tiers, nearest first: hot tier, the location's Cache API (where it exists), KV
+   * (when bound). Built once per isolate and configuration, not on every request.
+   */
   openStore(kv: KVNamespace | undefined, enabled: ReadonlyArray<TierName>): TieredStore {
+    const last = this.lastStore;
+    if (last && last.kv === kv && last.enabled === enabled) return last.store;
     const tiers: CacheTier[] = [];
     if (enabled.includes("colo") && typeof caches !== "undefined") tiers.push(new ColoTier(caches.default));
     if (enabled.includes("kv") && kv) tiers.push(new KvTier(kv));
-    return new TieredStore(tiers, this.throttle, enabled.includes("memory") ? this.memory : undefined);
+    const store = new TieredStore(tiers, this.throttle, enabled.includes("memory") ? this.memory : undefined);
+    this.lastStore = { kv, enabled, store };
+    return store;
   }
 }

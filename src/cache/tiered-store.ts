@@ -87,10 +87,16 @@ export class TieredStore {
     this.memory = memory;
   }
 
+  /** The hot tier alone, synchronously: most hits end here without a promise. */
+  getHot(key: string, now: number): Lookup | undefined {
+    const hot = this.memory?.get(key, now);
+    return hot ? { record: hot, tier: "memory" } : undefined;
+  }
+
   /** The nearest tier holding a readable record; nearer tiers missing it are refilled in the background. */
   async get(key: string, background: (work: Promise<unknown>) => void, now: number): Promise<Lookup | undefined> {
-    const hot = this.memory?.get(key, now);
-    if (hot) return { record: hot, tier: "memory" };
+    const hot = this.getHot(key, now);
+    if (hot) return hot;
     for (const [index, tier] of this.tiers.entries()) {
       let data: ArrayBuffer | undefined;
       try {

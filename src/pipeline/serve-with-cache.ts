@@ -45,7 +45,14 @@ type Found =
   | { kind: "hit"; stored: StoredResponse; tier: TierName; primaryKey: string; marker?: VaryMarkerMeta }
   | { kind: "miss"; fwd: "miss" | "vary-miss"; primaryKey: string; marker?: VaryMarkerMeta };
 
-async function findEntry(store: TieredStore, key: string, request: Request, exec: ExecutionContext, now: number): Promise<Found> {
+function findEntry(store: TieredStore, key: string, request: Request, exec: ExecutionContext, now: number): Found | Promise<Found> {
+  // A hot-tier hit of a plain (not Vary) entry needs no await at all.
+  const hot = store.getHot(key, now);
+  if (hot?.record.meta.kind === "response") return { kind: "hit", stored: hot.record as StoredResponse, tier: hot.tier, primaryKey: key };
+  return findInTiers(store, key, request, exec, now);
+}
+
+async function findInTiers(store: TieredStore, key: string, request: Request, exec: ExecutionContext, now: number): Promise<Found> {
   const background = (work: Promise<unknown>) => exec.waitUntil(work);
   const primary = await store.get(key, background, now);
   if (!primary) return { kind: "miss", fwd: "miss", primaryKey: key };
@@ -59,7 +66,8 @@ async function findEntry(store: TieredStore, key: string, request: Request, exec
 export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
   const { request, url, route, config, deps } = ctx;
   const store = deps.cacheState.openStore(ctx.env.OUTPOST_CACHE, ctx.config.cacheTiers);
-  const key = await buildCacheKey({
+  // Hits are the hot path: what is not a promise is not awaited (no extra microtask turns).
+  const keyResult = buildCacheKey({
     url,
     headers: request.headers,
     // request.cf is materialised on first access, which costs CPU on every hit: read it only when keyed by it.
@@ -68,20 +76,23 @@ export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
     cacheVersion: config.cacheVersion,
     policy: route.cache,
   });
+  const key = typeof keyResult === "string" ? keyResult : await keyResult;
   // Answers to authenticated requests may be stored when the origin allows it (RFC 9111 §3.5), but
   // an authenticated request is never answered from, nor collapsed into, another visitor's fill.
   const authenticated = request.headers.has("authorization");
   // A URL whose last answer could not be stored skips the storage reads for a while: an uncacheable
   // page costs one origin fetch, not three lookups and a fetch. Its answers are still checked and
   // stored as soon as they become storable.
-  const recentlyUncacheable = deps.cacheState.isRecentlyUncacheable(key, deps.clock.now());
+  const lookupAt = deps.clock.now();
+  const recentlyUncacheable = deps.cacheState.isRecentlyUncacheable(key, lookupAt);
   const skipLookup = authenticated || recentlyUncacheable;
-  const found: Found = skipLookup ? { kind: "miss", fwd: "miss", primaryKey: key } : await findEntry(store, key, request, ctx.exec, deps.clock.now());
+  const lookup = skipLookup ? ({ kind: "miss", fwd: "miss", primaryKey: key } satisfies Found) : findEntry(store, key, request, ctx.exec, lookupAt);
+  const found: Found = lookup instanceof Promise ? await lookup : lookup;
   const honorRequest = route.cache.request_cache_control === "honor";
   let fwd: ForwardReason = skipLookup ? "bypass" : found.kind === "miss" ? found.fwd : "stale";
 
   if (found.kind === "hit") {
-    const now = deps.clock.now();
+    const now = found.tier === "memory" ? lookupAt : deps.clock.now();
     const reuse = decideReuse(found.stored.meta, request.headers.get("cache-control"), honorRequest, now);
     if (reuse.kind === "forward") fwd = reuse.reason;
     if (reuse.kind === "fresh") {
