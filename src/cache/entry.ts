@@ -27,7 +27,12 @@ export interface VaryMarkerMeta {
 
 export type EntryMeta = ResponseEntryMeta | VaryMarkerMeta;
 
-export type StoredResponse = { meta: ResponseEntryMeta; body: ArrayBuffer };
+export type StoredResponse = {
+  meta: ResponseEntryMeta;
+  body: ArrayBuffer;
+  /** meta.headers as a Headers object, built on first delivery and reused while the hot tier holds it. */
+  headers?: Headers;
+};
 export type StoredRecord = StoredResponse | { meta: VaryMarkerMeta; body: ArrayBuffer };
 
 export function encodeRecord(meta: EntryMeta, body: ArrayBuffer = new ArrayBuffer(0)): ArrayBuffer {
