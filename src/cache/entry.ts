@@ -27,20 +27,23 @@ export interface VaryMarkerMeta {
 
 export type EntryMeta = ResponseEntryMeta | VaryMarkerMeta;
 
+/** A body as stored: its own buffer, or a view into the value read from a tier (no copy). */
+export type StoredBody = ArrayBuffer | Uint8Array<ArrayBuffer>;
+
 export type StoredResponse = {
   meta: ResponseEntryMeta;
-  body: ArrayBuffer;
+  body: StoredBody;
   /** meta.headers as a Headers object, built on first delivery and reused while the hot tier holds it. */
   headers?: Headers;
 };
-export type StoredRecord = StoredResponse | { meta: VaryMarkerMeta; body: ArrayBuffer };
+export type StoredRecord = StoredResponse | { meta: VaryMarkerMeta; body: StoredBody };
 
-export function encodeRecord(meta: EntryMeta, body: ArrayBuffer = new ArrayBuffer(0)): ArrayBuffer {
+export function encodeRecord(meta: EntryMeta, body: StoredBody = new ArrayBuffer(0)): ArrayBuffer {
   const header = new TextEncoder().encode(JSON.stringify(meta));
   const out = new Uint8Array(4 + header.length + body.byteLength);
   new DataView(out.buffer).setUint32(0, header.length);
   out.set(header, 4);
-  out.set(new Uint8Array(body), 4 + header.length);
+  out.set(body instanceof Uint8Array ? body : new Uint8Array(body), 4 + header.length);
   return out.buffer;
 }
 
@@ -51,7 +54,7 @@ export function decodeRecord(data: ArrayBuffer): StoredRecord | undefined {
   try {
     const meta = JSON.parse(new TextDecoder().decode(new Uint8Array(data, 4, headerLength))) as EntryMeta;
     if (meta?.v !== ENTRY_FORMAT_VERSION || (meta.kind !== "response" && meta.kind !== "vary")) return undefined;
-    return { meta, body: data.slice(4 + headerLength) } as StoredRecord;
+    return { meta, body: new Uint8Array(data, 4 + headerLength) } as StoredRecord;
   } catch {
     return undefined;
   }

@@ -3,7 +3,7 @@
 // Every storage error degrades to a miss or a skipped write: the request is then served from the
 // origin, never failed.
 import { describeError, logEvent } from "../lib/log.ts";
-import { decodeRecord, encodeRecord, retentionSeconds, type EntryMeta, type StoredRecord } from "./entry.ts";
+import { decodeRecord, encodeRecord, retentionSeconds, type EntryMeta, type StoredBody, type StoredRecord } from "./entry.ts";
 import type { MemoryTier } from "./memory-tier.ts";
 
 /** KV's minimum expirationTtl. */
@@ -116,7 +116,7 @@ export class TieredStore {
   }
 
   /** Writes every tier; failures are logged, never thrown. */
-  async put(key: string, meta: EntryMeta, body: ArrayBuffer | undefined, now: number): Promise<void> {
+  async put(key: string, meta: EntryMeta, body: StoredBody | undefined, now: number): Promise<void> {
     const ttl = retentionSeconds(meta, now);
     if (ttl <= 0) return;
     const data = encodeRecord(meta, body);

@@ -2,7 +2,7 @@
 // (RFC 9110 §7.6.3), and Outpost-Upstream naming what served it. The body streams through untouched.
 import { formatCacheStatus, type CacheStatus } from "../cache/cache-status.ts";
 import { isNotModified, notModifiedHeaders } from "../cache/conditional.ts";
-import type { StoredResponse } from "../cache/entry.ts";
+import type { StoredBody, StoredResponse } from "../cache/entry.ts";
 import { decideRange, ifRangeAllows, type RangeDecision } from "../cache/range.ts";
 import { ageSeconds } from "../cache/freshness.ts";
 import type { CompiledRoute } from "../config/validate-config.ts";
@@ -74,7 +74,7 @@ export function deliverEntry(stored: StoredResponse, request: Request, cacheStat
   return new Response(body, { status: stored.meta.status, headers });
 }
 
-function deliverRange(body: ArrayBuffer, headers: Headers, range: RangeDecision): Response {
+function deliverRange(body: StoredBody, headers: Headers, range: RangeDecision): Response {
   headers.set("accept-ranges", "bytes");
   if (range.kind === "unsatisfiable") {
     headers.set("content-range", `bytes */${body.byteLength}`);
