@@ -1,6 +1,6 @@
 // `npm run check`: the offline validation of a wrangler config file, run as a user runs it.
 import { execFile } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -28,6 +28,15 @@ describe("npm run check", { timeout: 30_000 }, () => {
     const { stdout } = await run(process.execPath, ["scripts/check-config.ts"]);
     expect(stdout).toContain("ok    wrangler.toml top level");
     expect(stdout).toContain("ok    wrangler.toml [env.production]");
+  });
+
+  it("accepts the complete example in the README, so the docs cannot drift from the schema", async () => {
+    const readme = readFileSync("README.md", "utf8");
+    const example = /### A complete example\n\n```toml\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(example).toBeDefined();
+    const { code, output } = await check(example!);
+    expect(output).toContain("ok    ");
+    expect(code).toBe(0);
   });
 
   it("lists every problem of every environment with its path, and exits 1", async () => {
