@@ -288,6 +288,7 @@ describe("revalidation with the origin (RFC 9111 §4.3)", () => {
     const changed = await worker.fetch(get());
     expect(cacheStatus(changed)).toBe("Outpost; fwd=stale; fwd-status=200; ttl=60; stored");
     expect(((await changed.json()) as EchoBody).n).toBe(2);
+    expect((await origin.requests())[1]?.headers["if-none-match"]).toBe('"v1"');
   });
 });
 

@@ -1,0 +1,228 @@
+// Stage: fill a cache miss (or a stale entry) from the origin. One request per key per isolate goes
+// out; concurrent requests wait for it (collapsing). A stale entry with a validator is revalidated
+// conditionally and a 304 refreshes it (RFC 9111 §4.3); a storable answer streams to the client while
+// a copy is read and stored in waitUntil.
+import type { SharedFill } from "../cache/cache-state.ts";
+import type { ResponseEntryMeta, StoredResponse, VaryMarkerMeta } from "../cache/entry.ts";
+import { decideStorage, entryTimes, hasValidator, type StorageDecision } from "../cache/freshness.ts";
+import { variantKey, variantValues, varyHeaderNames } from "../cache/variants.ts";
+import { describeError, logEvent } from "../lib/log.ts";
+import { deliveredHeaders } from "./deliver.ts";
+import { forwardToOrigin, type Forwarded } from "./forward.ts";
+import type { CacheRequest, Found } from "./serve-with-cache.ts";
+
+export type Fill =
+  | { kind: "shared"; stored: StoredResponse }
+  /** The origin answered 304 to our conditional request: the stored response, updated. */
+  | { kind: "revalidated"; stored: StoredResponse; written: boolean }
+  | { kind: "failed"; forwarded: Forwarded }
+  | {
+      kind: "response";
+      response: Response;
+      body: ReadableStream | null;
+      decision: StorageDecision;
+      bypass: string | undefined;
+      receivedAt: number;
+      served: { candidate: Extract<Forwarded["result"], { kind: "response" }>["candidate"]; steeringReason: string; attempts: Extract<Forwarded["result"], { kind: "response" }>["attempts"] };
+    };
+
+/**
+ * Goes to the origin for `key`, or waits for the request of this isolate that already does.
+ * A waiter whose variant differs, or whose fill turned out uncacheable, fetches for itself.
+ */
+export async function fillFromOrigin(ctx: CacheRequest, key: string, found: Found, { collapse }: { collapse: boolean }): Promise<Fill> {
+  const state = ctx.deps.cacheState;
+  const inflight = collapse ? state.inflight.get(key) : undefined;
+  if (inflight) {
+    const shared = await inflight;
+    if (shared.kind === "entry" && matchesVariant(shared, ctx.request.headers)) return { kind: "shared", stored: shared.stored };
+  }
+  if (!collapse || inflight) return fetchAndStore(ctx, originRequest(ctx.request, false), found, undefined);
+
+  let share!: (fill: SharedFill) => void;
+  const shared = new Promise<SharedFill>((resolve) => (share = resolve));
+  state.inflight.set(key, shared);
+  void shared.then(() => state.inflight.delete(key));
+  try {
+    return await fetchAndStore(ctx, originRequest(ctx.request, false), found, share);
+  } catch (error) {
+    share({ kind: "none" });
+    throw error;
+  }
+}
+
+function matchesVariant(shared: Extract<SharedFill, { kind: "entry" }>, headers: Headers): boolean {
+  if (shared.varyValues === undefined) return true;
+  const names = varyHeaderNames(new Headers(shared.stored.meta.headers).get("vary"));
+  return variantValues(names, headers) === shared.varyValues;
+}
+
+/**
+ * The request that goes to the origin for a fill: the client's, minus its preconditions (the cache
+ * answers those itself). A background refresh is a GET of its own, detached from the client.
+ */
+export function originRequest(request: Request, forBackground: boolean): Request {
+  if (!forBackground && !request.headers.has("if-none-match") && !request.headers.has("if-modified-since")) return request;
+  const headers = new Headers(request.headers);
+  headers.delete("if-none-match");
+  headers.delete("if-modified-since");
+  return new Request(request.url, {
+    method: forBackground ? "GET" : request.method,
+    headers,
+    cf: request.cf as RequestInitCfProperties | undefined,
+    signal: forBackground ? null : request.signal,
+  });
+}
+
+export async function fetchAndStore(
+  ctx: CacheRequest,
+  request: Request,
+  found: Found,
+  share: ((fill: SharedFill) => void) | undefined,
+  forBackground = false,
+): Promise<Fill> {
+  const { route, deps } = ctx;
+  const revalidating = found.kind === "hit" && hasValidator(new Headers(found.stored.meta.headers)) ? found.stored : undefined;
+  const forwarded = await forwardToOrigin(revalidating ? withValidators(request, revalidating) : request, route, ctx.env, deps);
+  if (forwarded.result.kind === "failed") {
+    share?.({ kind: "none" });
+    return { kind: "failed", forwarded };
+  }
+  const { response, candidate, attempts } = forwarded.result;
+  const receivedAt = deps.clock.now();
+  let decision = decideStorage({ method: request.method, requestHeaders: request.headers, status: response.status, responseHeaders: response.headers, policy: route.cache, receivedAt });
+  const declaredLength = Number(response.headers.get("content-length") ?? 0);
+  let bypass: string | undefined = decision.store ? undefined : decision.reason;
+  if (decision.store && declaredLength > route.cache.max_object_bytes) {
+    decision = { store: false, reason: "not-fresh" };
+    bypass = "too-large";
+  }
+  const served = { candidate, steeringReason: forwarded.steeringReason, attempts };
+  if (response.status === 304 && revalidating) {
+    const { stored, written } = await refreshAfterNotModified(ctx, request, found, revalidating, response, receivedAt);
+    share?.({ kind: "entry", stored, varyValues: varyValuesFor(stored, request.headers) });
+    return { kind: "revalidated", stored, written };
+  }
+  if (!decision.store) {
+    share?.({ kind: "none" });
+    return { kind: "response", response, body: response.body, decision, bypass, receivedAt, served };
+  }
+
+  const headers = deliveredHeaders(response.headers);
+  if (route.cache.strip_set_cookie) headers.delete("set-cookie");
+  const meta: ResponseEntryMeta = { v: 1, kind: "response", status: response.status, headers: [...headers], ...entryTimes(decision, receivedAt) };
+  const [toClient, toStore] = response.body ? response.body.tee() : [null, null];
+  const storing = readUpTo(toStore, route.cache.max_object_bytes)
+    .then(async (body) => {
+      if (!body) {
+        share?.({ kind: "none" });
+        logEvent("info", "cache_store_skipped", { route: route.name, reason: "too-large" });
+        return;
+      }
+      const stored: StoredResponse = { meta, body };
+      share?.({ kind: "entry", stored, varyValues: varyValuesFor(stored, request.headers) });
+      await writeEntry(ctx, request.headers, found, stored, varyHeaderNames(headers.get("vary")));
+    })
+    .catch((error: unknown) => {
+      share?.({ kind: "none" });
+      logEvent("warn", "cache_store_failed", { route: route.name, error: describeError(error) });
+    });
+  ctx.exec.waitUntil(storing);
+  if (forBackground) await storing;
+  return { kind: "response", response, body: toClient, decision, bypass, receivedAt, served };
+}
+
+function varyValuesFor(stored: StoredResponse, headers: Headers): string | undefined {
+  const names = varyHeaderNames(new Headers(stored.meta.headers).get("vary"));
+  return names.length > 0 ? variantValues(names, headers) : undefined;
+}
+
+/** The fill request made conditional on the stored response's validators (RFC 9111 §4.3.1). */
+function withValidators(request: Request, stored: StoredResponse): Request {
+  const storedHeaders = new Headers(stored.meta.headers);
+  const headers = new Headers(request.headers);
+  const etag = storedHeaders.get("etag");
+  const lastModified = storedHeaders.get("last-modified");
+  if (etag) headers.set("if-none-match", etag);
+  if (lastModified) headers.set("if-modified-since", lastModified);
+  return new Request(request.url, { method: request.method, headers, cf: request.cf as RequestInitCfProperties | undefined, signal: request.signal });
+}
+
+/**
+ * Header fields a 304 must not change in the stored response (RFC 9111 §3.2): those describing the
+ * stored body and its validator.
+ */
+const KEPT_ON_UPDATE = new Set(["content-length", "content-encoding", "content-md5", "content-range", "etag", "transfer-encoding"]);
+
+/**
+ * RFC 9111 §4.3.4: a 304 updates the stored response's header fields and so its freshness. The
+ * updated entry is written back in the background; if the update forbids storing, the stored body
+ * still answers this request once.
+ */
+async function refreshAfterNotModified(
+  ctx: CacheRequest,
+  request: Request,
+  found: Found,
+  stored: StoredResponse,
+  notModified: Response,
+  receivedAt: number,
+): Promise<{ stored: StoredResponse; written: boolean }> {
+  await notModified.body?.cancel();
+  const headers = new Headers(stored.meta.headers);
+  for (const [name, value] of deliveredHeaders(notModified.headers)) {
+    if (!KEPT_ON_UPDATE.has(name) && name !== "via") headers.set(name, value);
+  }
+  const decision = decideStorage({ method: "GET", requestHeaders: request.headers, status: stored.meta.status, responseHeaders: headers, policy: ctx.route.cache, receivedAt });
+  if (!decision.store) return { written: false, stored: { meta: { ...stored.meta, headers: [...headers] }, body: stored.body } };
+  const updated: StoredResponse = { meta: { ...stored.meta, headers: [...headers], ...entryTimes(decision, receivedAt) }, body: stored.body };
+  ctx.exec.waitUntil(
+    writeEntry(ctx, request.headers, found, updated, varyHeaderNames(headers.get("vary"))).catch((error: unknown) =>
+      logEvent("warn", "cache_store_failed", { route: ctx.route.name, error: describeError(error) }),
+    ),
+  );
+  return { written: true, stored: updated };
+}
+
+/** The whole stream as one buffer, or undefined (and the stream cancelled) past `limit` bytes. */
+async function readUpTo(stream: ReadableStream<Uint8Array> | null, limit: number): Promise<ArrayBuffer | undefined> {
+  if (!stream) return new ArrayBuffer(0);
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const reader = stream.getReader();
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+    total += chunk.value.byteLength;
+    if (total > limit) {
+      await reader.cancel();
+      return undefined;
+    }
+    chunks.push(chunk.value);
+  }
+  const body = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return body.buffer;
+}
+
+async function writeEntry(ctx: CacheRequest, requestHeaders: Headers, found: Found, stored: StoredResponse, varyNames: string[]): Promise<void> {
+  const store = ctx.deps.cacheState.openStore(ctx.env.OUTPOST_CACHE, ctx.config.cacheTiers);
+  const now = ctx.deps.clock.now();
+  const { primaryKey } = found;
+  if (varyNames.length === 0) {
+    await store.put(primaryKey, stored.meta, stored.body, now);
+    return;
+  }
+  const retainUntil = stored.meta.keepUntilAt;
+  const sameHeaders = found.marker && found.marker.headers.join() === varyNames.join();
+  const marker: VaryMarkerMeta = {
+    v: 1,
+    kind: "vary",
+    headers: varyNames,
+    generation: sameHeaders ? found.marker!.generation : crypto.randomUUID(),
+    expiresAt: Math.max(retainUntil, sameHeaders ? found.marker!.expiresAt : 0),
+  };
+  if (!sameHeaders || marker.expiresAt > found.marker!.expiresAt) await store.put(primaryKey, marker, undefined, now);
+  await store.put(await variantKey(primaryKey, marker, requestHeaders), stored.meta, stored.body, now);
+}
