@@ -157,7 +157,7 @@ export function decideStorage({ method, requestHeaders, status, responseHeaders,
     lifetimeSeconds,
     initialAgeSeconds: initialAge,
     staleWhileRevalidateSeconds: window("stale-while-revalidate", policy.stale_while_revalidate_seconds),
-    staleIfErrorSeconds: window("stale-if-error", policy.stale_if_error_seconds),
+    staleIfErrorSeconds: Math.min(window("stale-if-error", policy.stale_if_error_seconds), policy.max_stale_if_error_seconds ?? Number.POSITIVE_INFINITY),
     revalidationRetentionSeconds: revalidatable ? REVALIDATION_RETENTION_SECONDS : 0,
   };
 }

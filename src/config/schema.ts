@@ -111,6 +111,10 @@ export const cachePolicySchema = z.strictObject({
   stale_while_revalidate_seconds: z._default(secondsSchema, 0),
   /** Serve stale this long when origins fail, when the origin sends no stale-if-error (RFC 5861). */
   stale_if_error_seconds: z._default(secondsSchema, 86_400),
+  /** Upper bound on serving stale while origins fail, whatever the origin's stale-if-error says. */
+  max_stale_if_error_seconds: z.optional(secondsSchema),
+  /** Add the cache key to Cache-Status (`key="…"`): for debugging, it reveals how keys are built. */
+  expose_key: z._default(z.boolean(), false),
   /** Freshness for statuses that come without explicit freshness, e.g. { "404" = 30 } (negative caching). */
   status_ttl_seconds: z._default(z.record(z.string().check(z.regex(/^[1-5]\d\d$/, "must be a status code")), secondsSchema), {}),
   /** Requests carrying any of these cookies bypass the cache (logged-in users, carts). */

@@ -77,6 +77,7 @@ export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
     policy: route.cache,
   });
   const key = typeof keyResult === "string" ? keyResult : await keyResult;
+  const reported = (status: CacheStatus): CacheStatus => (route.cache.expose_key ? { ...status, key } : status);
   // Answers to authenticated requests may be stored when the origin allows it (RFC 9111 §3.5), but
   // an authenticated request is never answered from, nor collapsed into, another visitor's fill.
   const authenticated = request.headers.has("authorization");
@@ -96,11 +97,11 @@ export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
     const reuse = decideReuse(found.stored.meta, request.headers.get("cache-control"), honorRequest, now);
     if (reuse.kind === "forward") fwd = reuse.reason;
     if (reuse.kind === "fresh") {
-      return deliverEntry(found.stored, request, { hit: true, ttl: ttlSeconds(found.stored.meta, now), detail: found.tier }, now);
+      return deliverEntry(found.stored, request, reported({ hit: true, ttl: ttlSeconds(found.stored.meta, now), detail: found.tier }), now);
     }
     if (reuse.kind === "stale-while-revalidate") {
       refreshInBackground(ctx, key, found);
-      return deliverEntry(found.stored, request, { hit: true, ttl: ttlSeconds(found.stored.meta, now), detail: `${found.tier}:stale-while-revalidate` }, now);
+      return deliverEntry(found.stored, request, reported({ hit: true, ttl: ttlSeconds(found.stored.meta, now), detail: `${found.tier}:stale-while-revalidate` }), now);
     }
   } else if (honorRequest && has(parseDirectives(request.headers.get("cache-control")), "only-if-cached")) {
     // RFC 9111 §5.2.1.7: nothing stored that satisfies the request -> 504.
@@ -112,19 +113,19 @@ export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
   const stale = found.kind === "hit" && isUsableOnError(found.stored.meta, now) ? found.stored : undefined;
 
   if (fill.kind === "shared") {
-    return deliverEntry(fill.stored, request, { fwd, collapsed: true, ttl: ttlSeconds(fill.stored.meta, now), detail: "collapsed" }, now);
+    return deliverEntry(fill.stored, request, reported({ fwd, collapsed: true, ttl: ttlSeconds(fill.stored.meta, now), detail: "collapsed" }), now);
   }
   if (fill.kind === "revalidated") {
-    return deliverEntry(fill.stored, request, { fwd, fwdStatus: 304, stored: fill.written, ttl: ttlSeconds(fill.stored.meta, now) }, now);
+    return deliverEntry(fill.stored, request, reported({ fwd, fwdStatus: 304, stored: fill.written, ttl: ttlSeconds(fill.stored.meta, now) }), now);
   }
   if (fill.kind === "failed") {
-    if (stale) return deliverEntry(stale, request, { fwd: "stale", ttl: ttlSeconds(stale.meta, now), detail: "stale-if-error" }, now);
+    if (stale) return deliverEntry(stale, request, reported({ fwd: "stale", ttl: ttlSeconds(stale.meta, now), detail: "stale-if-error" }), now);
     throw upstreamFailure(route, fill.forwarded.result.kind === "failed" ? fill.forwarded.result.attempts : []);
   }
   const { response } = fill;
   if (response.status >= 500 && stale) {
     await fill.body?.cancel();
-    return deliverEntry(stale, request, { fwd: "stale", fwdStatus: response.status, ttl: ttlSeconds(stale.meta, now), detail: "stale-if-error" }, now);
+    return deliverEntry(stale, request, reported({ fwd: "stale", fwdStatus: response.status, ttl: ttlSeconds(stale.meta, now), detail: "stale-if-error" }), now);
   }
   const status: CacheStatus = { fwd, fwdStatus: response.status, stored: fill.decision.store, detail: fill.decision.store ? undefined : fill.bypass };
   if (fill.decision.store) {
@@ -136,7 +137,7 @@ export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
     deps.cacheState.rememberUncacheable(key, now);
   }
   if (recentlyUncacheable && !fill.decision.store) status.detail = `recently-uncacheable:${fill.bypass}`;
-  return deliverResponse(response, { route, candidate: fill.served.candidate, steeringReason: fill.served.steeringReason, attempts: fill.served.attempts }, status, fill.body);
+  return deliverResponse(response, { route, candidate: fill.served.candidate, steeringReason: fill.served.steeringReason, attempts: fill.served.attempts }, reported(status), fill.body);
 }
 
 /** stale-while-revalidate: one background refresh per key per isolate. */

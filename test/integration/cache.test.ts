@@ -56,6 +56,14 @@ describe("MISS then HIT", () => {
     expect(await origin.hits()).toBe(1);
   });
 
+  it("shows the cache key in Cache-Status only when the route exposes it", async () => {
+    const { worker } = await cachedSite(echo("max-age=60"), { expose_key: true });
+    const response = await worker.fetch(get("/k?b=2&a=1&utm_source=x"));
+    expect(cacheStatus(response)).toMatch(/; key="outpost:v1:[^:]+:site\|https:\/\/www\.example\.com\/k\?a=1&b=2"$/);
+    const { worker: quiet } = await cachedSite(echo("max-age=60"));
+    expect(cacheStatus(await quiet.fetch(get("/k")))).not.toContain("key=");
+  });
+
   it("answers repeat requests from this isolate's hot tier", async () => {
     const { origin, worker } = await cachedSite(echo("max-age=60"));
     await (await worker.fetch(get("/hot"))).text();
@@ -224,6 +232,16 @@ describe("stale-if-error", () => {
     const response = await worker.fetch(get());
     expect(response.status).toBe(200);
     expect(cacheStatus(response)).toBe("Outpost; fwd=stale; fwd-status=503; ttl=-1; detail=stale-if-error");
+  });
+
+  it("never serves stale beyond the route's max_stale_if_error_seconds, whatever the origin allows", async () => {
+    const { origin, worker } = await cachedSite(echo("max-age=60, stale-if-error=86400"), { max_stale_if_error_seconds: 120 });
+    await (await worker.fetch(get())).text();
+    await origin.stop();
+    worker.clock.advance(60_000 + 119_999);
+    expect((await worker.fetch(get())).status).toBe(200);
+    worker.clock.advance(1);
+    expect((await worker.fetch(get())).status).toBe(502);
   });
 
   it("gives the error once the stale-if-error window has passed", async () => {
