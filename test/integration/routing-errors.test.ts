@@ -79,6 +79,24 @@ describe("origin failures", () => {
     await expect.poll(async () => (await origin.requests())[0]?.aborted).toBe(true);
   });
 
+  it("cancels the origin fetch when the client goes away, and tries no other origin", async () => {
+    const primary = await createOrigin("primary", { kind: "hang" });
+    const backup = await createOrigin("backup");
+    const env = testEnv({
+      OUTPOST: siteConfig([
+        { name: "primary", origins: [{ name: "primary", address: primary.url }] },
+        { name: "backup", origins: [{ name: "backup", address: backup.url }] },
+      ]),
+    });
+    const client = new AbortController();
+    const pending = callWorker(new Request("https://www.example.com/slow", { signal: client.signal }), env);
+    await expect.poll(() => primary.hits()).toBe(1);
+    client.abort();
+    await pending;
+    await expect.poll(async () => (await primary.requests())[0]?.aborted).toBe(true);
+    expect(await backup.hits()).toBe(0);
+  });
+
   it("fails over to the backup pool when the primary refuses connections", async () => {
     const primary = await createOrigin("primary");
     const backup = await createOrigin("backup");
