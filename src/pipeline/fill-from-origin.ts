@@ -58,14 +58,20 @@ function matchesVariant(shared: Extract<SharedFill, { kind: "entry" }>, headers:
 }
 
 /**
- * The request that goes to the origin for a fill: the client's, minus its preconditions (the cache
- * answers those itself). A background refresh is a GET of its own, detached from the client.
+ * Request fields a shared cache must not forward on a fill: the client's own preconditions (the cache
+ * answers those itself), and unkeyed fields some origins obey to change what they serve (another
+ * path, another method). Forwarding those would let one visitor poison the entry everyone else gets.
+ */
+const NOT_FORWARDED_ON_FILL = ["if-none-match", "if-modified-since", "x-original-url", "x-rewrite-url", "x-http-method-override", "x-http-method", "x-method-override"];
+
+/**
+ * The request that goes to the origin for a fill: the client's, minus the fields above. A background
+ * refresh is a GET of its own, detached from the client.
  */
 export function originRequest(request: Request, forBackground: boolean): Request {
-  if (!forBackground && !request.headers.has("if-none-match") && !request.headers.has("if-modified-since")) return request;
+  if (!forBackground && !NOT_FORWARDED_ON_FILL.some((name) => request.headers.has(name))) return request;
   const headers = new Headers(request.headers);
-  headers.delete("if-none-match");
-  headers.delete("if-modified-since");
+  for (const name of NOT_FORWARDED_ON_FILL) headers.delete(name);
   return new Request(request.url, {
     method: forBackground ? "GET" : request.method,
     headers,

@@ -365,6 +365,20 @@ describe("invalidation (RFC 9111 §4.4)", () => {
   });
 });
 
+describe("cache poisoning through unkeyed headers", () => {
+  it.each(["x-original-url", "x-rewrite-url", "x-http-method-override", "x-http-method", "x-method-override"])(
+    "does not forward %s on a cache fill, so it cannot change what others receive",
+    async (name) => {
+      const { origin, worker } = await cachedSite(echo("max-age=60"));
+      const attack = await worker.fetch(get("/home", { [name]: name.includes("method") ? "DELETE" : "/admin" }));
+      expect(((await attack.json()) as EchoBody).headers[name]).toBeUndefined();
+      const victim = await worker.fetch(get("/home"));
+      expect(cacheStatus(victim)).toContain("hit");
+      expect((await origin.requests())[0]?.headers[name]).toBeUndefined();
+    },
+  );
+});
+
 describe("degraded storage", () => {
   it("serves from the origin when KV throws on every call", async () => {
     // KV outages cannot be produced by the local KV: this binding is a stand-in that throws.
