@@ -33,7 +33,7 @@ export type StoredBody = ArrayBuffer | Uint8Array<ArrayBuffer>;
 export type StoredResponse = {
   meta: ResponseEntryMeta;
   body: StoredBody;
-  /** meta.headers as a Headers object, built on first delivery and reused while the hot tier holds it. */
+  /** meta.headers as a Headers object, prepared once when the hot tier takes the entry; never mutated. */
   headers?: Headers;
 };
 export type StoredRecord = StoredResponse | { meta: VaryMarkerMeta; body: StoredBody };

@@ -39,6 +39,8 @@ export class MemoryTier {
     this.delete(key);
     const keepMs = Math.min(HOT_TIER_MAX_LIFETIME_MS, retentionSeconds(record.meta, now) * 1000);
     if (bytes > HOT_TIER_MAX_OBJECT_BYTES || keepMs <= 0) return;
+    // Hot entries are delivered many times: prepare their headers once (see deliverEntry).
+    if (record.meta.kind === "response") record = { ...record, headers: new Headers(record.meta.headers) };
     this.entries.set(key, { record, bytes, expiresAt: now + keepMs });
     this.bytes += bytes;
     for (const [oldestKey] of this.entries) {

@@ -58,9 +58,8 @@ export function deliverResponse(upstream: Response, served: Served, cacheStatus?
  * with 304 when the client's preconditions match, without a body for HEAD.
  */
 export function deliverEntry(stored: StoredResponse, request: Request, cacheStatus: CacheStatus, now: number): Response {
-  // Copying a prepared Headers object stays inside the runtime; hot-tier hits reuse it.
-  stored.headers ??= new Headers(stored.meta.headers);
-  const headers = new Headers(stored.headers);
+  // Copying a prepared Headers object (kept with hot-tier entries) stays inside the runtime.
+  const headers = new Headers(stored.headers ?? stored.meta.headers);
   headers.set("age", String(ageSeconds(stored.meta, now)));
   headers.set("cache-status", formatCacheStatus(cacheStatus));
   const conditional = request.headers.has("if-none-match") || request.headers.has("if-modified-since");
