@@ -90,14 +90,15 @@ async function main() {
     console.log(`conformance: fetching http-cache-tests@${SUITE_VERSION} from the npm registry (once)...`);
     unpackFromRegistry(`http-cache-tests@${SUITE_VERSION}`, suiteDir);
   }
+  // The suite's test list, loaded once (its module exports one shared array; the CLI appends the
+  // Surrogate-Control tests to it, and so do we, exactly once).
+  const tests = [...(await suiteModule("tests/index.mjs")).default, (await suiteModule("tests/surrogate-control.mjs")).default];
   const origin = await startSuiteOrigin();
   const port = await freePort();
   const outpost = await startOutpost(origin.url, port);
   let results;
   try {
     const { runTests, getResults } = await suiteModule("client/runner.mjs");
-    const tests = (await suiteModule("tests/index.mjs")).default;
-    tests.push((await suiteModule("tests/surrogate-control.mjs")).default);
     console.log(`conformance: running ${tests.reduce((n, s) => n + s.tests.length, 0)} tests through Outpost (http://127.0.0.1:${port})...`);
     await runTests(tests, fetch, false, `http://127.0.0.1:${port}`);
     results = getResults();
@@ -107,8 +108,6 @@ async function main() {
     origin.server.close();
   }
 
-  const tests = (await suiteModule("tests/index.mjs")).default;
-  tests.push((await suiteModule("tests/surrogate-control.mjs")).default);
   const { determineTestResult } = await suiteModule("lib/display.mjs");
   const peers = (await suiteModule("results/index.mjs")).default.filter((peer) => peer.type !== "browser");
   const rows = [{ name: "Outpost", counts: score(tests, results, determineTestResult) }];
