@@ -6,12 +6,12 @@
 // are the point. Results are written to bench/results/latest.json with versions and machine.
 import autocannon from "autocannon";
 import { execFileSync } from "node:child_process";
-import { readFileSync, readdirSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { cpus, totalmem } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Miniflare } from "miniflare";
+import { bundleWorker, startWorker } from "./worker-bundle.mjs";
 
 const projectRoot = join(dirname(fileURLToPath(import.meta.url)), "..");
 const quick = process.argv.includes("--quick");
@@ -19,19 +19,6 @@ const ROUNDS = quick ? 1 : 5;
 const DURATION_SECONDS = quick ? 2 : 4;
 const CONNECTIONS = 10;
 const OBJECT_BYTES = 10 * 1024;
-const COMPATIBILITY_DATE = "2026-10-20";
-
-function buildOutpost() {
-  const outdir = join(projectRoot, ".wrangler", "bench-build");
-  rmSync(outdir, { recursive: true, force: true });
-  execFileSync(process.execPath, [join(projectRoot, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--env", "production", "--outdir", outdir], {
-    cwd: projectRoot,
-    stdio: ["ignore", "ignore", "inherit"],
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
-  });
-  const main = readdirSync(outdir).find((name) => name.endsWith(".js"));
-  return readFileSync(join(outdir, main), "utf8");
-}
 
 async function startOrigin() {
   const body = Buffer.alloc(OBJECT_BYTES, "o");
@@ -44,25 +31,6 @@ async function startOrigin() {
   });
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
   return { server, url: `http://127.0.0.1:${server.address().port}`, hits: () => hits };
-}
-
-async function startWorker(name, script, env) {
-  const mf = new Miniflare({
-    host: "127.0.0.1",
-    port: 0,
-    workers: [
-      {
-        config: {
-          name,
-          compatibilityDate: COMPATIBILITY_DATE,
-          manifest: { mainModule: "index.js", modulesRoot: "/", modules: { "index.js": { type: "esm", contents: script } } },
-          env,
-        },
-      },
-    ],
-  });
-  const url = await mf.ready;
-  return { mf, url: url.toString().replace(/\/$/, "") };
 }
 
 /**
@@ -105,7 +73,7 @@ function median(values) {
 
 async function main() {
   console.log(`bench: building Outpost; ${ROUNDS} round(s) of ${DURATION_SECONDS} s per scenario, ${CONNECTIONS} connections`);
-  const outpostScript = buildOutpost();
+  const outpostScript = bundleWorker("bench-build");
   const origin = await startOrigin();
   const object = new Uint8Array(OBJECT_BYTES).fill(107);
   const kvOnly = { OUTPOST_CACHE: { type: "kv" } };

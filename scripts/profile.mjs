@@ -4,26 +4,14 @@
 // URL in front of a local origin (paths starting /pass answer no-store, others max-age=3600), samples
 // with the inspector's profiler and prints the functions with the most self time.
 import autocannon from "autocannon";
-import { execFileSync } from "node:child_process";
-import { readFileSync, readdirSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { Miniflare } from "miniflare";
+import { bundleWorker, startWorker } from "./worker-bundle.mjs";
 
-const projectRoot = join(dirname(fileURLToPath(import.meta.url)), "..");
 const { values } = parseArgs({ options: { path: { type: "string", default: "/object" }, tiers: { type: "string", default: "memory,colo,kv" }, seconds: { type: "string", default: "4" } } });
 const INSPECTOR_PORT = 9239;
 
-const outdir = join(projectRoot, ".wrangler", "profile-build");
-rmSync(outdir, { recursive: true, force: true });
-execFileSync(process.execPath, [join(projectRoot, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--env", "production", "--outdir", outdir, "--minify=false"], {
-  cwd: projectRoot,
-  stdio: ["ignore", "ignore", "inherit"],
-  env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
-});
-const script = readFileSync(join(outdir, readdirSync(outdir).find((name) => name.endsWith(".js"))), "utf8");
+const script = bundleWorker("profile-build", { minify: false });
 
 const body = Buffer.alloc(10 * 1024, "o");
 const origin = createServer((req, res) => {
@@ -37,13 +25,8 @@ const config = {
   pools: [{ name: "origin", origins: [{ name: "origin", address: `http://127.0.0.1:${origin.address().port}` }] }],
   routes: [{ name: "profile", default_pools: ["origin"] }],
 };
-const mf = new Miniflare({
-  host: "127.0.0.1",
-  port: 0,
-  inspectorPort: INSPECTOR_PORT,
-  workers: [{ config: { name: "outpost", compatibilityDate: "2026-10-20", manifest: { mainModule: "index.js", modulesRoot: "/", modules: { "index.js": { type: "esm", contents: script } } }, env: { OUTPOST_CACHE: { type: "kv" }, OUTPOST: { type: "json", value: config } } } }],
-});
-const url = new URL(values.path, await mf.ready).toString();
+const { mf, url: base } = await startWorker("outpost", script, { OUTPOST_CACHE: { type: "kv" }, OUTPOST: { type: "json", value: config } }, { inspectorPort: INSPECTOR_PORT });
+const url = new URL(values.path, base).toString();
 for (let i = 0; i < 3; i += 1) {
   await (await fetch(url)).arrayBuffer();
   await new Promise((resolve) => setTimeout(resolve, 300)); // stores happen in waitUntil

@@ -36,6 +36,11 @@ export type StoredResponse = {
   /** meta.headers as a Headers object, prepared once when the hot tier takes the entry; never mutated. */
   headers?: Headers;
 };
+/** A stored response's header field (names are stored lower-case), without building a Headers object. */
+export function storedHeader(stored: StoredResponse, name: string): string | null {
+  return stored.meta.headers.find(([field]) => field === name)?.[1] ?? null;
+}
+
 export type StoredRecord = StoredResponse | { meta: VaryMarkerMeta; body: StoredBody };
 
 export function encodeRecord(meta: EntryMeta, body: StoredBody = new ArrayBuffer(0)): ArrayBuffer {

@@ -162,7 +162,7 @@ export function decideStorage({ method, requestHeaders, status, responseHeaders,
   };
 }
 
-export function hasValidator(headers: Headers): boolean {
+function hasValidator(headers: Headers): boolean {
   return headers.has("etag") || headers.has("last-modified");
 }
 

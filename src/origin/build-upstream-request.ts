@@ -13,8 +13,7 @@ export function buildUpstreamUrl(originAddress: string, requestUrl: URL): string
   return upstream.toString();
 }
 
-export function buildUpstreamHeaders(request: Request, origin: OriginConfig): Headers {
-  const requestUrl = new URL(request.url);
+export function buildUpstreamHeaders(request: Request, origin: OriginConfig, requestUrl = new URL(request.url)): Headers {
   const headers = withoutHopByHop(request.headers);
   // Host follows the pool setting: the origin's own host unless the origin overrides it.
   const hostOverride = origin.header?.Host?.[0];
@@ -38,9 +37,10 @@ export function buildUpstreamRequest(
   body: ReadableStream | ArrayBuffer | null,
   signal: AbortSignal,
 ): Request {
-  return new Request(buildUpstreamUrl(origin.address, new URL(request.url)), {
+  const requestUrl = new URL(request.url);
+  return new Request(buildUpstreamUrl(origin.address, requestUrl), {
     method: request.method,
-    headers: buildUpstreamHeaders(request, origin),
+    headers: buildUpstreamHeaders(request, origin, requestUrl),
     body,
     // Redirects belong to the client: pass 3xx through untouched (RFC 9110 §15.4).
     redirect: "manual",

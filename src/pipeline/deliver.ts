@@ -46,8 +46,13 @@ export function deliveredHeaders(upstream: Headers): Headers {
   return headers;
 }
 
-export function deliverResponse(upstream: Response, served: Served, cacheStatus?: CacheStatus, body: ReadableStream | null = upstream.body): Response {
-  const headers = deliveredHeaders(upstream.headers);
+export function deliverResponse(
+  upstream: Response,
+  served: Served,
+  cacheStatus?: CacheStatus,
+  body: ReadableStream | null = upstream.body,
+  headers: Headers = deliveredHeaders(upstream.headers),
+): Response {
   headers.set(UPSTREAM_HEADER, describeUpstream(served));
   if (cacheStatus) headers.set("cache-status", formatCacheStatus(cacheStatus));
   return new Response(body, { status: upstream.status, statusText: upstream.statusText, headers });

@@ -3,27 +3,30 @@
 // conditionally and a 304 refreshes it (RFC 9111 §4.3); a storable answer streams to the client while
 // a copy is read and stored in waitUntil.
 import type { SharedFill } from "../cache/cache-state.ts";
-import type { ResponseEntryMeta, StoredResponse, VaryMarkerMeta } from "../cache/entry.ts";
-import { decideStorage, entryTimes, hasValidator, type StorageDecision } from "../cache/freshness.ts";
+import { storedHeader, type ResponseEntryMeta, type StoredResponse, type VaryMarkerMeta } from "../cache/entry.ts";
+import { decideStorage, entryTimes, type EntryTimes } from "../cache/freshness.ts";
 import { variantKey, variantValues, varyHeaderNames } from "../cache/variants.ts";
 import { describeError, logEvent } from "../lib/log.ts";
-import { deliveredHeaders } from "./deliver.ts";
-import { forwardToOrigin, type Forwarded } from "./forward.ts";
+import type { AttemptRecord } from "../origin/fetch-with-failover.ts";
+import { deliveredHeaders, type Served } from "./deliver.ts";
+import { forwardToOrigin } from "./forward.ts";
 import type { CacheRequest, Found } from "./serve-with-cache.ts";
 
 export type Fill =
   | { kind: "shared"; stored: StoredResponse }
   /** The origin answered 304 to our conditional request: the stored response, updated. */
   | { kind: "revalidated"; stored: StoredResponse; written: boolean }
-  | { kind: "failed"; forwarded: Forwarded }
+  | { kind: "failed"; attempts: AttemptRecord[] }
   | {
       kind: "response";
       response: Response;
+      /** The origin's headers as delivered (deliveredHeaders), computed once for storing and delivering. */
+      headers: Headers;
       body: ReadableStream | null;
-      decision: StorageDecision;
+      /** The stored copy's times, or undefined when the response is not stored (then `bypass` says why). */
+      times: EntryTimes | undefined;
       bypass: string | undefined;
-      receivedAt: number;
-      served: { candidate: Extract<Forwarded["result"], { kind: "response" }>["candidate"]; steeringReason: string; attempts: Extract<Forwarded["result"], { kind: "response" }>["attempts"] };
+      served: Omit<Served, "route">;
     };
 
 /**
@@ -52,9 +55,7 @@ export async function fillFromOrigin(ctx: CacheRequest, key: string, found: Foun
 }
 
 function matchesVariant(shared: Extract<SharedFill, { kind: "entry" }>, headers: Headers): boolean {
-  if (shared.varyValues === undefined) return true;
-  const names = varyHeaderNames(new Headers(shared.stored.meta.headers).get("vary"));
-  return variantValues(names, headers) === shared.varyValues;
+  return shared.varyValues === undefined || varyValuesFor(shared.stored, headers) === shared.varyValues;
 }
 
 /**
@@ -88,35 +89,32 @@ export async function fetchAndStore(
   forBackground = false,
 ): Promise<Fill> {
   const { route, deps } = ctx;
-  const revalidating = found.kind === "hit" && hasValidator(new Headers(found.stored.meta.headers)) ? found.stored : undefined;
+  const revalidating = found.kind === "hit" && (storedHeader(found.stored, "etag") ?? storedHeader(found.stored, "last-modified")) !== null ? found.stored : undefined;
   const forwarded = await forwardToOrigin(revalidating ? withValidators(request, revalidating) : request, route, ctx.env, deps);
   if (forwarded.result.kind === "failed") {
     share?.({ kind: "none" });
-    return { kind: "failed", forwarded };
+    return { kind: "failed", attempts: forwarded.result.attempts };
   }
   const { response, candidate, attempts } = forwarded.result;
   const receivedAt = deps.clock.now();
-  let decision = decideStorage({ method: request.method, requestHeaders: request.headers, status: response.status, responseHeaders: response.headers, policy: route.cache, receivedAt });
-  const declaredLength = Number(response.headers.get("content-length") ?? 0);
-  let bypass: string | undefined = decision.store ? undefined : decision.reason;
-  if (decision.store && declaredLength > route.cache.max_object_bytes) {
-    decision = { store: false, reason: "not-fresh" };
-    bypass = "too-large";
-  }
-  const served = { candidate, steeringReason: forwarded.steeringReason, attempts };
   if (response.status === 304 && revalidating) {
     const { stored, written } = await refreshAfterNotModified(ctx, request, found, revalidating, response, receivedAt);
     share?.({ kind: "entry", stored, varyValues: varyValuesFor(stored, request.headers) });
     return { kind: "revalidated", stored, written };
   }
-  if (!decision.store) {
+  const served = { candidate, steeringReason: forwarded.steeringReason, attempts };
+  const headers = deliveredHeaders(response.headers);
+  const decision = decideStorage({ method: request.method, requestHeaders: request.headers, status: response.status, responseHeaders: response.headers, policy: route.cache, receivedAt });
+  const tooLarge = decision.store && Number(response.headers.get("content-length") ?? 0) > route.cache.max_object_bytes;
+  if (!decision.store || tooLarge) {
     share?.({ kind: "none" });
-    return { kind: "response", response, body: response.body, decision, bypass, receivedAt, served };
+    return { kind: "response", response, headers, body: response.body, times: undefined, bypass: tooLarge ? "too-large" : decision.store ? undefined : decision.reason, served };
   }
 
-  const headers = deliveredHeaders(response.headers);
-  if (route.cache.strip_set_cookie) headers.delete("set-cookie");
-  const meta: ResponseEntryMeta = { v: 1, kind: "response", status: response.status, headers: [...headers], ...entryTimes(decision, receivedAt) };
+  const times = entryTimes(decision, receivedAt);
+  // The client that caused the fetch still gets Set-Cookie; the stored copy does not (strip_set_cookie).
+  const storedHeaders = [...headers].filter(([name]) => !(route.cache.strip_set_cookie && name === "set-cookie"));
+  const meta: ResponseEntryMeta = { v: 1, kind: "response", status: response.status, headers: storedHeaders, ...times };
   const [toClient, toStore] = response.body ? response.body.tee() : [null, null];
   const storing = readUpTo(toStore, route.cache.max_object_bytes)
     .then(async (body) => {
@@ -135,20 +133,19 @@ export async function fetchAndStore(
     });
   ctx.exec.waitUntil(storing);
   if (forBackground) await storing;
-  return { kind: "response", response, body: toClient, decision, bypass, receivedAt, served };
+  return { kind: "response", response, headers, body: toClient, times, bypass: undefined, served };
 }
 
 function varyValuesFor(stored: StoredResponse, headers: Headers): string | undefined {
-  const names = varyHeaderNames(new Headers(stored.meta.headers).get("vary"));
+  const names = varyHeaderNames(storedHeader(stored, "vary"));
   return names.length > 0 ? variantValues(names, headers) : undefined;
 }
 
 /** The fill request made conditional on the stored response's validators (RFC 9111 §4.3.1). */
 function withValidators(request: Request, stored: StoredResponse): Request {
-  const storedHeaders = new Headers(stored.meta.headers);
   const headers = new Headers(request.headers);
-  const etag = storedHeaders.get("etag");
-  const lastModified = storedHeaders.get("last-modified");
+  const etag = storedHeader(stored, "etag");
+  const lastModified = storedHeader(stored, "last-modified");
   if (etag) headers.set("if-none-match", etag);
   if (lastModified) headers.set("if-modified-since", lastModified);
   return new Request(request.url, { method: request.method, headers, cf: request.cf as RequestInitCfProperties | undefined, signal: request.signal });

@@ -4,15 +4,13 @@
 // follow in listed order. Health is applied afterwards (orderByHealth).
 import type { OriginConfig, PoolConfig } from "../config/schema.ts";
 import type { CompiledRoute } from "../config/validate-config.ts";
-import type { OriginHealth } from "../health/origin-health.ts";
+import type { OriginHealth, OriginRef } from "../health/origin-health.ts";
 import { distanceKm, visitorCoordinates } from "../steering/proximity.ts";
 import { regionOf } from "../steering/regions.ts";
 import { chosenFirst, hashString, pickWeighted, type Random } from "../steering/weighted.ts";
 
-export interface Candidate {
-  pool: PoolConfig;
-  origin: OriginConfig;
-}
+/** One origin of one pool: what steering orders and health judges. */
+export type Candidate = OriginRef;
 
 /** The request.cf fields steering reads; all optional (local dev and unknown IPs lack them). */
 export type VisitorCf = Partial<Record<"colo" | "country" | "continent" | "regionCode" | "latitude" | "longitude", unknown>>;

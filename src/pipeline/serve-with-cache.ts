@@ -10,7 +10,7 @@ import type { CacheStatus, ForwardReason } from "../cache/cache-status.ts";
 import { buildCacheKey, parseCookies } from "../cache/cache-key.ts";
 import { has, parseDirectives } from "../cache/cache-control.ts";
 import type { StoredResponse, VaryMarkerMeta } from "../cache/entry.ts";
-import { decideReuse, entryTimes, isUsableOnError, ttlSeconds } from "../cache/freshness.ts";
+import { decideReuse, isUsableOnError, ttlSeconds } from "../cache/freshness.ts";
 import type { TieredStore, TierName } from "../cache/tiered-store.ts";
 import { variantKey } from "../cache/variants.ts";
 import type { CompiledConfig, CompiledRoute } from "../config/validate-config.ts";
@@ -35,8 +35,10 @@ export interface CacheRequest {
 export function cacheBypassReason(request: Request, route: CompiledRoute): { fwd: ForwardReason; detail?: string } | undefined {
   if (!route.cache.enabled) return { fwd: "bypass", detail: "disabled" };
   if (request.method !== "GET" && request.method !== "HEAD") return { fwd: "method" };
-  const cookies = parseCookies(request.headers.get("cookie"));
-  if (route.cache.bypass_cookies.some((name) => cookies.has(name))) return { fwd: "bypass", detail: "cookie" };
+  if (route.cache.bypass_cookies.length > 0) {
+    const cookies = parseCookies(request.headers.get("cookie"));
+    if (route.cache.bypass_cookies.some((name) => cookies.has(name))) return { fwd: "bypass", detail: "cookie" };
+  }
   return undefined;
 }
 
@@ -120,24 +122,24 @@ export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
   }
   if (fill.kind === "failed") {
     if (stale) return deliverEntry(stale, request, reported({ fwd: "stale", ttl: ttlSeconds(stale.meta, now), detail: "stale-if-error" }), now);
-    throw upstreamFailure(route, fill.forwarded.result.kind === "failed" ? fill.forwarded.result.attempts : []);
+    throw upstreamFailure(route, fill.attempts);
   }
   const { response } = fill;
   if (response.status >= 500 && stale) {
     await fill.body?.cancel();
     return deliverEntry(stale, request, reported({ fwd: "stale", fwdStatus: response.status, ttl: ttlSeconds(stale.meta, now), detail: "stale-if-error" }), now);
   }
-  const status: CacheStatus = { fwd, fwdStatus: response.status, stored: fill.decision.store, detail: fill.decision.store ? undefined : fill.bypass };
-  if (fill.decision.store) {
-    status.ttl = ttlSeconds(entryTimes(fill.decision, fill.receivedAt), now);
+  const status: CacheStatus = { fwd, fwdStatus: response.status, stored: fill.times !== undefined, detail: fill.bypass };
+  if (fill.times) {
+    status.ttl = ttlSeconds(fill.times, now);
     if (recentlyUncacheable) deps.cacheState.forgetUncacheable(key);
   } else if (found.kind === "miss" && !authenticated && response.status < 500 && request.method === "GET" && !request.headers.has("range")) {
     // Only plain misses of whole objects: a key with a stored entry must stay visible for
     // stale-if-error, and a range's 206 says nothing about the whole object.
     deps.cacheState.rememberUncacheable(key, now);
   }
-  if (recentlyUncacheable && !fill.decision.store) status.detail = `recently-uncacheable:${fill.bypass}`;
-  return deliverResponse(response, { route, candidate: fill.served.candidate, steeringReason: fill.served.steeringReason, attempts: fill.served.attempts }, reported(status), fill.body);
+  if (recentlyUncacheable && !fill.times) status.detail = `recently-uncacheable:${fill.bypass}`;
+  return deliverResponse(response, { route, ...fill.served }, reported(status), fill.body, fill.headers);
 }
 
 /** stale-while-revalidate: one background refresh per key per isolate. */
@@ -147,7 +149,7 @@ function refreshInBackground(ctx: CacheRequest, key: string, found: Extract<Foun
   refreshing.add(key);
   const refresh = fetchAndStore(ctx, originRequest(ctx.request, true), found, undefined, true)
     .then(async (fill) => {
-      if (fill.kind === "response" && !fill.decision.store) await fill.body?.cancel();
+      if (fill.kind === "response" && !fill.times) await fill.body?.cancel();
     })
     .catch((error: unknown) => logEvent("warn", "cache_refresh_failed", { route: ctx.route.name, error: describeError(error) }))
     .finally(() => refreshing.delete(key));

@@ -1,0 +1,45 @@
+// Shared by `npm run size`, `npm run bench` and `npm run profile`: Outpost bundled exactly as
+// `wrangler deploy --env production` would (--dry-run: nothing is uploaded), and a worker script
+// started on the Miniflare Node API.
+import { execFileSync } from "node:child_process";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Miniflare } from "miniflare";
+
+const projectRoot = join(dirname(fileURLToPath(import.meta.url)), "..");
+export const COMPATIBILITY_DATE = "2026-10-20";
+
+/** Bundles the worker into `.wrangler/<name>/` and returns the bundle's source. */
+export function bundleWorker(name, { minify = true } = {}) {
+  const outdir = join(projectRoot, ".wrangler", name);
+  rmSync(outdir, { recursive: true, force: true });
+  execFileSync(
+    process.execPath,
+    [join(projectRoot, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--env", "production", "--outdir", outdir, ...(minify ? [] : ["--minify=false"])],
+    { cwd: projectRoot, stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
+  );
+  const files = readdirSync(outdir).filter((file) => file.endsWith(".js"));
+  return files.map((file) => readFileSync(join(outdir, file), "utf8")).join("\n");
+}
+
+/** One ES-module worker on 127.0.0.1 (a free port); `env` takes Miniflare 5 bindings ({ type: "kv" }, ...). */
+export async function startWorker(name, script, env, options = {}) {
+  const mf = new Miniflare({
+    host: "127.0.0.1",
+    port: 0,
+    ...options,
+    workers: [
+      {
+        config: {
+          name,
+          compatibilityDate: COMPATIBILITY_DATE,
+          compatibilityFlags: ["enable_request_signal"],
+          manifest: { mainModule: "index.js", modulesRoot: "/", modules: { "index.js": { type: "esm", contents: script } } },
+          env,
+        },
+      },
+    ],
+  });
+  return { mf, url: (await mf.ready).toString().replace(/\/$/, "") };
+}
