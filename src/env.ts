@@ -5,4 +5,6 @@ export interface OutpostEnv extends Env {
   OUTPOST_ORIGINS?: string;
   /** Bearer token for the admin API; unset means the admin API is closed. */
   OUTPOST_ADMIN_TOKEN?: string;
+  /** Optional Workers Analytics Engine dataset: one data point per request when bound. */
+  OUTPOST_ANALYTICS?: AnalyticsEngineDataset;
 }

@@ -1,9 +1,9 @@
-import { createApp, defaultDeps } from "./app.ts";
+import { createApp, createDeps } from "./app.ts";
 import type { OutpostEnv } from "./env.ts";
 import { runScheduled } from "./scheduled/run-scheduled.ts";
 
 // One set of dependencies per isolate: circuit breakers and the health snapshot live here.
-const deps = defaultDeps();
+const deps = createDeps();
 const app = createApp(deps);
 
 export default {

@@ -2,6 +2,12 @@
 // header, then the body. The header is versioned; anything unreadable is a miss, never an error.
 import type { EntryTimes } from "./freshness.ts";
 
+/**
+ * No tier keeps a record longer than this, whatever its freshness: the purge ledger forgets purges
+ * after the same time (purge/purge-ledger.ts), so an entry can never outlive the purge that covers it.
+ */
+export const MAX_RETENTION_SECONDS = 30 * 86_400;
+
 export const ENTRY_FORMAT_VERSION = 1;
 
 /** A stored response. */
@@ -10,6 +16,8 @@ export interface ResponseEntryMeta extends EntryTimes {
   kind: "response";
   status: number;
   headers: Array<[string, string]>;
+  /** Purge tags from Cache-Tag / Surrogate-Key (cache-tags.ts), when the origin sent any. */
+  tags?: string[];
 }
 
 /**
@@ -68,5 +76,5 @@ export function decodeRecord(data: ArrayBuffer): StoredRecord | undefined {
 /** How long a storage tier should keep a record: until nothing about it can be used any more. */
 export function retentionSeconds(meta: EntryMeta, now: number): number {
   const until = meta.kind === "vary" ? meta.expiresAt : meta.keepUntilAt;
-  return Math.ceil((until - now) / 1000);
+  return Math.min(MAX_RETENTION_SECONDS, Math.ceil((until - now) / 1000));
 }

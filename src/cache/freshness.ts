@@ -232,6 +232,21 @@ export function decideReuse(times: EntryTimes, requestCacheControl: string | nul
   return { kind: "forward", reason: "stale" };
 }
 
+/**
+ * A soft purge at `at`: the entry is stale from then on, its stale windows (stale-while-revalidate,
+ * stale-if-error) counted from the purge instead of from the end of its freshness.
+ */
+export function staleFrom<T extends EntryTimes>(times: T, at: number): T {
+  const shift = times.freshUntilAt - at;
+  if (shift <= 0) return times;
+  return {
+    ...times,
+    freshUntilAt: at,
+    staleWhileRevalidateUntilAt: times.staleWhileRevalidateUntilAt - shift,
+    staleIfErrorUntilAt: times.staleIfErrorUntilAt - shift,
+  };
+}
+
 export function isUsableOnError(times: EntryTimes, now: number): boolean {
   return now < times.staleIfErrorUntilAt;
 }

@@ -1,6 +1,7 @@
 // The hot tier: decoded records of small, popular objects in this isolate's memory, least recently
-// used first out, bounded by bytes. Entries live at most HOT_TIER_MAX_LIFETIME_MS so that a purge
-// (which cannot reach other isolates' memory) takes effect everywhere within that bound.
+// used first out, bounded by bytes. Entries live at most HOT_TIER_MAX_LIFETIME_MS, so an entry
+// refreshed by another isolate or location replaces this copy within that bound. (Purges need no
+// such bound: every hit, from this tier too, is judged by the purge ledger.)
 import { retentionSeconds, type StoredRecord } from "./entry.ts";
 
 export const HOT_TIER_MAX_BYTES = 16 * 1024 * 1024;
@@ -20,6 +21,12 @@ export class MemoryTier {
 
   constructor(maxBytes = HOT_TIER_MAX_BYTES) {
     this.maxBytes = maxBytes;
+  }
+
+  /** The record without touching its recency (explain). */
+  peek(key: string, now: number): StoredRecord | undefined {
+    const entry = this.entries.get(key);
+    return entry && now < entry.expiresAt ? entry.record : undefined;
   }
 
   get(key: string, now: number): StoredRecord | undefined {

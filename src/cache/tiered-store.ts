@@ -124,6 +124,21 @@ export class TieredStore {
     await Promise.all(this.tiers.map((tier) => this.write(tier, key, data, ttl, now)));
   }
 
+  /** Every tier's record for `key`, read without refilling anything (explain). */
+  async inspect(key: string, now: number): Promise<Array<{ tier: TierName; record?: StoredRecord; error?: string }>> {
+    const results: Array<{ tier: TierName; record?: StoredRecord; error?: string }> = [];
+    if (this.memory) results.push({ tier: "memory", record: this.memory.peek(key, now) });
+    for (const tier of this.tiers) {
+      try {
+        const data = await tier.get(key);
+        results.push({ tier: tier.name, record: data === undefined ? undefined : decodeRecord(data) });
+      } catch (error) {
+        results.push({ tier: tier.name, error: describeError(error) });
+      }
+    }
+    return results;
+  }
+
   async delete(key: string): Promise<void> {
     this.memory?.delete(key);
     await Promise.all(

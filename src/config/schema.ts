@@ -201,6 +201,22 @@ export const routeSchema = z.strictObject({
   deadline_ms: z._default(z.int().check(z.minimum(1), z.maximum(600_000)), 30_000),
 });
 
+/** The admin API (purge, status, explain, dashboard): open only when OUTPOST_ADMIN_TOKEN is set. */
+export const adminSchema = z.strictObject({
+  /** Reserved path prefix: requests under it are never forwarded to an origin. */
+  path_prefix: z._default(
+    z.string().check(z.regex(/^(\/[A-Za-z0-9._~-]+)+$/, 'must be a path such as "/__outpost" (no trailing slash)')),
+    "/__outpost",
+  ),
+});
+
+export const observabilitySchema = z.strictObject({
+  /** Share of requests (0-1) logged as one JSON line each (`wrangler tail`); per-request logs cost money at scale. */
+  request_log_sample_rate: z._default(z.number().check(z.minimum(0), z.maximum(1)), 0.01),
+  /** Server-Timing on every proxied response (lookup, origin, total). */
+  server_timing: z._default(z.boolean(), true),
+});
+
 export const outpostConfigSchema = z.strictObject({
   /**
    * Cache tiers, nearest first: "memory" (this isolate, small objects, 10 s), "colo" (the location's
@@ -212,6 +228,8 @@ export const outpostConfigSchema = z.strictObject({
   routes: z.array(routeSchema).check(z.minLength(1, "at least one route is required")),
   pools: z.array(poolSchema).check(z.minLength(1, "at least one pool is required")),
   monitors: z._default(z.array(monitorSchema), []),
+  admin: z.prefault(adminSchema, {}),
+  observability: z.prefault(observabilitySchema, {}),
 });
 
 export type OutpostConfigInput = z.input<typeof outpostConfigSchema>;
@@ -221,3 +239,4 @@ export type PoolConfig = z.output<typeof poolSchema>;
 export type OriginConfig = z.output<typeof originSchema>;
 export type MonitorConfig = z.output<typeof monitorSchema>;
 export type CachePolicy = z.output<typeof cachePolicySchema>;
+export type ObservabilityConfig = z.output<typeof observabilitySchema>;

@@ -7,6 +7,7 @@ import {
   originAddressSchema,
   outpostConfigSchema,
   type MonitorConfig,
+  type ObservabilityConfig,
   type OutpostConfig,
   type OutpostConfigInput,
   type PoolConfig,
@@ -33,6 +34,8 @@ export interface CompiledConfig {
   routes: CompiledRoute[];
   pools: ReadonlyMap<string, PoolConfig>;
   monitors: ReadonlyMap<string, MonitorConfig>;
+  adminPrefix: string;
+  observability: ObservabilityConfig;
 }
 
 export type ConfigValidation = { ok: true; config: CompiledConfig } | { ok: false; problems: string[] };
@@ -216,7 +219,15 @@ function compile(config: OutpostConfig): CompiledConfig {
       continent: resolveTable(route.continent_pools),
     },
   }));
-  return { cacheVersion: config.cache_version, cacheTiers: config.cache_tiers, routes, pools, monitors };
+  return {
+    cacheVersion: config.cache_version,
+    cacheTiers: config.cache_tiers,
+    routes,
+    pools,
+    monitors,
+    adminPrefix: config.admin.path_prefix,
+    observability: config.observability,
+  };
 }
 
 function describe(error: unknown): string {

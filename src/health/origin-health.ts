@@ -5,7 +5,7 @@ import type { OriginConfig, PoolConfig } from "../config/schema.ts";
 import type { Clock } from "../lib/clock.ts";
 import { describeError, logEvent } from "../lib/log.ts";
 import { CLOSED, isAdmitting, onAttempt, onFailure, onSuccess, type BreakerPolicy, type BreakerState } from "./breaker.ts";
-import { HEALTH_SNAPSHOT_KEY, isHealthSnapshot, originKey, type HealthSnapshot } from "./health-snapshot.ts";
+import { HEALTH_SNAPSHOT_KEY, isHealthSnapshot, originKey, type HealthSnapshot, type OriginHealthEntry } from "./health-snapshot.ts";
 
 /** How long an isolate keeps a snapshot before reading KV again. */
 export const SNAPSHOT_MEMORY_MS = 10_000;
@@ -59,6 +59,16 @@ export class OriginHealth {
   adoptSnapshot(snapshot: HealthSnapshot): void {
     this.snapshot = snapshot;
     this.snapshotReadAt = this.clock.now();
+  }
+
+  /** For status and explain: the last health check of an origin, and when this isolate read the snapshot. */
+  lastCheck({ pool, origin }: OriginRef): OriginHealthEntry | undefined {
+    const entry = this.snapshot?.origins[originKey(pool.name, origin.name)];
+    return entry?.address === origin.address ? entry : undefined;
+  }
+
+  snapshotInfo(): { writtenAt: number; readAt: number } | undefined {
+    return this.snapshot ? { writtenAt: this.snapshot.writtenAt, readAt: this.snapshotReadAt } : undefined;
   }
 
   /** The active check's verdict, if a trustworthy one exists. */

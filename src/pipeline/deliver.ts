@@ -1,6 +1,7 @@
 // Stage: the origin's response as the client receives it: hop-by-hop fields removed, Via added
 // (RFC 9110 §7.6.3), and Outpost-Upstream naming what served it. The body streams through untouched.
 import { formatCacheStatus, type CacheStatus } from "../cache/cache-status.ts";
+import { CACHE_TAG_HEADERS } from "../cache/cache-tags.ts";
 import { isNotModified, notModifiedHeaders } from "../cache/conditional.ts";
 import type { StoredBody, StoredResponse } from "../cache/entry.ts";
 import { decideRange, ifRangeAllows, type RangeDecision } from "../cache/range.ts";
@@ -35,8 +36,8 @@ export function describeUpstream({ route, candidate, steeringReason, attempts }:
   ].join(", ");
 }
 
-/** Surrogate-Control is addressed to CDNs like us and is not passed on. */
-const CONSUMED_HEADERS = ["surrogate-control"];
+/** Addressed to CDNs like us and not passed on: Surrogate-Control and the purge tags. */
+const CONSUMED_HEADERS = ["surrogate-control", ...CACHE_TAG_HEADERS];
 
 /** The origin's response headers as Outpost passes them on (and stores them). */
 export function deliveredHeaders(upstream: Headers): Headers {

@@ -3,6 +3,7 @@
 // conditionally and a 304 refreshes it (RFC 9111 §4.3); a storable answer streams to the client while
 // a copy is read and stored in waitUntil.
 import type { SharedFill } from "../cache/cache-state.ts";
+import { parseCacheTags } from "../cache/cache-tags.ts";
 import { storedHeader, type ResponseEntryMeta, type StoredResponse, type VaryMarkerMeta } from "../cache/entry.ts";
 import { decideStorage, entryTimes, type EntryTimes } from "../cache/freshness.ts";
 import { variantKey, variantValues, varyHeaderNames } from "../cache/variants.ts";
@@ -90,7 +91,7 @@ export async function fetchAndStore(
 ): Promise<Fill> {
   const { route, deps } = ctx;
   const revalidating = found.kind === "hit" && (storedHeader(found.stored, "etag") ?? storedHeader(found.stored, "last-modified")) !== null ? found.stored : undefined;
-  const forwarded = await forwardToOrigin(revalidating ? withValidators(request, revalidating) : request, route, ctx.env, deps);
+  const forwarded = await forwardToOrigin(revalidating ? withValidators(request, revalidating) : request, route, ctx.env, deps, forBackground ? undefined : ctx.trace);
   if (forwarded.result.kind === "failed") {
     share?.({ kind: "none" });
     return { kind: "failed", attempts: forwarded.result.attempts };
@@ -115,6 +116,8 @@ export async function fetchAndStore(
   // The client that caused the fetch still gets Set-Cookie; the stored copy does not (strip_set_cookie).
   const storedHeaders = [...headers].filter(([name]) => !(route.cache.strip_set_cookie && name === "set-cookie"));
   const meta: ResponseEntryMeta = { v: 1, kind: "response", status: response.status, headers: storedHeaders, ...times };
+  const tags = parseCacheTags(response.headers);
+  if (tags) meta.tags = tags;
   const [toClient, toStore] = response.body ? response.body.tee() : [null, null];
   const storing = readUpTo(toStore, route.cache.max_object_bytes)
     .then(async (body) => {

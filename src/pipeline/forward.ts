@@ -2,6 +2,7 @@
 // misses and refreshes.
 import type { CompiledRoute } from "../config/validate-config.ts";
 import { OutpostError } from "../lib/errors.ts";
+import type { RequestTrace } from "../observe/request-trace.ts";
 import { fetchWithFailover, type AttemptRecord, type FailoverResult } from "../origin/fetch-with-failover.ts";
 import type { PipelineDeps, PipelineEnv } from "./handle-request.ts";
 import { orderByHealth, selectPools, steeringInput } from "./select-pools.ts";
@@ -11,11 +12,20 @@ export interface Forwarded {
   steeringReason: string;
 }
 
-export async function forwardToOrigin(request: Request, route: CompiledRoute, env: PipelineEnv, deps: PipelineDeps): Promise<Forwarded> {
+/** `trace` is the client's request trace; background refreshes have none. */
+export async function forwardToOrigin(request: Request, route: CompiledRoute, env: PipelineEnv, deps: PipelineDeps, trace?: RequestTrace): Promise<Forwarded> {
   const steering = selectPools(route, steeringInput(request, deps.random));
   await deps.health.refresh(env.OUTPOST_CACHE);
   const candidates = orderByHealth(steering.candidates, deps.health);
-  return { result: await fetchWithFailover(request, route, candidates, deps), steeringReason: steering.reason };
+  const startedAt = deps.clock.now();
+  const result = await fetchWithFailover(request, route, candidates, deps);
+  if (trace) {
+    const answered = result.kind === "response" ? result.candidate : undefined;
+    trace.pool = answered?.pool.name;
+    trace.origin = answered?.origin.name;
+    trace.phase("origin", startedAt, answered ? `${answered.pool.name}/${answered.origin.name}` : "failed");
+  }
+  return { result, steeringReason: steering.reason };
 }
 
 /** 504 when every attempt ran out of time, 502 otherwise; the body names each attempt (never addresses). */

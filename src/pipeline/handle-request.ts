@@ -7,11 +7,17 @@
 //   forward   -> steering (geo, proximity, random, off) + health + failover; all failed? 502 / 504
 //   deliver   -> strip hop-by-hop, add Via, Outpost-Upstream and Cache-Status, stream the body
 //   invalidate-> a successful unsafe request drops the stored responses it changed (RFC 9111 §4.4)
+// (The admin prefix is dispatched before this, in app.ts; Server-Timing, the request log and the
+// counters after it, in observe/finish-request.ts.)
 import type { CacheState } from "../cache/cache-state.ts";
 import { loadConfig, type ConfigEnv } from "../config/load-config.ts";
+import type { CompiledConfig } from "../config/validate-config.ts";
 import type { OriginHealth } from "../health/origin-health.ts";
 import type { Clock } from "../lib/clock.ts";
 import { OutpostError } from "../lib/errors.ts";
+import type { RequestStats } from "../observe/request-stats.ts";
+import type { RequestTrace } from "../observe/request-trace.ts";
+import type { PurgeState } from "../purge/purge-state.ts";
 import type { Random } from "../steering/weighted.ts";
 import { deliverResponse } from "./deliver.ts";
 import { forwardToOrigin, upstreamFailure } from "./forward.ts";
@@ -21,33 +27,46 @@ import { cacheBypassReason, serveWithCache } from "./serve-with-cache.ts";
 
 export interface PipelineDeps {
   clock: Clock;
+  /** Steering's random draws. */
   random: Random;
+  /** Draws which requests are logged (observability.request_log_sample_rate). */
+  logSample: Random;
   /** This isolate's view of origin health (circuit breakers + the shared health snapshot). */
   health: OriginHealth;
   /** This isolate's collapsed fills, refreshes in flight and KV write throttle. */
   cacheState: CacheState;
+  /** This isolate's copy of the purge ledger. */
+  purges: PurgeState;
+  /** Counters since the isolate started. */
+  stats: RequestStats;
 }
 
 export interface PipelineEnv extends ConfigEnv {
   OUTPOST_CACHE?: KVNamespace;
 }
 
-export async function handleRequest(request: Request, env: PipelineEnv, exec: ExecutionContext, deps: PipelineDeps): Promise<Response> {
+export function configOrThrow(env: ConfigEnv): CompiledConfig {
   const loaded = loadConfig(env);
   if (!loaded.ok) {
     throw new OutpostError(500, "config_invalid", "Outpost's configuration is invalid; the worker log lists every problem (run `npm run check` locally).");
   }
+  return loaded.config;
+}
 
+export async function handleRequest(request: Request, env: PipelineEnv, exec: ExecutionContext, deps: PipelineDeps, trace: RequestTrace): Promise<Response> {
+  const config = configOrThrow(env);
   const url = new URL(request.url);
-  const route = matchRoute(loaded.config, url);
+  const route = matchRoute(config, url);
   if (!route) throw new OutpostError(404, "no_route", `No route is configured for ${url.host}${url.pathname}`);
+  trace.route = route.name;
 
   const bypass = cacheBypassReason(request, route);
-  if (!bypass) return serveWithCache({ request, url, route, config: loaded.config, env, exec, deps });
+  if (!bypass) return serveWithCache({ request, url, route, config, env, exec, deps, trace });
 
-  const { result, steeringReason } = await forwardToOrigin(request, route, env, deps);
+  trace.cacheStatus = bypass;
+  const { result, steeringReason } = await forwardToOrigin(request, route, env, deps, trace);
   if (result.kind === "failed") throw upstreamFailure(route, result.attempts);
   const response = deliverResponse(result.response, { route, candidate: result.candidate, steeringReason, attempts: result.attempts }, bypass);
-  if (route.cache.enabled) invalidateAfterUnsafeRequest({ request, response, route, config: loaded.config, env, exec, deps });
+  if (route.cache.enabled) invalidateAfterUnsafeRequest({ request, response, route, config, env, exec, deps });
   return response;
 }

@@ -1,20 +1,23 @@
 // The cache's state machine for one cacheable request (GET or HEAD on a route with caching on):
 //
 //   lookup   -> hot tier, location tier, KV (a Vary marker leads to the request's variant)
+//   purged?  -> the purge ledger judges what was found: hard-purged is a miss, soft-purged is stale
 //   fresh    -> deliver HIT
 //   stale, within stale-while-revalidate -> deliver HIT now, refresh in waitUntil (once per isolate)
 //   miss / stale -> fill-from-origin.ts: collapsed, conditional when a validator exists;
 //               storable -> stream to the client while the copy is stored; waiters get the copy
 //   origin failed or answered 5xx, entry within stale-if-error -> deliver the stale entry
 import type { CacheStatus, ForwardReason } from "../cache/cache-status.ts";
-import { buildCacheKey, parseCookies } from "../cache/cache-key.ts";
+import { buildCacheKey, normalizeQuery, parseCookies } from "../cache/cache-key.ts";
 import { has, parseDirectives } from "../cache/cache-control.ts";
 import type { StoredResponse, VaryMarkerMeta } from "../cache/entry.ts";
-import { decideReuse, isUsableOnError, ttlSeconds } from "../cache/freshness.ts";
+import { decideReuse, isUsableOnError, staleFrom, ttlSeconds } from "../cache/freshness.ts";
 import type { TieredStore, TierName } from "../cache/tiered-store.ts";
 import { variantKey } from "../cache/variants.ts";
 import type { CompiledConfig, CompiledRoute } from "../config/validate-config.ts";
 import { OutpostError } from "../lib/errors.ts";
+import type { RequestTrace } from "../observe/request-trace.ts";
+import { fileIdentity } from "../purge/purge-ledger.ts";
 import { describeError, logEvent } from "../lib/log.ts";
 import { deliverEntry, deliverResponse } from "./deliver.ts";
 import { fetchAndStore, fillFromOrigin, originRequest } from "./fill-from-origin.ts";
@@ -29,6 +32,7 @@ export interface CacheRequest {
   env: PipelineEnv;
   exec: ExecutionContext;
   deps: PipelineDeps;
+  trace: RequestTrace;
 }
 
 /** Why a request skips the cache entirely, or undefined when it may use it. */
@@ -45,7 +49,26 @@ export function cacheBypassReason(request: Request, route: CompiledRoute): { fwd
 /** `primaryKey` is the URL's key; `marker` the Vary marker stored there, if any. */
 export type Found =
   | { kind: "hit"; stored: StoredResponse; tier: TierName; primaryKey: string; marker?: VaryMarkerMeta }
-  | { kind: "miss"; fwd: "miss" | "vary-miss"; primaryKey: string; marker?: VaryMarkerMeta };
+  | { kind: "miss"; fwd: "miss" | "vary-miss"; primaryKey: string; marker?: VaryMarkerMeta; purged?: true };
+
+/** The ledger's verdict on a found entry; most entries were stored after the last purge (one comparison). */
+function afterPurges(found: Found, ctx: CacheRequest): Found {
+  if (found.kind === "miss") return found;
+  const { ledger } = ctx.deps.purges;
+  const { meta } = found.stored;
+  if (meta.storedAt >= ledger.newestAt) return found;
+  const { url, route } = ctx;
+  const verdict = ledger.verdict({
+    storedAt: meta.storedAt,
+    host: url.hostname,
+    path: url.pathname,
+    file: () => fileIdentity(url.hostname, url.pathname, normalizeQuery(url.search, route.cache.query)),
+    tags: meta.tags,
+  });
+  if (verdict.kind === "none") return found;
+  if (verdict.kind === "hard") return { kind: "miss", fwd: "miss", primaryKey: found.primaryKey, marker: found.marker, purged: true };
+  return { ...found, stored: { ...found.stored, meta: staleFrom(meta, verdict.at) } };
+}
 
 function findEntry(store: TieredStore, key: string, request: Request, exec: ExecutionContext, now: number): Found | Promise<Found> {
   // A hot-tier hit of a plain (not Vary) entry needs no await at all.
@@ -66,8 +89,10 @@ async function findInTiers(store: TieredStore, key: string, request: Request, ex
 }
 
 export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
-  const { request, url, route, config, deps } = ctx;
+  const { request, url, route, config, deps, trace } = ctx;
   const store = deps.cacheState.openStore(ctx.env.OUTPOST_CACHE, ctx.config.cacheTiers);
+  const ledgerRead = deps.purges.ensureFresh(ctx.env, config.cacheVersion, (work) => ctx.exec.waitUntil(work));
+  if (ledgerRead) await ledgerRead;
   // Hits are the hot path: what is not a promise is not awaited (no extra microtask turns).
   const keyResult = buildCacheKey({
     url,
@@ -79,7 +104,7 @@ export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
     policy: route.cache,
   });
   const key = typeof keyResult === "string" ? keyResult : await keyResult;
-  const reported = (status: CacheStatus): CacheStatus => (route.cache.expose_key ? { ...status, key } : status);
+  const reported = (status: CacheStatus): CacheStatus => (trace.cacheStatus = route.cache.expose_key ? { ...status, key } : status);
   // Answers to authenticated requests may be stored when the origin allows it (RFC 9111 §3.5), but
   // an authenticated request is never answered from, nor collapsed into, another visitor's fill.
   const authenticated = request.headers.has("authorization");
@@ -90,7 +115,8 @@ export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
   const recentlyUncacheable = deps.cacheState.isRecentlyUncacheable(key, lookupAt);
   const skipLookup = authenticated || recentlyUncacheable;
   const lookup = skipLookup ? ({ kind: "miss", fwd: "miss", primaryKey: key } satisfies Found) : findEntry(store, key, request, ctx.exec, lookupAt);
-  const found: Found = lookup instanceof Promise ? await lookup : lookup;
+  const found = afterPurges(lookup instanceof Promise ? await lookup : lookup, ctx);
+  if (!skipLookup) trace.phase("lookup", lookupAt, found.kind === "hit" ? found.tier : found.purged ? "purged" : "miss");
   const honorRequest = route.cache.request_cache_control === "honor";
   let fwd: ForwardReason = skipLookup ? "bypass" : found.kind === "miss" ? found.fwd : "stale";
 
@@ -129,7 +155,7 @@ export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
     await fill.body?.cancel();
     return deliverEntry(stale, request, reported({ fwd: "stale", fwdStatus: response.status, ttl: ttlSeconds(stale.meta, now), detail: "stale-if-error" }), now);
   }
-  const status: CacheStatus = { fwd, fwdStatus: response.status, stored: fill.times !== undefined, detail: fill.bypass };
+  const status: CacheStatus = { fwd, fwdStatus: response.status, stored: fill.times !== undefined, detail: fill.bypass ?? (found.kind === "miss" && found.purged ? "purged" : undefined) };
   if (fill.times) {
     status.ttl = ttlSeconds(fill.times, now);
     if (recentlyUncacheable) deps.cacheState.forgetUncacheable(key);

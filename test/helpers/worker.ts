@@ -3,11 +3,9 @@
 // on background work.
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { createApp } from "../../src/app.ts";
+import { createApp, createDeps } from "../../src/app.ts";
 import type { OutpostConfigInput } from "../../src/config/schema.ts";
 import type { OutpostEnv } from "../../src/env.ts";
-import { CacheState } from "../../src/cache/cache-state.ts";
-import { OriginHealth } from "../../src/health/origin-health.ts";
 import type { Clock } from "../../src/lib/clock.ts";
 import { runScheduled } from "../../src/scheduled/run-scheduled.ts";
 
@@ -37,14 +35,15 @@ export function siteConfig(pools: OutpostConfigInput["pools"], route: Partial<Ou
 }
 
 /** One worker isolate: its app, breakers and snapshot cache persist across calls. */
-export function createTestWorker(workerEnv: OutpostEnv, options: { clock?: TestClock; random?: () => number } = {}) {
+/** `logSample` defaults to never logging requests (1 is never below a sample rate); pass () => 0 to log all. */
+export function createTestWorker(workerEnv: OutpostEnv, options: { clock?: TestClock; random?: () => number; logSample?: () => number } = {}) {
   const clock = options.clock ?? new TestClock();
-  const health = new OriginHealth(clock);
-  const deps = { clock, random: options.random ?? (() => 0), health, cacheState: new CacheState() };
+  const deps = createDeps(clock, options.random ?? (() => 0), options.logSample ?? (() => 1));
   const app = createApp(deps);
   return {
     clock,
-    health,
+    deps,
+    health: deps.health,
     async fetch(request: Request): Promise<Response> {
       const ctx = createExecutionContext();
       const response = await app.fetch(request, workerEnv, ctx);

@@ -1,0 +1,105 @@
+// The admin API under the reserved prefix (admin.path_prefix, default /__outpost): never forwarded
+// to an origin, closed unless OUTPOST_ADMIN_TOKEN is set, every call behind the bearer token.
+//   GET  /           the dashboard (a page without data; it calls the endpoints below with the token)
+//   GET  /status     configuration, health, counters
+//   GET  /explain    dry-run decision trace for a URL and a visitor
+//   POST /purge      Cloudflare purge_cache body (+ "soft")
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import { loadConfig } from "../config/load-config.ts";
+import type { OutpostEnv } from "../env.ts";
+import { errorResponse, OutpostError } from "../lib/errors.ts";
+import { logEvent } from "../lib/log.ts";
+import { configOrThrow, type PipelineDeps } from "../pipeline/handle-request.ts";
+import { LEDGER_MEMORY_MS, ledgerStores } from "../purge/purge-state.ts";
+import { parsePurgeRequest } from "../purge/purge-request.ts";
+import { adminGate } from "./auth.ts";
+import { DASHBOARD_HTML, DASHBOARD_SECURITY_HEADERS } from "./dashboard.ts";
+import { explainRequest, parseExplainQuery } from "./explain.ts";
+import { describeStatus } from "./status.ts";
+
+export const DEFAULT_ADMIN_PREFIX = "/__outpost";
+const MAX_PURGE_BODY_BYTES = 64 * 1024;
+
+/** The admin prefix in force: the configured one, or the default while the configuration is broken. */
+export function adminPrefixFor(env: OutpostEnv): string {
+  const loaded = loadConfig(env);
+  return loaded.ok ? loaded.config.adminPrefix : DEFAULT_ADMIN_PREFIX;
+}
+
+export function isAdminPath(path: string, prefix: string): boolean {
+  return path.startsWith(prefix) && (path.length === prefix.length || path[prefix.length] === "/");
+}
+
+export function createAdminApp(deps: PipelineDeps) {
+  // Routes are written relative to the prefix, which comes from the configuration at request time.
+  const admin = new Hono<{ Bindings: OutpostEnv }>({
+    getPath: (request, options) => {
+      const path = new URL(request.url).pathname.slice(adminPrefixFor(options!.env!).length);
+      return path === "" ? "/" : path;
+    },
+  });
+
+  admin.use("*", adminGate({ publicPaths: new Set(["/"]) }));
+  admin.use("*", async (c, next) => {
+    await next();
+    // Admin answers are about this moment and this operator: never stored anywhere.
+    c.res.headers.set("cache-control", "no-store");
+  });
+
+  admin.get("/", (c) => c.html(DASHBOARD_HTML, 200, DASHBOARD_SECURITY_HEADERS));
+
+  admin.get("/status", async (c) => c.json(await describeStatus(configOrThrow(c.env), c.env, deps)));
+
+  admin.get("/explain", async (c) => {
+    const config = configOrThrow(c.env);
+    return c.json(await explainRequest(parseExplainQuery(c.req.queries()), config, c.env, deps));
+  });
+
+  admin.post(
+    "/purge",
+    bodyLimit({
+      maxSize: MAX_PURGE_BODY_BYTES,
+      onError: () => {
+        throw new OutpostError(413, "payload_too_large", `A purge body may be at most ${MAX_PURGE_BODY_BYTES} bytes`);
+      },
+    }),
+    async (c) => {
+      const config = configOrThrow(c.env);
+      let body: unknown;
+      try {
+        body = await c.req.json();
+      } catch {
+        throw new OutpostError(400, "invalid_request", 'The body must be JSON, for example {"tags": ["product-42"]}');
+      }
+      const parsed = parsePurgeRequest(body, config);
+      if (!parsed.ok) throw new OutpostError(400, "invalid_request", "The purge request is invalid", { problems: parsed.problems });
+      const recorded = await deps.purges.record(ledgerStores(c.env), config.cacheVersion, parsed.items, parsed.soft);
+      const kind = Object.keys(parsed.items)[0]!;
+      logEvent("info", "purge", { kind, count: parsed.count, soft: parsed.soft, items: parsed.items, shared_globally: recorded.sharedGlobally, shared_in_location: recorded.sharedInLocation });
+      const seconds = LEDGER_MEMORY_MS / 1000;
+      return c.json({
+        success: true,
+        purge: { kind, count: parsed.count, soft: parsed.soft, at: new Date(recorded.at).toISOString() },
+        effective: {
+          this_isolate: "now",
+          this_location: recorded.sharedInLocation ? `within ${seconds} s (other isolates here re-read the location's copy of the ledger)` : "this isolate only: the Cache API is not available here",
+          other_locations: recorded.sharedGlobally
+            ? `within about ${60 + seconds} s (Workers KV propagation, ~60 s, then each isolate's re-read)`
+            : "not shared: the ledger could not be written to KV (see the log); purge again",
+        },
+      });
+    },
+  );
+
+  admin.notFound(() => errorResponse(new OutpostError(404, "not_found", "No such admin endpoint: see GET / for the dashboard, /status, /explain, POST /purge")));
+
+  admin.onError((error) => {
+    if (error instanceof OutpostError) return errorResponse(error);
+    if (error instanceof HTTPException) return error.getResponse();
+    throw error;
+  });
+
+  return admin;
+}

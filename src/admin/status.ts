@@ -1,0 +1,77 @@
+// GET /__outpost/status: the configuration in force (no secrets: the admin token is never shown),
+// every pool and origin with its health as this isolate sees it, and counters since the isolate
+// started. Isolates are many and short-lived on Workers: counters describe the one that answered.
+import type { CompiledConfig } from "../config/validate-config.ts";
+import type { OriginHealth, OriginRef } from "../health/origin-health.ts";
+import type { PipelineDeps, PipelineEnv } from "../pipeline/handle-request.ts";
+
+const iso = (at: number) => new Date(at).toISOString();
+
+/** One origin as status and explain show it: the active check, the circuit, and the verdict. */
+export function describeOrigin(ref: OriginRef, health: OriginHealth, now: number) {
+  const check = health.lastCheck(ref);
+  const circuit = health.breakerState(ref);
+  return {
+    origin: ref.origin.name,
+    address: ref.origin.address,
+    enabled: ref.origin.enabled,
+    available: health.isAvailable(ref),
+    health_check: check
+      ? { healthy: check.healthy, checked_at: iso(check.checkedAt), trusted: now < check.staleAt, status: check.status, failure: check.failure, latency_ms: check.latencyMs }
+      : null,
+    circuit: circuit.kind === "closed" ? { state: "closed", consecutive_failures: circuit.consecutiveFailures } : circuit.kind === "open" ? { state: "open", opened_at: iso(circuit.openedAt) } : { state: "half_open" },
+  };
+}
+
+export async function describeStatus(config: CompiledConfig, env: PipelineEnv & { OUTPOST_ADMIN_TOKEN?: string; OUTPOST_ANALYTICS?: unknown }, deps: PipelineDeps) {
+  await deps.health.refresh(env.OUTPOST_CACHE);
+  const now = deps.clock.now();
+  const snapshot = deps.health.snapshotInfo();
+  const { stats } = deps;
+  const served = stats.outcomes.hit + stats.outcomes.stale + stats.outcomes.stale_if_error + stats.outcomes.collapsed;
+  const lookedUp = served + stats.outcomes.miss;
+  const ledger = deps.purges.ledger.describe();
+  return {
+    isolate: { started_at: iso(stats.startedAt), uptime_seconds: Math.floor((now - stats.startedAt) / 1000) },
+    config: {
+      cache_version: config.cacheVersion,
+      cache_tiers: config.cacheTiers,
+      admin: { path_prefix: config.adminPrefix, token: "set (never shown)" },
+      observability: config.observability,
+      bindings: { kv: env.OUTPOST_CACHE !== undefined, analytics_engine: env.OUTPOST_ANALYTICS !== undefined },
+      routes: config.routes.map((route) => ({
+        name: route.name,
+        hosts: route.hosts,
+        path: route.path,
+        steering_policy: route.steering_policy,
+        default_pools: route.default_pools,
+        fallback_pool: route.fallback_pool ?? null,
+        cache: route.cache,
+      })),
+    },
+    health: {
+      snapshot: snapshot ? { written_at: iso(snapshot.writtenAt), age_seconds: Math.floor((now - snapshot.writtenAt) / 1000), read_at: iso(snapshot.readAt) } : null,
+      pools: [...config.pools.values()].map((pool) => ({
+        name: pool.name,
+        monitor: pool.monitor ?? null,
+        origins: pool.origins.map((origin) => describeOrigin({ pool, origin }, deps.health, now)),
+      })),
+    },
+    cache: {
+      requests: stats.requests,
+      errors_5xx: stats.errors,
+      outcomes: stats.outcomes,
+      hit_ratio: lookedUp === 0 ? null : Number((served / lookedUp).toFixed(4)),
+      hits_by_tier: stats.hitsByTier,
+      memory_tier: deps.cacheState.memory.size,
+    },
+    purges: {
+      recorded_by_this_isolate: deps.purges.purgeCount,
+      ledger_read_at: Number.isFinite(deps.purges.lastReadAt) ? iso(deps.purges.lastReadAt) : null,
+      ledger_items: ledger.items,
+      everything_purged_at: ledger.everything[0] ? iso(ledger.everything[0]) : null,
+      everything_soft_purged_at: ledger.everything[1] ? iso(ledger.everything[1]) : null,
+      latest_purge_at: ledger.newestAt ? iso(ledger.newestAt) : null,
+    },
+  };
+}

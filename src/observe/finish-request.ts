@@ -1,0 +1,74 @@
+// The last step of every proxied request: Server-Timing and the request id on the response, one
+// JSON log line (sampled), one Analytics Engine data point (when bound), and the isolate's counters.
+// Nothing here may fail the request: the response is already decided.
+import { formatCacheStatus } from "../cache/cache-status.ts";
+import type { ObservabilityConfig } from "../config/schema.ts";
+import { sfString } from "../lib/headers.ts";
+import { describeError, logEvent } from "../lib/log.ts";
+import { cacheOutcome, type RequestStats } from "./request-stats.ts";
+import type { RequestTrace } from "./request-trace.ts";
+
+export const REQUEST_ID_HEADER = "outpost-request-id";
+
+export interface FinishInput {
+  request: Request;
+  response: Response;
+  trace: RequestTrace;
+  stats: RequestStats;
+  observability: ObservabilityConfig;
+  /** A draw in [0, 1): the request is logged when it falls below the sample rate. */
+  sample: () => number;
+  analytics: AnalyticsEngineDataset | undefined;
+}
+
+/** RFC 8941-style Server-Timing (W3C): `lookup;dur=2;desc="kv", origin;dur=40;desc="eu/eu-1", total;dur=43`. */
+export function serverTiming(trace: RequestTrace, totalMs: number): string {
+  const entries = trace.phases.map(({ name, durationMs, description }) => `${name};dur=${durationMs}${description ? `;desc=${sfString(description)}` : ""}`);
+  entries.push(`total;dur=${totalMs}`);
+  return entries.join(", ");
+}
+
+export function finishRequest({ request, response, trace, stats, observability, sample, analytics }: FinishInput): Response {
+  const totalMs = trace.elapsedMs();
+  stats.count(trace.cacheStatus, response.status);
+  try {
+    response.headers.set(REQUEST_ID_HEADER, trace.id);
+    if (observability.server_timing) response.headers.set("server-timing", serverTiming(trace, totalMs));
+  } catch {
+    // a Response with immutable headers passes through unchanged
+  }
+  const sampled = observability.request_log_sample_rate > 0 && sample() < observability.request_log_sample_rate;
+  if (!sampled && !analytics) return response;
+
+  const cf = request.cf as { country?: string; colo?: string } | undefined;
+  const url = new URL(request.url);
+  const originMs = trace.phases.find((phase) => phase.name === "origin")?.durationMs;
+  if (sampled) {
+    logEvent("info", "request", {
+      id: trace.id,
+      method: request.method,
+      host: url.host,
+      path: url.pathname,
+      status: response.status,
+      route: trace.route,
+      pool: trace.pool,
+      origin: trace.origin,
+      cache: trace.cacheStatus ? formatCacheStatus(trace.cacheStatus) : undefined,
+      country: cf?.country,
+      colo: cf?.colo,
+      ms: { total: totalMs, ...Object.fromEntries(trace.phases.map((phase) => [phase.name, phase.durationMs])) },
+    });
+  }
+  if (analytics) {
+    try {
+      analytics.writeDataPoint({
+        indexes: [trace.route ?? ""],
+        blobs: [trace.route ?? "", trace.pool ?? "", trace.origin ?? "", cacheOutcome(trace.cacheStatus), cf?.country ?? "", cf?.colo ?? "", request.method, url.host],
+        doubles: [response.status, totalMs, originMs ?? 0],
+      });
+    } catch (error) {
+      logEvent("warn", "analytics_write_failed", { error: describeError(error) });
+    }
+  }
+  return response;
+}

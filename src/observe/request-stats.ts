@@ -1,0 +1,39 @@
+// Counters since this isolate started, for /__outpost/status and the dashboard. Plain numbers:
+// incrementing them is the whole cost on the request path.
+import type { CacheStatus } from "../cache/cache-status.ts";
+
+export type CacheOutcome = "hit" | "stale" | "stale_if_error" | "collapsed" | "miss" | "bypass" | "uncached";
+
+/** How a request used the cache, from its Cache-Status (RFC 9211). */
+export function cacheOutcome(status: CacheStatus | undefined): CacheOutcome {
+  if (!status) return "uncached";
+  if (status.hit) return status.detail?.endsWith("stale-while-revalidate") ? "stale" : "hit";
+  if (status.detail === "stale-if-error") return "stale_if_error";
+  if (status.collapsed) return "collapsed";
+  if (status.fwd === "bypass" || status.fwd === "method") return "bypass";
+  return "miss";
+}
+
+export class RequestStats {
+  readonly startedAt: number;
+  requests = 0;
+  errors = 0;
+  readonly outcomes: Record<CacheOutcome, number> = { hit: 0, stale: 0, stale_if_error: 0, collapsed: 0, miss: 0, bypass: 0, uncached: 0 };
+  /** Hits by the tier that answered (memory, colo, kv). */
+  readonly hitsByTier: Record<string, number> = {};
+
+  constructor(startedAt: number) {
+    this.startedAt = startedAt;
+  }
+
+  count(status: CacheStatus | undefined, httpStatus: number): void {
+    this.requests += 1;
+    if (httpStatus >= 500) this.errors += 1;
+    const outcome = cacheOutcome(status);
+    this.outcomes[outcome] += 1;
+    if ((outcome === "hit" || outcome === "stale") && status?.detail) {
+      const tier = status.detail.split(":")[0]!;
+      this.hitsByTier[tier] = (this.hitsByTier[tier] ?? 0) + 1;
+    }
+  }
+}

@@ -1,0 +1,133 @@
+// This isolate's copy of the purge ledger of the cache_version in force (a new cache_version starts
+// with an empty cache, so with an empty ledger too), and where it is shared: one KV value (every location, as
+// fast as KV propagates, ~60 s) and one Cache API object (this location, at once). An isolate reads
+// both every LEDGER_MEMORY_MS; the first cacheable request of an isolate waits for the first read so
+// a new isolate never serves what an earlier purge removed. Reads and writes never throw: a ledger
+// that cannot be read is the one in memory.
+import type { Clock } from "../lib/clock.ts";
+import { describeError, logEvent } from "../lib/log.ts";
+import { isLedgerDocument, PurgeLedger, type LedgerDocument, type PurgeItems } from "./purge-ledger.ts";
+
+const LEDGER_KV_PREFIX = "outpost:purge-ledger:v1:";
+/** How often an isolate re-reads the shared ledger (the location's copy and KV's). */
+export const LEDGER_MEMORY_MS = 5_000;
+const LEDGER_CACHE_URL_PREFIX = "https://outpost-cache.internal/__outpost/purge-ledger/v1/";
+const LEDGER_CACHE_SECONDS = 30 * 86_400;
+
+export interface LedgerStores {
+  kv: KVNamespace | undefined;
+  /** The location's Cache API, where it exists (not on *.workers.dev). */
+  cache: Cache | undefined;
+}
+
+export interface LedgerEnv {
+  OUTPOST_CACHE?: KVNamespace;
+}
+
+export interface RecordedPurge {
+  at: number;
+  /** Whether the ledger reached KV (other locations) and the location's cache (other isolates here). */
+  sharedGlobally: boolean;
+  sharedInLocation: boolean;
+}
+
+export class PurgeState {
+  ledger = new PurgeLedger();
+  private cacheVersion: string | undefined;
+  private readAt = Number.NEGATIVE_INFINITY;
+  private pendingRead: Promise<void> | undefined;
+  private readonly clock: Clock;
+  /** Purges recorded by this isolate since it started. */
+  purgeCount = 0;
+
+  constructor(clock: Clock) {
+    this.clock = clock;
+  }
+
+  get lastReadAt(): number {
+    return this.readAt;
+  }
+
+  /**
+   * Undefined when the ledger in memory may be used now (a background re-read may start); a promise
+   * when this isolate has never read it. Keeps hot-tier hits free of awaits.
+   */
+  ensureFresh(env: LedgerEnv, cacheVersion: string, background: (work: Promise<unknown>) => void): Promise<void> | undefined {
+    if (this.clock.now() - this.readAt < LEDGER_MEMORY_MS && cacheVersion === this.cacheVersion) return undefined;
+    this.useVersion(cacheVersion);
+    const stores = ledgerStores(env);
+    const first = this.readAt === Number.NEGATIVE_INFINITY;
+    if (!this.pendingRead) {
+      const reading = this.read(stores).finally(() => {
+        if (this.pendingRead !== reading) return; // the cache_version changed meanwhile
+        this.readAt = this.clock.now();
+        this.pendingRead = undefined;
+      });
+      this.pendingRead = reading;
+    }
+    if (first) return this.pendingRead;
+    background(this.pendingRead);
+    return undefined;
+  }
+
+  /** Applies a purge here at once, then shares the merged ledger with this location and KV. */
+  async record(stores: LedgerStores, cacheVersion: string, items: PurgeItems, soft: boolean): Promise<RecordedPurge> {
+    this.useVersion(cacheVersion);
+    const at = this.clock.now();
+    this.ledger.add(items, at, soft);
+    this.purgeCount += 1;
+    // Merge what others recorded meanwhile, so this write does not undo their purges.
+    await this.read(stores, { fresh: true });
+    this.ledger.prune(at);
+    const document = JSON.stringify(this.ledger.toDocument());
+    const [sharedGlobally, sharedInLocation] = await Promise.all([
+      attempt("kv", async () => {
+        if (!stores.kv) return false;
+        await stores.kv.put(LEDGER_KV_PREFIX + cacheVersion, document);
+        return true;
+      }),
+      attempt("cache", async () => {
+        if (!stores.cache) return false;
+        await stores.cache.put(LEDGER_CACHE_URL_PREFIX + encodeURIComponent(cacheVersion), new Response(document, { headers: { "cache-control": `max-age=${LEDGER_CACHE_SECONDS}` } }));
+        return true;
+      }),
+    ]);
+    return { at, sharedGlobally, sharedInLocation };
+  }
+
+  private useVersion(cacheVersion: string): void {
+    if (cacheVersion === this.cacheVersion) return;
+    this.cacheVersion = cacheVersion;
+    this.ledger = new PurgeLedger();
+    this.readAt = Number.NEGATIVE_INFINITY;
+    this.pendingRead = undefined;
+  }
+
+  private async read(stores: LedgerStores, { fresh = false } = {}): Promise<void> {
+    const version = this.cacheVersion!;
+    const documents = await Promise.all([
+      attempt("kv", async () => (stores.kv ? await stores.kv.get(LEDGER_KV_PREFIX + version, { type: "json", cacheTtl: fresh ? undefined : 30 }) : undefined)),
+      attempt("cache", async () => {
+        const response = stores.cache ? await stores.cache.match(LEDGER_CACHE_URL_PREFIX + encodeURIComponent(version)) : undefined;
+        return response ? await response.json() : undefined;
+      }),
+    ]);
+    // A read that finishes after the version changed belongs to the old ledger.
+    if (version !== this.cacheVersion) return;
+    for (const document of documents) if (isLedgerDocument(document)) this.ledger.merge(document as LedgerDocument);
+  }
+}
+
+async function attempt<T>(store: string, work: () => Promise<T>): Promise<T | false> {
+  try {
+    return await work();
+  } catch (error) {
+    logEvent("warn", "purge_ledger_io_failed", { store, error: describeError(error) });
+    return false;
+  }
+}
+
+/** Where this worker shares its ledger: KV when bound, the location's cache where it exists. */
+export function ledgerStores(env: LedgerEnv): LedgerStores {
+  return { kv: env.OUTPOST_CACHE, cache: typeof caches === "undefined" ? undefined : caches.default };
+}
