@@ -21,6 +21,15 @@ export default defineConfig({
         },
       },
       {
+        // The dashboard in headless Chromium against Outpost on the Miniflare Node API.
+        test: {
+          name: "browser",
+          include: ["test/browser/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 30_000,
+        },
+      },
+      {
         // The Node-side tools: the launcher, the offline config check.
         test: {
           name: "node",

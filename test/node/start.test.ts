@@ -49,7 +49,7 @@ describe("npm start -- --origin", () => {
     return (server.address() as AddressInfo).port;
   }
 
-  it("puts Outpost in front of the given origin on the given port", { timeout: 60_000 }, async () => {
+  it("puts Outpost in front of the given origin on the given port, with the admin API opened by OUTPOST_ADMIN_TOKEN", { timeout: 60_000 }, async () => {
     let hits = 0;
     const originPort = await listen(
       createServer((_req, res) => {
@@ -64,6 +64,7 @@ describe("npm start -- --origin", () => {
 
     const child = spawn(process.execPath, ["scripts/start.mjs", "--origin", `http://127.0.0.1:${originPort}`, "--port", String(outpostPort)], {
       stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, OUTPOST_ADMIN_TOKEN: "start-test-token-0123456789" },
       detached: true, // its own process group, so the whole tree stops with it
     });
     let output = "";
@@ -75,6 +76,11 @@ describe("npm start -- --origin", () => {
       expect(response.status).toBe(200);
       expect(await response.text()).toBe("hello from the test origin");
       expect(response.headers.get("outpost-upstream")).toBe('route="default", pool="primary", origin="primary", steering="off", reason="default", attempts=1');
+      expect(hits).toBe(1);
+      const status = await fetch(`http://127.0.0.1:${outpostPort}/__outpost/status`, { headers: { authorization: "Bearer start-test-token-0123456789" } });
+      expect(status.status).toBe(200);
+      expect(((await status.json()) as { config: { routes: Array<{ name: string }> } }).config.routes[0]!.name).toBe("default");
+      expect((await fetch(`http://127.0.0.1:${outpostPort}/__outpost/status`)).status).toBe(401);
       expect(hits).toBe(1);
     } finally {
       process.kill(-child.pid!, "SIGINT");
