@@ -3,7 +3,7 @@
 // selectPools, orderByHealth, buildCacheKey, decideReuse, the purge ledger) and reports what each
 // decided, plus every tier's copy of the entry.
 import * as z from "zod/mini";
-import { buildCacheKey, describeCacheKey, normalizeQuery } from "../cache/cache-key.ts";
+import { buildCacheKey, describeCacheKey } from "../cache/cache-key.ts";
 import { formatCacheStatus, type CacheStatus } from "../cache/cache-status.ts";
 import type { StoredRecord, StoredResponse } from "../cache/entry.ts";
 import { ageSeconds, decideReuse, isUsableOnError, staleFrom, ttlSeconds } from "../cache/freshness.ts";
@@ -13,8 +13,7 @@ import { OutpostError } from "../lib/errors.ts";
 import type { PipelineDeps, PipelineEnv } from "../pipeline/handle-request.ts";
 import { matchRoute } from "../pipeline/match-route.ts";
 import { orderByHealth, selectPools, type VisitorCf } from "../pipeline/select-pools.ts";
-import { cacheBypassReason } from "../pipeline/serve-with-cache.ts";
-import { fileIdentity, type PurgeVerdict } from "../purge/purge-ledger.ts";
+import { cacheBypassReason, purgeVerdict } from "../pipeline/serve-with-cache.ts";
 import { describeOrigin } from "./status.ts";
 
 const coordinate = z.pipe(z.string(), z.transform(Number)).check(z.refine(Number.isFinite, "must be a number"));
@@ -105,13 +104,7 @@ async function explainCache(request: Request, url: URL, route: Route, config: Co
 }
 
 function judgeEntry(stored: StoredResponse, request: Request, url: URL, route: Route, deps: PipelineDeps, now: number) {
-  const purge: PurgeVerdict = deps.purges.ledger.verdict({
-    storedAt: stored.meta.storedAt,
-    host: url.hostname,
-    path: url.pathname,
-    file: () => fileIdentity(url.hostname, url.pathname, normalizeQuery(url.search, route.cache.query)),
-    tags: stored.meta.tags,
-  });
+  const purge = purgeVerdict(deps.purges.ledger, url, route, stored.meta);
   const times = purge.kind === "soft" ? staleFrom(stored.meta, purge.at) : stored.meta;
   const reuse = decideReuse(times, request.headers.get("cache-control"), route.cache.request_cache_control === "honor", now);
   return { purge, times, reuse: purge.kind === "hard" ? ({ kind: "forward", reason: "stale" } as const) : reuse };

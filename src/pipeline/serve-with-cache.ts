@@ -10,14 +10,14 @@
 import type { CacheStatus, ForwardReason } from "../cache/cache-status.ts";
 import { buildCacheKey, normalizeQuery, parseCookies } from "../cache/cache-key.ts";
 import { has, parseDirectives } from "../cache/cache-control.ts";
-import type { StoredResponse, VaryMarkerMeta } from "../cache/entry.ts";
+import type { ResponseEntryMeta, StoredResponse, VaryMarkerMeta } from "../cache/entry.ts";
 import { decideReuse, isUsableOnError, staleFrom, ttlSeconds } from "../cache/freshness.ts";
 import type { TieredStore, TierName } from "../cache/tiered-store.ts";
 import { variantKey } from "../cache/variants.ts";
 import type { CompiledConfig, CompiledRoute } from "../config/validate-config.ts";
 import { OutpostError } from "../lib/errors.ts";
 import type { RequestTrace } from "../observe/request-trace.ts";
-import { fileIdentity } from "../purge/purge-ledger.ts";
+import { fileIdentity, type PurgeLedger, type PurgeVerdict } from "../purge/purge-ledger.ts";
 import { describeError, logEvent } from "../lib/log.ts";
 import { deliverEntry, deliverResponse } from "./deliver.ts";
 import { fetchAndStore, fillFromOrigin, originRequest } from "./fill-from-origin.ts";
@@ -51,20 +51,24 @@ export type Found =
   | { kind: "hit"; stored: StoredResponse; tier: TierName; primaryKey: string; marker?: VaryMarkerMeta }
   | { kind: "miss"; fwd: "miss" | "vary-miss"; primaryKey: string; marker?: VaryMarkerMeta; purged?: true };
 
-/** The ledger's verdict on a found entry; most entries were stored after the last purge (one comparison). */
-function afterPurges(found: Found, ctx: CacheRequest): Found {
-  if (found.kind === "miss") return found;
-  const { ledger } = ctx.deps.purges;
-  const { meta } = found.stored;
-  if (meta.storedAt >= ledger.newestAt) return found;
-  const { url, route } = ctx;
-  const verdict = ledger.verdict({
+/** What the purge ledger says of an entry stored for this URL (also used by explain). */
+export function purgeVerdict(ledger: PurgeLedger, url: URL, route: CompiledRoute, meta: ResponseEntryMeta): PurgeVerdict {
+  return ledger.verdict({
     storedAt: meta.storedAt,
     host: url.hostname,
     path: url.pathname,
     file: () => fileIdentity(url.hostname, url.pathname, normalizeQuery(url.search, route.cache.query)),
     tags: meta.tags,
   });
+}
+
+/** The ledger's verdict on a found entry; most entries were stored after the last purge (one comparison). */
+function afterPurges(found: Found, ctx: CacheRequest): Found {
+  if (found.kind === "miss") return found;
+  const { ledger } = ctx.deps.purges;
+  const { meta } = found.stored;
+  if (meta.storedAt >= ledger.newestAt) return found;
+  const verdict = purgeVerdict(ledger, ctx.url, ctx.route, meta);
   if (verdict.kind === "none") return found;
   if (verdict.kind === "hard") return { kind: "miss", fwd: "miss", primaryKey: found.primaryKey, marker: found.marker, purged: true };
   return { ...found, stored: { ...found.stored, meta: staleFrom(meta, verdict.at) } };
