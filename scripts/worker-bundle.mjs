@@ -10,13 +10,26 @@ import { Miniflare } from "miniflare";
 const projectRoot = join(dirname(fileURLToPath(import.meta.url)), "..");
 export const COMPATIBILITY_DATE = "2026-10-20";
 
-/** Bundles the worker into `.wrangler/<name>/` and returns the bundle's source. */
-export function bundleWorker(name, { minify = true } = {}) {
+/**
+ * Bundles the worker into `.wrangler/<name>/` and returns the bundle's source. `entry` (a path from the
+ * project root) replaces wrangler.toml's `main`, for a worker that wraps Outpost (the drills' KV faults).
+ */
+export function bundleWorker(name, { minify = true, entry } = {}) {
   const outdir = join(projectRoot, ".wrangler", name);
   rmSync(outdir, { recursive: true, force: true });
   execFileSync(
     process.execPath,
-    [join(projectRoot, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--env", "production", "--outdir", outdir, ...(minify ? [] : ["--minify=false"])],
+    [
+      join(projectRoot, "node_modules/wrangler/bin/wrangler.js"),
+      "deploy",
+      ...(entry ? [entry] : []),
+      "--dry-run",
+      "--env",
+      "production",
+      "--outdir",
+      outdir,
+      ...(minify ? [] : ["--minify=false"]),
+    ],
     { cwd: projectRoot, stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
   );
   const files = readdirSync(outdir).filter((file) => file.endsWith(".js"));
