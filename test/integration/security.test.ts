@@ -236,7 +236,8 @@ describe("responses that are never stored", () => {
 describe("request-controlled upstream (SSRF)", () => {
   // A request matching no route is refused without contacting any origin, and absolute URLs in
   // X-Forwarded-Host / X-Original-URL change nothing: test/integration/routing-errors.test.ts,
-  // "requests Outpost cannot forward". The upstream's Host: test/unit/origin/build-upstream-request.test.ts.
+  // "requests Outpost cannot forward". The upstream URL and Host for any target, as properties:
+  // test/unit/origin/build-upstream-request.property.test.ts.
 
   it.each([
     ["an absolute-form target naming the metadata service", "http://169.254.169.254/latest/meta-data/", "/latest/meta-data/"],
