@@ -3,31 +3,51 @@
 // so a `cache_version` change starts from an empty cache. Keys longer than KV allows are hashed.
 import type { CachePolicy } from "../config/schema.ts";
 
-const KEY_FORMAT_VERSION = "v1";
+/** v2: dimension names and values and "|" in paths are percent-encoded, so no part can forge a separator. */
+const KEY_FORMAT_VERSION = "v2";
 /** KV keys are limited to 512 bytes; leave room for variant suffixes. */
 const MAX_PLAIN_KEY_BYTES = 400;
 /** Query parameters that only track visitors and never change content. */
 const TRACKING_PARAMETER = /^(utm_[a-z0-9_]+|gclid|gbraid|wbraid|dclid|fbclid|msclkid|yclid|twclid|ttclid|igshid|mc_cid|mc_eid|_ga|_gl|_hsenc|_hsmi|mkt_tok)$/i;
 
+function isKeptParameter(name: string, query: CachePolicy["query"]): boolean {
+  if (query.allow && !query.allow.includes(name)) return false;
+  if (query.deny.includes(name)) return false;
+  return !(query.strip_tracking && TRACKING_PARAMETER.test(name));
+}
+
 export function normalizeQuery(search: string, query: CachePolicy["query"]): string {
   if (search === "" || search === "?") return ""; // the common case, without URLSearchParams
-  const params = [...new URLSearchParams(search)].filter(([name]) => {
-    if (query.allow && !query.allow.includes(name)) return false;
-    if (query.deny.includes(name)) return false;
-    return !(query.strip_tracking && TRACKING_PARAMETER.test(name));
-  });
+  const params = [...new URLSearchParams(search)].filter(([name]) => isKeptParameter(name, query));
   if (query.sort) params.sort(([a, av], [b, bv]) => (a === b ? compare(av, bv) : compare(a, b)));
   return new URLSearchParams(params).toString();
+}
+
+/**
+ * The query a cache fill sends to the origin: without the parameters the key leaves out, so the
+ * stored answer cannot reflect a value other visitors' requests never carried ("unkeyed parameter"
+ * poisoning). Undefined when nothing is left out: the query then goes as the client wrote it.
+ */
+export function queryForFill(search: string, query: CachePolicy["query"]): string | undefined {
+  if (search === "" || search === "?") return undefined;
+  const params = [...new URLSearchParams(search)];
+  const kept = params.filter(([name]) => isKeptParameter(name, query));
+  if (kept.length === params.length) return undefined;
+  const text = new URLSearchParams(kept).toString();
+  return text ? `?${text}` : "";
 }
 
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Cookie header -> name/value pairs (RFC 6265 §5.4 form). */
+/**
+ * Cookie header -> name/value pairs (RFC 6265 §5.4 form). The runtime joins several Cookie fields
+ * with ", ", so ", " followed by a cookie name also separates pairs.
+ */
 export function parseCookies(header: string | null): Map<string, string> {
   const cookies = new Map<string, string>();
-  for (const pair of (header ?? "").split(";")) {
+  for (const pair of (header ?? "").split(/;|,\s*(?=[^\s=;,]+=)/)) {
     const equals = pair.indexOf("=");
     if (equals <= 0) continue;
     const name = pair.slice(0, equals).trim();
@@ -48,14 +68,16 @@ export interface CacheKeyInput {
 /** The human-readable key (before hashing), for logs and explain. */
 export function describeCacheKey({ url, headers, country, routeName, cacheVersion, policy }: CacheKeyInput): string {
   const query = normalizeQuery(url.search, policy.query);
-  const base = `${url.protocol}//${url.host.toLowerCase()}${url.pathname}${query ? `?${query}` : ""}`;
+  // "|" separates the key's parts: it may appear in a path (the URL parser leaves it), never as itself.
+  const path = url.pathname.includes("|") ? url.pathname.replaceAll("|", "%7C") : url.pathname;
+  const base = `${url.protocol}//${url.host.toLowerCase()}${path}${query ? `?${query}` : ""}`;
   const dimensions: string[] = [];
-  for (const name of policy.key.headers) dimensions.push(`h:${name}=${(headers.get(name) ?? "").trim()}`);
+  for (const name of policy.key.headers) dimensions.push(`h:${name}=${encodeURIComponent((headers.get(name) ?? "").trim())}`);
   if (policy.key.cookies.length > 0) {
     const cookies = parseCookies(headers.get("cookie"));
-    for (const name of policy.key.cookies) dimensions.push(`c:${name}=${cookies.get(name) ?? ""}`);
+    for (const name of policy.key.cookies) dimensions.push(`c:${encodeURIComponent(name)}=${encodeURIComponent(cookies.get(name) ?? "")}`);
   }
-  if (policy.key.country) dimensions.push(`country=${country ?? ""}`);
+  if (policy.key.country) dimensions.push(`country=${encodeURIComponent(country ?? "")}`);
   return [`outpost:${KEY_FORMAT_VERSION}:${cacheVersion}:${routeName}`, base, ...dimensions].join("|");
 }
 

@@ -24,7 +24,8 @@ export type BypassReason =
   | "set-cookie"
   | "vary-star"
   | "must-understand"
-  | "not-fresh";
+  | "not-fresh"
+  | "heuristic-with-cookie";
 
 export type StorageDecision =
   | {
@@ -134,8 +135,12 @@ export function decideStorage({ method, requestHeaders, status, responseHeaders,
   let lifetimeSeconds: number;
   if (explicit !== undefined) lifetimeSeconds = explicit;
   else if (configured !== undefined) lifetimeSeconds = configured;
-  else if (HEURISTICALLY_CACHEABLE.has(status) || has(directives, "public")) lifetimeSeconds = heuristicLifetime(responseHeaders, receivedAt) ?? 0;
-  else return { store: false, reason: "status" };
+  else if (HEURISTICALLY_CACHEABLE.has(status) || has(directives, "public")) {
+    // A guess is no basis for sharing an answer to a request with cookies: it may be personal
+    // (a page that only forgot Cache-Control). Explicit freshness or the route's TTL still count.
+    if (requestHeaders.has("cookie") && !has(directives, "public")) return { store: false, reason: "heuristic-with-cookie" };
+    lifetimeSeconds = heuristicLifetime(responseHeaders, receivedAt) ?? 0;
+  } else return { store: false, reason: "status" };
   // no-cache: may be stored, but never reused without revalidation (RFC 9111 §5.2.2.4).
   if (has(directives, "no-cache") && policy.edge_ttl_seconds === undefined) lifetimeSeconds = 0;
 

@@ -7,8 +7,15 @@ export type RangeDecision =
   | { kind: "partial"; start: number; end: number }
   | { kind: "unsatisfiable" };
 
+/**
+ * A single range is a few dozen bytes. Longer values are ignored before any pattern runs: the
+ * pattern's optional white space backtracks quadratically on hostile input (32 KiB of spaces cost
+ * seconds of CPU), and 256 bytes bound that to microseconds.
+ */
+const MAX_RANGE_HEADER_LENGTH = 256;
+
 export function decideRange(rangeHeader: string | null, size: number): RangeDecision {
-  if (rangeHeader === null) return { kind: "full" };
+  if (rangeHeader === null || rangeHeader.length > MAX_RANGE_HEADER_LENGTH) return { kind: "full" };
   const match = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(rangeHeader);
   // Other units, several ranges or malformed syntax: ignore the header (RFC 9110 §14.2).
   if (!match || (match[1] === "" && match[2] === "")) return { kind: "full" };

@@ -166,6 +166,15 @@ function crossReferenceProblems(raw: unknown): Problem[] {
 
     const path = field(route, "path");
     const hosts = field(route, "hosts");
+    if (typeof path === "string") {
+      try {
+        new URLPattern({ pathname: path });
+      } catch (error) {
+        report(at("path"), `invalid pattern "${path}" (${describe(error)})`);
+        return;
+      }
+    }
+    // hosts defaults to ["*"]; a missing list was already checked with the path above.
     if (Array.isArray(hosts) && (path === undefined || typeof path === "string")) {
       hosts.forEach((hostname, index) => {
         if (typeof hostname !== "string") return;

@@ -13,8 +13,17 @@ export function buildUpstreamUrl(originAddress: string, requestUrl: URL): string
   return upstream.toString();
 }
 
+/**
+ * Forwarding fields that only a proxy may set, and that origins and frameworks read to build
+ * absolute URLs and redirects. A client's own values are dropped (Outpost sets X-Forwarded-Proto and
+ * X-Forwarded-Host itself): otherwise one request could make the origin answer with another host,
+ * scheme or prefix, and the cache would store that answer for everyone.
+ */
+const CLIENT_FORWARDING_FIELDS = ["forwarded", "x-forwarded-scheme", "x-forwarded-port", "x-forwarded-prefix", "x-forwarded-server", "x-forwarded-ssl", "x-host", "x-original-host"];
+
 export function buildUpstreamHeaders(request: Request, origin: OriginConfig, requestUrl = new URL(request.url)): Headers {
   const headers = withoutHopByHop(request.headers);
+  for (const name of CLIENT_FORWARDING_FIELDS) headers.delete(name);
   // Host follows the pool setting: the origin's own host unless the origin overrides it.
   const hostOverride = origin.header?.Host?.[0];
   if (hostOverride) headers.set("host", hostOverride);

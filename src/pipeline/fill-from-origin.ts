@@ -3,6 +3,7 @@
 // conditionally and a 304 refreshes it (RFC 9111 §4.3); a storable answer streams to the client while
 // a copy is read and stored in waitUntil.
 import type { SharedFill } from "../cache/cache-state.ts";
+import { queryForFill } from "../cache/cache-key.ts";
 import { parseCacheTags } from "../cache/cache-tags.ts";
 import { storedHeader, type ResponseEntryMeta, type StoredResponse, type VaryMarkerMeta } from "../cache/entry.ts";
 import { decideStorage, entryTimes, type EntryTimes } from "../cache/freshness.ts";
@@ -41,14 +42,14 @@ export async function fillFromOrigin(ctx: CacheRequest, key: string, found: Foun
     const shared = await inflight;
     if (shared.kind === "entry" && matchesVariant(shared, ctx.request.headers)) return { kind: "shared", stored: shared.stored };
   }
-  if (!collapse || inflight) return fetchAndStore(ctx, originRequest(ctx.request, false), found, undefined);
+  if (!collapse || inflight) return fetchAndStore(ctx, originRequest(ctx, false), found, undefined);
 
   let share!: (fill: SharedFill) => void;
   const shared = new Promise<SharedFill>((resolve) => (share = resolve));
   state.inflight.set(key, shared);
   void shared.then(() => state.inflight.delete(key));
   try {
-    return await fetchAndStore(ctx, originRequest(ctx.request, false), found, share);
+    return await fetchAndStore(ctx, originRequest(ctx, false), found, share);
   } catch (error) {
     share({ kind: "none" });
     throw error;
@@ -67,14 +68,21 @@ function matchesVariant(shared: Extract<SharedFill, { kind: "entry" }>, headers:
 const NOT_FORWARDED_ON_FILL = ["if-none-match", "if-modified-since", "x-original-url", "x-rewrite-url", "x-http-method-override", "x-http-method", "x-method-override"];
 
 /**
- * The request that goes to the origin for a fill: the client's, minus the fields above. A background
- * refresh is a GET of its own, detached from the client.
+ * The request that goes to the origin for a fill: the client's, minus the fields above and the
+ * query parameters the key leaves out. A background refresh is a GET of its own, detached from the client.
  */
-export function originRequest(request: Request, forBackground: boolean): Request {
-  if (!forBackground && !NOT_FORWARDED_ON_FILL.some((name) => request.headers.has(name))) return request;
+export function originRequest({ request, url, route }: Pick<CacheRequest, "request" | "url" | "route">, forBackground: boolean): Request {
+  const query = queryForFill(url.search, route.cache.query);
+  if (!forBackground && query === undefined && !NOT_FORWARDED_ON_FILL.some((name) => request.headers.has(name))) return request;
   const headers = new Headers(request.headers);
   for (const name of NOT_FORWARDED_ON_FILL) headers.delete(name);
-  return new Request(request.url, {
+  let target = request.url;
+  if (query !== undefined) {
+    const keyed = new URL(url);
+    keyed.search = query;
+    target = keyed.href;
+  }
+  return new Request(target, {
     method: forBackground ? "GET" : request.method,
     headers,
     cf: request.cf as RequestInitCfProperties | undefined,

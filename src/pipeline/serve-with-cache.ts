@@ -177,7 +177,7 @@ function refreshInBackground(ctx: CacheRequest, key: string, found: Extract<Foun
   const { refreshing } = ctx.deps.cacheState;
   if (refreshing.has(key)) return;
   refreshing.add(key);
-  const refresh = fetchAndStore(ctx, originRequest(ctx.request, true), found, undefined, true)
+  const refresh = fetchAndStore(ctx, originRequest(ctx, true), found, undefined, true)
     .then(async (fill) => {
       if (fill.kind === "response" && !fill.times) await fill.body?.cancel();
     })

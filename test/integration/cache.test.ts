@@ -59,7 +59,7 @@ describe("MISS then HIT", () => {
   it("shows the cache key in Cache-Status only when the route exposes it", async () => {
     const { worker } = await cachedSite(echo("max-age=60"), { expose_key: true });
     const response = await worker.fetch(get("/k?b=2&a=1&utm_source=x"));
-    expect(cacheStatus(response)).toMatch(/; key="outpost:v1:[^:]+:site\|https:\/\/www\.example\.com\/k\?a=1&b=2"$/);
+    expect(cacheStatus(response)).toMatch(/; key="outpost:v2:[^:]+:site\|https:\/\/www\.example\.com\/k\?a=1&b=2"$/);
     const { worker: quiet } = await cachedSite(echo("max-age=60"));
     expect(cacheStatus(await quiet.fetch(get("/k")))).not.toContain("key=");
   });

@@ -42,8 +42,8 @@ const segment = fc.oneof(
 const pathArb = fc.array(segment, { maxLength: 5 }).map((segments) => `/${segments.join("/")}`);
 const hostArb = fc.oneof(fc.domain(), fc.constantFrom("www.example.com", "WWW.EXAMPLE.COM", "127.0.0.1", "[::1]", "example.com:8443", "xn--bcher-kva.example"));
 const urlArb = fc.tuple(fc.constantFrom("https", "http"), hostArb, pathArb, queryText(40)).map(([scheme, host, path, query]) => new URL(`${scheme}://${host}${path}?${query}`));
-/** Header values as a client may send them, without the key's separator "|" (see the BUG test at the end). */
-const dimensionValue = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)).filter((c) => c !== "|" && c !== ";"), maxLength: 12 });
+/** Header values as a client may send them (";" separates cookies, so it is left out). */
+const dimensionValue = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)).filter((c) => c !== ";"), maxLength: 12 });
 
 function input(url: URL, policy: CachePolicy, extra: Partial<CacheKeyInput> = {}): CacheKeyInput {
   return { url, headers: new Headers(), country: undefined, routeName: "site", cacheVersion: "1", policy, ...extra };
@@ -88,7 +88,7 @@ describe("buildCacheKey", () => {
       fc.asyncProperty(urlArb, policyArb, fc.string({ maxLength: 2000 }), async (url, policy, value) => {
         const key = await keyOf(input(url, policy, { headers: new Headers({ "x-variant": value.replace(/[^\x20-\x7e]/g, "") }), country: "DE" }));
         expect(new TextEncoder().encode(key).byteLength).toBeLessThanOrEqual(MAX_KEY_BYTES);
-        expect(key.startsWith("outpost:v1:1:site|")).toBe(true);
+        expect(key.startsWith("outpost:v2:1:site|")).toBe(true);
       }),
       RUNS,
     );
@@ -207,7 +207,7 @@ describe("buildCacheKey", () => {
         const plain = describeCacheKey(input(url, policy));
         const key = await keyOf(input(url, policy));
         if (new TextEncoder().encode(plain).byteLength <= MAX_KEY_BYTES) expect(key).toBe(plain);
-        else expect(key).toMatch(/^outpost:v1:1:site\|sha256:[0-9a-f]{64}$/);
+        else expect(key).toMatch(/^outpost:v2:1:site\|sha256:[0-9a-f]{64}$/);
       }),
       RUNS,
     );
@@ -215,10 +215,8 @@ describe("buildCacheKey", () => {
 });
 
 describe("cache key separators", () => {
-  // BUG: key parts are joined with "|" unescaped, so a keyed header (or cookie) value containing
-  // "|h:<name>=" shifts the parts: these two visitors differ in both keyed headers yet share a key.
-  // Fix: encode each part (e.g. encodeURIComponent of names and values, or JSON.stringify of the list).
-  it.skip("keeps visitors whose keyed header values contain the separator apart", async () => {
+  // Once a bug: key parts were joined with "|" unescaped, so a keyed value could forge a separator.
+  it("keeps visitors whose keyed header values contain the separator apart", async () => {
     const policy = cachePolicySchema.parse({ key: { headers: ["x-a", "x-b"] } });
     const url = new URL("https://www.example.com/p");
     const first = await keyOf(input(url, policy, { headers: new Headers({ "x-a": "1|h:x-b=2", "x-b": "" }) }));

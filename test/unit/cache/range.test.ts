@@ -17,6 +17,8 @@ describe("decideRange", () => {
     ["items=0-1", 100, { kind: "full" }],
     ["bytes=-", 100, { kind: "full" }],
     ["garbage", 100, { kind: "full" }],
+    [`bytes=0-9${" ".repeat(248)}`, 100, { kind: "full" }], // over 256 bytes: ignored unparsed
+    [`bytes=0-9${" ".repeat(247)}`, 100, { kind: "partial", start: 0, end: 9 }],
   ])("reads %s of %d bytes", (header, size, expected) => {
     expect(decideRange(header, size)).toEqual(expected);
   });
