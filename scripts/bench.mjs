@@ -47,16 +47,26 @@ function logTally() {
   return { counts, handle };
 }
 
+/** Workers still running and origins still listening: stopped at the end, or when the bench fails half-way. */
+const running = new Set();
+let origins = [];
+
 /** Starts one worker and finds its workerd process (Miniflare starts one per instance). */
 async function startTracked(name, { script, env }) {
   const before = new Set(workerdPids());
   const logs = logTally();
   const worker = await startWorker(name, script, env, { handleStructuredLogs: logs.handle });
+  running.add(worker.mf);
   const pid = workerdPids().find((p) => !before.has(p));
-  return { ...worker, pid, logs: logs.counts };
+  return { ...worker, pid, logs: logs.counts, stop: () => running.delete(worker.mf) && worker.mf.dispose() };
 }
 
-async function runScenario(scenario, round, { workers, origin, resetting, counters }) {
+/** One scenario's round; a scenario that cannot run (a failed breaker reset, a lost origin) is a problem, not a crash. */
+function runScenario(scenario, round, context) {
+  return measureScenario(scenario, round, context).catch((error) => ({ problem: `failed: ${error.message}` }));
+}
+
+async function measureScenario(scenario, round, { workers, origin, resetting, counters }) {
   const url = `${workers[scenario.worker].url}${scenario.path}`;
   await scenario.before?.();
   for (let i = 0; i < (scenario.warm ?? 0); i += 1) {
@@ -110,6 +120,11 @@ async function runStreams(outpostScript, origin) {
   const results = [];
   for (const variant of streamVariants(outpostScript, origin)) {
     const worker = await startTracked(`stream-${results.length}`, variant.worker);
+    if (!worker.pid) {
+      await worker.stop();
+      results.push({ variant, result: { growthBytes: Number.NaN, growthRatio: Number.NaN, transfers: 0, problem: "workerd process not found (needs Linux and /proc)" } });
+      continue;
+    }
     pinCores([worker.pid]);
     await request(`${worker.url}/warm`);
     const transfers = [];
@@ -119,7 +134,7 @@ async function runStreams(outpostScript, origin) {
       else if (!variant.expect.test(transfer.cacheStatus ?? "")) transfer.problem = `Cache-Status is "${transfer.cacheStatus}", expected ${variant.expect}`;
       transfers.push(transfer);
     }
-    await worker.mf.dispose();
+    await worker.stop();
     const growthBytes = Math.max(...transfers.map((t) => t.growthBytes));
     results.push({ variant, result: { growthBytes, growthRatio: growthBytes / LARGE_OBJECT_BYTES, transfers: transfers.length, problem: transfers.find((t) => t.problem)?.problem, details: transfers } });
   }
@@ -133,6 +148,7 @@ async function main() {
   const origin = await startOrigin();
   const refusing = await startRefusingOrigin();
   const resetting = await startResettingOrigin();
+  origins = [origin, resetting];
   const definitions = await workerDefinitions(projectRoot, outpostScript, { origin, refusing, resetting });
   const workers = {};
   for (const [name, definition] of Object.entries(definitions)) workers[name] = await startTracked(name, definition);
@@ -150,11 +166,9 @@ async function main() {
     console.log(`bench: round ${round + 1}/${ROUNDS} done (${Math.round((Date.now() - startedAt) / 1000)} s)`);
   }
   const logs = Object.fromEntries(Object.entries(workers).map(([name, w]) => [name, w.logs]));
-  for (const worker of Object.values(workers)) await worker.mf.dispose();
+  for (const worker of Object.values(workers)) await worker.stop();
   console.log("bench: streaming 20 MiB objects");
   const streams = await runStreams(outpostScript, origin);
-  await origin.close();
-  await resetting.close();
 
   // ---- summary ----
   const problems = [];
@@ -222,7 +236,12 @@ async function main() {
   if (problems.length > 0 || rows.some((r) => r.met === "MISSED" || r.met === "INVALID")) process.exitCode = 1;
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+main()
+  .catch((error) => {
+    console.error(error);
+    process.exitCode = 1;
+  })
+  .finally(async () => {
+    for (const mf of running) await mf.dispose().catch(() => {});
+    for (const server of origins) await server.close?.();
+  });
