@@ -11,7 +11,10 @@ export const SLOW_ORIGIN_MS = 200;
 const STORABLE = "public, max-age=3600";
 const NO_STORE = "no-store";
 
-/** Path's first segment -> how the origin answers. Anything not listed: a storable 10 KB object. */
+/**
+ * Path's first segment (or its part before a "-") -> how the origin answers. Anything not listed: a
+ * storable 10 KB object.
+ */
 const KINDS = {
   pass: { cacheControl: NO_STORE }, // uncacheable: pass-through and failover routes
   refused: { cacheControl: NO_STORE },
@@ -60,7 +63,8 @@ export async function startOrigin() {
     const segment = req.url.split(/[/?]/)[1] ?? "";
     bySegment.set(segment, (bySegment.get(segment) ?? 0) + 1);
     byUrl.set(req.url, (byUrl.get(req.url) ?? 0) + 1);
-    const kind = KINDS[segment] ?? { cacheControl: STORABLE };
+    // "pass-bare" answers as "pass": scenarios of one kind get their own segment, so their counts stay apart.
+    const kind = KINDS[segment] ?? KINDS[segment.split("-")[0]] ?? { cacheControl: STORABLE };
     const bytes = kind.bytes ?? OBJECT_BYTES;
     const answer = () => {
       if (kind.etag && req.headers["if-none-match"] === kind.etag) {

@@ -91,7 +91,9 @@ const honoHit = (response) => (response.headers["cf-cache-status"] === "HIT" ? u
 /**
  * The load scenarios, run interleaved in this order every round. `probe` checks one response taken
  * just before the load; `origin` says what the origin must see during the load: "none" (every request
- * answered from the cache), "each" (every request reached it) or "refreshes" (counted, not checked).
+ * answered from the cache), "each" (every request reached it) or "refreshes" (counted, not checked);
+ * each scenario has its own `segment` (the path's first segment, counted by the origin), so requests
+ * of a previous scenario still on their way cannot be counted for the next one.
  * `batch` scenarios run in batches of that many requests over `connections` (loadInBatches). `[<id>]` in a path is replaced by
  * a unique id per request (autocannon's idReplacement): every request is a different URL.
  */
@@ -100,8 +102,8 @@ export function loadScenarios({ refusing, urlOf }) {
   return [
     { name: "bare constant 10 KB", worker: "bare-constant", path: "/" },
     { name: "bare KV read 10 KB", worker: "bare-kv", path: "/" },
-    { name: "bare proxy", worker: "bare-proxy", path: "/pass", segment: "pass", origin: "each" },
-    { name: "bare cacheable miss (Cache API + KV)", worker: "bare-cache-miss", path: "/miss?u=[<id>]", unique: true, segment: "miss", origin: "each" },
+    { name: "bare proxy", worker: "bare-proxy", path: "/pass-bare", segment: "pass-bare", origin: "each" },
+    { name: "bare cacheable miss (Cache API + KV)", worker: "bare-cache-miss", path: "/miss-bare?u=[<id>]", unique: true, segment: "miss-bare", origin: "each" },
     { name: "hono/cache hit", worker: "hono-cache", path: "/hono/object", warm: 2, probe: honoHit, segment: "hono", origin: "none" },
     { name: "Outpost hit (hot tier)", worker: "outpost-all-tiers", path: "/object", warm: 2, probe: cacheStatus(/^Outpost; hit;.*detail=memory$/), segment: "object", origin: "none" },
     { name: "Outpost hit (Cache API tier)", worker: "outpost-colo", path: "/object", warm: 2, probe: cacheStatus(/^Outpost; hit;.*detail=colo$/), segment: "object", origin: "none" },
@@ -111,10 +113,10 @@ export function loadScenarios({ refusing, urlOf }) {
     {
       name: "Outpost miss, tiers [memory] only",
       worker: "outpost-misses-memory",
-      path: "/miss?u=[<id>]",
+      path: "/miss-memory?u=[<id>]",
       unique: true,
       probe: cacheStatus(/^Outpost; fwd=miss; fwd-status=200; ttl=\d+; stored$/),
-      segment: "miss",
+      segment: "miss-memory",
       origin: "each",
     },
     {
