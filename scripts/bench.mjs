@@ -1,158 +1,247 @@
 #!/usr/bin/env node
 // `npm run bench [-- --quick]`: Outpost against baseline workers in one run, on the Miniflare Node
-// API (the leanest local runner with KV and the Cache API), with autocannon on loopback and a local
-// origin. Scenarios are interleaved (A B C ... A B C ...) and repeated; the table shows medians and
-// ratios against the baselines measured in the same run. Absolute numbers vary by machine; ratios
-// are the point. Results are written to bench/results/latest.json with versions and machine.
-import autocannon from "autocannon";
-import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:http";
+// API (the leanest local runner with KV and the Cache API), with autocannon on loopback and local
+// origins. Load scenarios are interleaved (A B C ... A B C ...) and repeated; every scenario is
+// checked before its load (a probe's Cache-Status / Outpost-Upstream) and during it (what the origin
+// saw). Then request collapsing (every round) and the memory of streaming a 20 MiB object. The final
+// table has one row per measurement; ratios are paired by round, then the median is taken. Absolute
+// numbers vary by machine; ratios are the point. Everything, every sample included, goes to
+// bench/results/latest.json with versions and machine.
+//
+// Modules: bench/origins.mjs (local origins), bench/measure.mjs (load, bursts, memory sampling),
+// bench/scenarios.mjs (workers, scenarios, measurements and their targets).
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
-import { join, dirname } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { CONNECTIONS, burst, cpuMs, load, loadInBatches, median, pinCores, request, streamWithMemory, workerdPids } from "./bench/measure.mjs";
+import { LARGE_OBJECT_BYTES, startOrigin, startRefusingOrigin, startResettingOrigin } from "./bench/origins.mjs";
+import { COLLAPSE_REQUESTS, loadScenarios, measurements, streamMeasurement, streamVariants, workerDefinitions } from "./bench/scenarios.mjs";
 import { bundleWorker, startWorker } from "./worker-bundle.mjs";
 
 const projectRoot = join(dirname(fileURLToPath(import.meta.url)), "..");
 const quick = process.argv.includes("--quick");
 const ROUNDS = quick ? 1 : 5;
-const DURATION_SECONDS = quick ? 2 : 4;
-const CONNECTIONS = 10;
-const OBJECT_BYTES = 10 * 1024;
+const SECONDS = quick ? 2 : 4;
+/** Batch scenarios (failover, one connection) need fewer requests for a steady p50: half the time. */
+const BATCH_SECONDS = SECONDS / 2;
+const STREAM_TRANSFERS = quick ? 1 : 2;
+/** The streaming client reads at most this fast (a fast client; slow enough to sample memory every 20 ms). */
+const STREAM_READ_BYTES_PER_SECOND = 50 * 1024 * 1024;
 
-async function startOrigin() {
-  const body = Buffer.alloc(OBJECT_BYTES, "o");
-  let hits = 0;
-  const server = createServer((req, res) => {
-    hits += 1;
-    const cacheable = !req.url.startsWith("/pass");
-    res.writeHead(200, { "content-type": "text/plain", "content-length": OBJECT_BYTES, "cache-control": cacheable ? "public, max-age=3600" : "no-store" });
-    res.end(body);
-  });
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { server, url: `http://127.0.0.1:${server.address().port}`, hits: () => hits };
-}
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/**
- * On Linux with 2+ cores: the workers' workerd processes on one core, this process (autocannon and
- * the origin) on another, so the load generator does not steal the workers' CPU. Noise drops a lot.
- */
-function pinCores() {
-  try {
-    const children = execFileSync("ps", ["-o", "pid=,comm=", "--ppid", String(process.pid)], { encoding: "utf8" })
-      .split("\n")
-      .map((line) => line.trim().split(/\s+/))
-      .filter(([pid, command]) => pid && command?.startsWith("workerd"))
-      .map(([pid]) => pid);
-    for (const pid of children) execFileSync("taskset", ["-acp", "1", pid], { stdio: "ignore" });
-    execFileSync("taskset", ["-acp", "0", String(process.pid)], { stdio: "ignore" });
-    return `workerd (${children.length} processes) on core 1, load generator and origin on core 0`;
-  } catch {
-    return "not pinned (needs Linux, taskset and 2 cores)";
-  }
-}
-
-function outpostConfig(originUrl, tiers) {
-  return {
-    cache_tiers: tiers,
-    pools: [{ name: "origin", origins: [{ name: "origin", address: originUrl }] }],
-    routes: [{ name: "bench", default_pools: ["origin"] }],
+/** Counts the worker's log lines by level and event instead of printing them (failover logs one per failed attempt). */
+function logTally() {
+  const counts = {};
+  const handle = (log) => {
+    let event = "";
+    try {
+      event = JSON.parse(log.message).event ?? "";
+    } catch {
+      event = String(log.message).slice(0, 80);
+    }
+    const key = `${log.level} ${event}`.trim();
+    counts[key] = (counts[key] ?? 0) + 1;
   };
+  return { counts, handle };
 }
 
-async function load(url) {
-  const result = await autocannon({ url, connections: CONNECTIONS, duration: DURATION_SECONDS });
-  return { requestsPerSecond: result.requests.average, p50Ms: result.latency.p50, p99Ms: result.latency.p99, errors: result.errors + result.non2xx };
+/** Workers still running and origins still listening: stopped at the end, or when the bench fails half-way. */
+const running = new Set();
+let origins = [];
+
+/** Starts one worker and finds its workerd process (Miniflare starts one per instance). */
+async function startTracked(name, { script, env }) {
+  const before = new Set(workerdPids());
+  const logs = logTally();
+  const worker = await startWorker(name, script, env, { handleStructuredLogs: logs.handle });
+  running.add(worker.mf);
+  const pid = workerdPids().find((p) => !before.has(p));
+  return { ...worker, pid, logs: logs.counts, stop: () => running.delete(worker.mf) && worker.mf.dispose() };
 }
 
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+/** One scenario's round; a scenario that cannot run (a failed breaker reset, a lost origin) is a problem, not a crash. */
+function runScenario(scenario, round, context) {
+  return measureScenario(scenario, round, context).catch((error) => ({ problem: `failed: ${error.message}` }));
+}
+
+async function measureScenario(scenario, round, { workers, origin, resetting, counters }) {
+  const url = `${workers[scenario.worker].url}${scenario.path}`;
+  await scenario.before?.();
+  for (let i = 0; i < (scenario.warm ?? 0); i += 1) {
+    await request(url.replace("[<id>]", "warm"));
+    if (scenario.origin === "none" || scenario.origin === "refreshes") await sleep(100); // stores and refreshes happen in waitUntil
+  }
+  const probe = await request(url.replace("[<id>]", `probe-${round}-${Date.now()}`));
+  const probeHeaders = { cacheStatus: probe.headers["cache-status"], upstream: probe.headers["outpost-upstream"], cfCacheStatus: probe.headers["cf-cache-status"] };
+  const problem = probe.status !== 200 ? `probe answered ${probe.status}` : scenario.probe?.(probe);
+  if (problem) return { problem, probe: probeHeaders };
+
+  const originBefore = scenario.segment ? origin.hits(scenario.segment) : 0;
+  const deadBefore = resetting.connections();
+  const { pid } = workers[scenario.worker];
+  const cpuBefore = cpuMs(pid);
+  const sample = scenario.batch
+    ? await loadInBatches(url, { seconds: BATCH_SECONDS, batch: scenario.batch, connections: scenario.connections, between: scenario.between })
+    : await load(url, { seconds: SECONDS, unique: scenario.unique });
+  // workerd's CPU per answered request (background work included): steadier than req/s on a busy machine.
+  sample.cpuMsPerRequest = Math.round(((cpuMs(pid) - cpuBefore) / sample.requests) * 1000) / 1000;
+  sample.originRequests = scenario.segment ? origin.hits(scenario.segment) - originBefore : undefined;
+  sample.probe = probeHeaders;
+  if (scenario.countsDeadOrigin) {
+    counters.deadAttempts += resetting.connections() - deadBefore;
+    counters.openRequests += sample.requests;
+  }
+  // The origin must have seen exactly what the scenario claims (in-flight requests cut by the end of
+  // a timed run reached the origin but were not counted by the load generator).
+  const seen = sample.originRequests;
+  if (scenario.origin === "none" && seen !== 0) sample.problem = `the origin received ${seen} requests during a hit scenario`;
+  if (scenario.origin === "each" && (seen < sample.requests || seen > sample.requests + (scenario.connections ?? CONNECTIONS))) {
+    sample.problem = `the origin received ${seen} requests for ${sample.requests} answered`;
+  }
+  if (sample.errors > 0) sample.problem = `${sample.errors} errors or non-2xx answers`;
+  return sample;
+}
+
+/** COLLAPSE_REQUESTS concurrent requests for one new key behind a slow origin: how many reach it. */
+async function runCollapse(round, { workers, origin }) {
+  const path = `/slow/collapse?key=${round}-${Date.now()}`;
+  const responses = await burst(`${workers["outpost-misses"].url}${path}`, COLLAPSE_REQUESTS);
+  const statuses = {};
+  for (const r of responses) {
+    const status = `${r.status} ${r.headers["cache-status"]}`.replace(/ttl=\d+/, "ttl=N");
+    statuses[status] = (statuses[status] ?? 0) + 1;
+  }
+  return { originRequests: origin.hitsFor(path), statuses, p50Ms: median(responses.map((r) => r.ms)), maxMs: Math.max(...responses.map((r) => r.ms)) };
+}
+
+async function runStreams(outpostScript, origin) {
+  const results = [];
+  for (const variant of streamVariants(outpostScript, origin)) {
+    const worker = await startTracked(`stream-${results.length}`, variant.worker);
+    if (!worker.pid) {
+      await worker.stop();
+      results.push({ variant, result: { growthBytes: Number.NaN, growthRatio: Number.NaN, transfers: 0, problem: "workerd process not found (needs Linux and /proc)" } });
+      continue;
+    }
+    pinCores([worker.pid]);
+    await request(`${worker.url}/warm`);
+    const transfers = [];
+    for (let i = 0; i < STREAM_TRANSFERS; i += 1) {
+      const transfer = await streamWithMemory(`${worker.url}${variant.path}?transfer=${i}`, worker.pid, { bytesPerSecond: STREAM_READ_BYTES_PER_SECOND });
+      if (transfer.status !== 200 || transfer.bytes !== LARGE_OBJECT_BYTES) transfer.problem = `answered ${transfer.status} with ${transfer.bytes} bytes`;
+      else if (!variant.expect.test(transfer.cacheStatus ?? "")) transfer.problem = `Cache-Status is "${transfer.cacheStatus}", expected ${variant.expect}`;
+      transfers.push(transfer);
+    }
+    await worker.stop();
+    const growthBytes = Math.max(...transfers.map((t) => t.growthBytes));
+    results.push({ variant, result: { growthBytes, growthRatio: growthBytes / LARGE_OBJECT_BYTES, transfers: transfers.length, problem: transfers.find((t) => t.problem)?.problem, details: transfers } });
+  }
+  return results;
 }
 
 async function main() {
-  console.log(`bench: building Outpost; ${ROUNDS} round(s) of ${DURATION_SECONDS} s per scenario, ${CONNECTIONS} connections`);
+  const startedAt = Date.now();
+  console.log(`bench: building; ${ROUNDS} round(s) of ${SECONDS} s per scenario, ${CONNECTIONS} connections`);
   const outpostScript = bundleWorker("bench-build");
   const origin = await startOrigin();
-  const object = new Uint8Array(OBJECT_BYTES).fill(107);
-  const kvOnly = { OUTPOST_CACHE: { type: "kv" } };
-  const workers = {
-    constant: await startWorker("bare-constant", readFileSync(join(projectRoot, "bench/workers/bare-constant.js"), "utf8"), {}),
-    "bare-kv": await startWorker("bare-kv", readFileSync(join(projectRoot, "bench/workers/bare-kv.js"), "utf8"), { KV: { type: "kv" } }),
-    "bare-proxy": await startWorker("bare-proxy", readFileSync(join(projectRoot, "bench/workers/bare-proxy.js"), "utf8"), { ORIGIN: { type: "text", value: origin.url } }),
-    "outpost-all-tiers": await startWorker("outpost-all", outpostScript, { ...kvOnly, OUTPOST: { type: "json", value: outpostConfig(origin.url, ["memory", "colo", "kv"]) } }),
-    "outpost-colo": await startWorker("outpost-colo", outpostScript, { ...kvOnly, OUTPOST: { type: "json", value: outpostConfig(origin.url, ["colo", "kv"]) } }),
-    "outpost-kv": await startWorker("outpost-kv", outpostScript, { ...kvOnly, OUTPOST: { type: "json", value: outpostConfig(origin.url, ["kv"]) } }),
-  };
-  await (await workers["bare-kv"].mf.getKVNamespace("KV")).put("object", object);
-  const pinning = pinCores();
+  const refusing = await startRefusingOrigin();
+  const resetting = await startResettingOrigin();
+  origins = [origin, resetting];
+  const definitions = await workerDefinitions(projectRoot, outpostScript, { origin, refusing, resetting });
+  const workers = {};
+  for (const [name, definition] of Object.entries(definitions)) workers[name] = await startTracked(name, definition);
+  await (await workers["bare-kv"].mf.getKVNamespace("KV")).put("object", new Uint8Array(10 * 1024).fill(107));
+  const pinning = pinCores(Object.values(workers).map((w) => w.pid));
   console.log(`bench: ${pinning}`);
 
-  const scenarios = [
-    { name: "bare constant 10 KB", url: `${workers.constant.url}/` },
-    { name: "bare KV read 10 KB", url: `${workers["bare-kv"].url}/` },
-    { name: "bare proxy", url: `${workers["bare-proxy"].url}/pass` },
-    { name: "Outpost hit (hot tier)", url: `${workers["outpost-all-tiers"].url}/object`, warm: true },
-    { name: "Outpost hit (Cache API tier)", url: `${workers["outpost-colo"].url}/object`, warm: true },
-    { name: "Outpost hit (KV tier)", url: `${workers["outpost-kv"].url}/object`, warm: true },
-    { name: "Outpost pass-through (uncacheable)", url: `${workers["outpost-all-tiers"].url}/pass` },
-  ];
-  for (const scenario of scenarios.filter((s) => s.warm)) {
-    for (let i = 0; i < 3; i += 1) {
-      const response = await fetch(scenario.url);
-      scenario.warmStatus = response.headers.get("cache-status");
-      await response.arrayBuffer();
-      await new Promise((resolve) => setTimeout(resolve, 300)); // the store happens in waitUntil
-    }
-  }
-
+  const scenarios = loadScenarios({ refusing, urlOf: (name) => workers[name].url });
   const samples = Object.fromEntries(scenarios.map((s) => [s.name, []]));
+  const counters = { deadAttempts: 0, openRequests: 0 };
+  const collapse = [];
   for (let round = 0; round < ROUNDS; round += 1) {
-    for (const scenario of scenarios) samples[scenario.name].push(await load(scenario.url));
+    for (const scenario of scenarios) samples[scenario.name].push(await runScenario(scenario, round, { workers, origin, resetting, counters }));
+    collapse.push(await runCollapse(round, { workers, origin }));
+    console.log(`bench: round ${round + 1}/${ROUNDS} done (${Math.round((Date.now() - startedAt) / 1000)} s)`);
   }
-  const summary = Object.fromEntries(
-    scenarios.map((s) => [
-      s.name,
-      {
-        requestsPerSecond: median(samples[s.name].map((x) => x.requestsPerSecond)),
-        p50Ms: median(samples[s.name].map((x) => x.p50Ms)),
-        p99Ms: median(samples[s.name].map((x) => x.p99Ms)),
-        errors: samples[s.name].reduce((n, x) => n + x.errors, 0),
-        cacheStatus: s.warmStatus,
-      },
-    ]),
-  );
-  // Ratios are paired by round (both sides measured minutes apart at most), then the median is taken:
-  // this machine drifts during a run, and pairing cancels most of it.
-  const pairedRatio = (name, baseline) => median(samples[name].map((sample, round) => sample.requestsPerSecond / samples[baseline][round].requestsPerSecond));
-  const targets = [
-    { check: "KV hit vs bare KV read", ratio: pairedRatio("Outpost hit (KV tier)", "bare KV read 10 KB"), target: 0.9 },
-    { check: "hot-tier hit vs bare constant", ratio: pairedRatio("Outpost hit (hot tier)", "bare constant 10 KB"), target: 0.8 },
-    { check: "pass-through vs bare proxy", ratio: pairedRatio("Outpost pass-through (uncacheable)", "bare proxy"), target: 0.9 },
-    { check: "Cache API hit vs bare KV read", ratio: pairedRatio("Outpost hit (Cache API tier)", "bare KV read 10 KB"), target: undefined },
-  ];
+  const logs = Object.fromEntries(Object.entries(workers).map(([name, w]) => [name, w.logs]));
+  for (const worker of Object.values(workers)) await worker.stop();
+  console.log("bench: streaming 20 MiB objects");
+  const streams = await runStreams(outpostScript, origin);
 
-  console.log("\n| scenario | req/s (median) | p50 ms | p99 ms | errors | warm Cache-Status |");
-  console.log("|---|---|---|---|---|---|");
-  for (const [name, s] of Object.entries(summary)) {
-    console.log(`| ${name} | ${Math.round(s.requestsPerSecond)} | ${s.p50Ms} | ${s.p99Ms} | ${s.errors} | ${s.cacheStatus ?? ""} |`);
+  // ---- summary ----
+  const problems = [];
+  const measured = (name) => samples[name].filter((s) => !s.problem);
+  for (const [name, list] of Object.entries(samples)) for (const [round, s] of list.entries()) if (s.problem) problems.push(`${name}, round ${round + 1}: ${s.problem}`);
+  for (const { variant, result } of streams) if (result.problem) problems.push(`${variant.name}: ${result.problem}`);
+  const summary = Object.fromEntries(
+    scenarios.map(({ name }) => {
+      const ok = measured(name);
+      const pick = (key) => median(ok.map((s) => s[key]));
+      return [name, ok.length === 0 ? undefined : { requestsPerSecond: pick("requestsPerSecond"), cpuMsPerRequest: pick("cpuMsPerRequest"), p50Ms: pick("p50Ms"), p90Ms: pick("p90Ms"), p99Ms: pick("p99Ms"), errors: ok.reduce((n, s) => n + s.errors, 0), originRequests: ok.reduce((n, s) => n + (s.originRequests ?? 0), 0), probe: samples[name][0].probe }];
+    }),
+  );
+  // Paired by round (both sides measured within a minute of each other): this machine drifts during a run.
+  const paired = (name, baseline, fn) => median(samples[name].flatMap((s, round) => (s.problem || samples[baseline][round].problem ? [] : [fn(s, samples[baseline][round])])));
+  const ctx = { summary, paired, counters, collapse };
+  const rows = [...measurements(), ...streams.map(({ variant, result }) => streamMeasurement(variant, result))].map((m) => {
+    const v = m.value(ctx);
+    const valid = Number.isFinite(v.number);
+    const met = !valid ? "INVALID" : m.met ? (m.met(v.number) ? "yes" : m.strict ? "MISSED" : "no") : "-";
+    return { measurement: m.name, baseline: v.baseline, value: v.value, figure: v.figure, target: m.target ?? "(reported)", met };
+  });
+
+  console.log("\n| scenario | req/s | p50 ms | p99 ms | workerd CPU ms/req | errors | origin requests | probe |");
+  console.log("|---|---|---|---|---|---|---|---|");
+  for (const { name } of scenarios) {
+    const s = summary[name];
+    const probe = samples[name][0].probe;
+    const probeText = [probe?.cacheStatus, probe?.upstream?.replace(/.*(origin=.*)/, "$1"), probe?.cfCacheStatus && `cf-cache-status: ${probe.cfCacheStatus}`].filter(Boolean).join("; ");
+    console.log(s ? `| ${name} | ${Math.round(s.requestsPerSecond)} | ${s.p50Ms.toFixed(2)} | ${s.p99Ms.toFixed(1)} | ${s.cpuMsPerRequest.toFixed(2)} | ${s.errors} | ${s.originRequests} | ${probeText} |` : `| ${name} | INVALID | | | | | | ${probeText} |`);
   }
-  console.log("\n| ratio | value | target | met |");
-  console.log("|---|---|---|---|");
-  for (const t of targets) console.log(`| ${t.check} | ${t.ratio.toFixed(2)}x | ${t.target ? `>= ${t.target}x` : "-"} | ${t.target ? (t.ratio >= t.target ? "yes" : "NO") : "-"} |`);
+  console.log("\n| measurement | baseline | value | figure | target | met |");
+  console.log("|---|---|---|---|---|---|");
+  for (const r of rows) console.log(`| ${r.measurement} | ${r.baseline} | ${r.value} | ${r.figure} | ${r.target} | ${r.met} |`);
+  for (const c of collapse) console.log(`collapsing round: ${c.originRequests} origin request(s); answers: ${Object.entries(c.statuses).map(([k, n]) => `${n}x "${k}"`).join(", ")}`);
+  for (const [name, counts] of Object.entries(logs)) if (Object.keys(counts).length) console.log(`logs ${name}: ${Object.entries(counts).map(([k, n]) => `${n}x ${k}`).join(", ")}`);
+  for (const p of problems) console.log(`PROBLEM: ${p}`);
+  if (quick) console.log("(--quick: 1 round of 2 s; ratios from one round are noisy)");
 
   mkdirSync(join(projectRoot, "bench", "results"), { recursive: true });
-  const pkg = (name) => JSON.parse(readFileSync(join(projectRoot, "node_modules", name, "package.json"), "utf8")).version;
-  writeFileSync(
-    join(projectRoot, "bench", "results", "latest.json"),
-    `${JSON.stringify({ date: new Date().toISOString(), machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version }, versions: { miniflare: pkg("miniflare"), workerd: pkg("workerd"), autocannon: pkg("autocannon") }, pinning, rounds: ROUNDS, durationSeconds: DURATION_SECONDS, connections: CONNECTIONS, summary, targets, samples }, null, 2)}\n`,
-  );
-  for (const worker of Object.values(workers)) await worker.mf.dispose();
-  origin.server.close();
+  const pkg = (...path) => JSON.parse(readFileSync(join(projectRoot, "node_modules", ...path, "package.json"), "utf8")).version;
+  const workerdVersion = existsSync(join(projectRoot, "node_modules/miniflare/node_modules/workerd")) ? pkg("miniflare/node_modules/workerd") : pkg("workerd");
+  const result = {
+    date: new Date().toISOString(),
+    quick,
+    machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, platform: `${process.platform} ${process.arch}` },
+    versions: { miniflare: pkg("miniflare"), workerd: workerdVersion, autocannon: pkg("autocannon"), hono: pkg("hono"), wrangler: pkg("wrangler") },
+    pinning,
+    rounds: ROUNDS,
+    durationSeconds: SECONDS,
+    batchSeconds: BATCH_SECONDS,
+    connections: CONNECTIONS,
+    elapsedSeconds: Math.round((Date.now() - startedAt) / 1000),
+    measurements: rows,
+    problems,
+    summary,
+    samples,
+    counters,
+    collapse,
+    streams: streams.map(({ variant, result: r }) => ({ name: variant.name, path: variant.path, readBytesPerSecond: STREAM_READ_BYTES_PER_SECOND, ...r })),
+    logs,
+  };
+  writeFileSync(join(projectRoot, "bench", "results", "latest.json"), `${JSON.stringify(result, null, 2)}\n`);
+  console.log(`bench: ${result.elapsedSeconds} s; results in bench/results/latest.json`);
+  if (problems.length > 0 || rows.some((r) => r.met === "MISSED" || r.met === "INVALID")) process.exitCode = 1;
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+main()
+  .catch((error) => {
+    console.error(error);
+    process.exitCode = 1;
+  })
+  .finally(async () => {
+    for (const mf of running) await mf.dispose().catch(() => {});
+    for (const server of origins) await server.close?.();
+  });

@@ -3,6 +3,7 @@
 // started on the Miniflare Node API.
 import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
@@ -55,4 +56,24 @@ export async function startWorker(name, script, env, options = {}) {
     ],
   });
   return { mf, url: (await mf.ready).toString().replace(/\/$/, "") };
+}
+
+/**
+ * Bundles a standalone worker file (a bench baseline that imports packages) into one ES module with
+ * esbuild, the bundler wrangler itself uses (resolved through wrangler, so no extra dependency).
+ */
+export async function bundleFile(entryPath) {
+  const esbuild = createRequire(createRequire(import.meta.url).resolve("wrangler/package.json"))("esbuild");
+  const result = await esbuild.build({
+    entryPoints: [entryPath],
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    mainFields: ["module", "main"],
+    conditions: ["workerd", "worker", "browser"],
+    minify: true,
+    write: false,
+    logLevel: "error",
+  });
+  return result.outputFiles[0].text;
 }

@@ -1,0 +1,260 @@
+// What `npm run bench` runs: the workers (Outpost configurations and bare baselines), the load
+// scenarios with the check that proves each one is what it claims, and the measurements (targets).
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { bundleFile } from "../worker-bundle.mjs";
+import { LARGE_OBJECT_BYTES } from "./origins.mjs";
+
+/** The largest max_object_bytes the schema allows (KV's 25 MiB minus room for the entry header). */
+const MAX_OBJECT_BYTES = 25 * 1024 * 1024 - 65_536;
+/** Failover batches stay below the refusing pool's breaker threshold; the breaker is reset in between. */
+export const FAILOVER_BATCH = 90;
+const REFUSING_BREAKER_THRESHOLD = 100; // the schema's maximum
+export const COLLAPSE_REQUESTS = 100;
+
+function outpostConfig(originUrl, { tiers = ["memory", "colo", "kv"], cache = {} } = {}) {
+  return {
+    cache_tiers: tiers,
+    pools: [{ name: "origin", origins: [{ name: "origin", address: originUrl }] }],
+    routes: [{ name: "bench", default_pools: ["origin"], cache }],
+  };
+}
+
+/** Three routes over one isolate: refused primary then backup, open-circuit primary then backup, backup alone. */
+function failoverConfig({ backupUrl, refusingUrl, resettingUrl }) {
+  return {
+    pools: [
+      { name: "refusing", origins: [{ name: "refusing", address: refusingUrl }], circuit_breaker: { consecutive_failures: REFUSING_BREAKER_THRESHOLD } },
+      // Opens after the default 5 failures and stays open for the whole run (default: 30 s, then one trial).
+      { name: "resetting", origins: [{ name: "resetting", address: resettingUrl }], circuit_breaker: { consecutive_failures: 5, open_seconds: 3600 } },
+      { name: "backup", origins: [{ name: "backup", address: backupUrl }] },
+    ],
+    routes: [
+      { name: "direct", path: "/direct/*", default_pools: ["backup"] },
+      { name: "refused", path: "/refused/*", default_pools: ["refusing", "backup"] },
+      { name: "open", path: "/open/*", default_pools: ["resetting", "backup"] },
+    ],
+  };
+}
+
+/** name -> { script, env } for every worker the throughput scenarios use. */
+export async function workerDefinitions(projectRoot, outpostScript, { origin, refusing, resetting }) {
+  const baseline = (file) => readFileSync(join(projectRoot, "bench/workers", file), "utf8");
+  const outpost = (config) => ({ script: outpostScript, env: { OUTPOST_CACHE: { type: "kv" }, OUTPOST: { type: "json", value: config } }, outpost: true });
+  return {
+    "bare-constant": { script: baseline("bare-constant.js"), env: {} },
+    "bare-kv": { script: baseline("bare-kv.js"), env: { KV: { type: "kv" } } },
+    "bare-proxy": { script: baseline("bare-proxy.js"), env: { ORIGIN: { type: "text", value: origin.url } } },
+    "bare-cache-miss": { script: baseline("bare-cache-miss.js"), env: { ORIGIN: { type: "text", value: origin.url }, KV: { type: "kv" } } },
+    "hono-cache": { script: await bundleFile(join(projectRoot, "bench/workers/hono-cache.js")), env: { ORIGIN: { type: "text", value: origin.url } } },
+    "outpost-all-tiers": outpost(outpostConfig(origin.url)),
+    "outpost-colo": outpost(outpostConfig(origin.url, { tiers: ["colo", "kv"] })),
+    "outpost-kv": outpost(outpostConfig(origin.url, { tiers: ["kv"] })),
+    // Misses and collapsing get their own isolate: thousands of new entries would evict the hot tier's.
+    "outpost-misses": outpost(outpostConfig(origin.url)),
+    // The same misses without the Cache API and KV: what is left is Outpost's own work per miss.
+    "outpost-misses-memory": outpost(outpostConfig(origin.url, { tiers: ["memory"] })),
+    "outpost-failover": outpost(failoverConfig({ backupUrl: origin.url, refusingUrl: refusing.url, resettingUrl: resetting.url })),
+  };
+}
+
+/** Workers for the 20 MiB streaming measurements, each started fresh so its memory starts clean. */
+export function streamVariants(outpostScript, origin) {
+  const outpost = (config) => ({ script: outpostScript, env: { OUTPOST_CACHE: { type: "kv" }, OUTPOST: { type: "json", value: config } } });
+  return [
+    { name: "20 MiB miss, streamed uncached (default max_object_bytes 10 MiB)", path: "/large", expect: /fwd=miss;.*detail=too-large/, target: 2, worker: outpost(outpostConfig(origin.url)) },
+    { name: "20 MiB pass-through (no-store)", path: "/large-pass", expect: /detail=no-store/, target: 2, worker: outpost(outpostConfig(origin.url)) },
+    {
+      name: "20 MiB miss, stored while streamed (max_object_bytes 25 MiB, all tiers)",
+      path: "/large",
+      expect: /fwd=miss;.*stored/,
+      worker: outpost(outpostConfig(origin.url, { cache: { max_object_bytes: MAX_OBJECT_BYTES } })),
+    },
+    {
+      // The memory tier refuses objects over 256 KiB, so nothing is written: what remains is Outpost's
+      // own copies while storing (tee, read-up-to-limit, entry encoding), without Miniflare's storage.
+      name: "20 MiB miss, stored while streamed, tiers [memory] only (Outpost's own copies)",
+      path: "/large",
+      expect: /fwd=miss;.*stored/,
+      worker: outpost(outpostConfig(origin.url, { tiers: ["memory"], cache: { max_object_bytes: MAX_OBJECT_BYTES } })),
+    },
+  ];
+}
+
+const cacheStatus = (pattern) => (response) =>
+  pattern.test(response.headers["cache-status"] ?? "") ? undefined : `Cache-Status is "${response.headers["cache-status"]}", expected ${pattern}`;
+const upstream = (pattern) => (response) =>
+  pattern.test(response.headers["outpost-upstream"] ?? "") ? undefined : `Outpost-Upstream is "${response.headers["outpost-upstream"]}", expected ${pattern}`;
+const both = (...checks) => (response) => checks.map((check) => check(response)).find(Boolean);
+const honoHit = (response) => (response.headers["cf-cache-status"] === "HIT" ? undefined : `cf-cache-status is "${response.headers["cf-cache-status"]}", expected HIT`);
+
+/**
+ * The load scenarios, run interleaved in this order every round. `probe` checks one response taken
+ * just before the load; `origin` says what the origin must see during the load: "none" (every request
+ * answered from the cache), "each" (every request reached it) or "refreshes" (counted, not checked);
+ * each scenario has its own `segment` (the path's first segment, counted by the origin), so requests
+ * of a previous scenario still on their way cannot be counted for the next one.
+ * `batch` scenarios run in batches of that many requests over `connections` (loadInBatches). `[<id>]` in a path is replaced by
+ * a unique id per request (autocannon's idReplacement): every request is a different URL.
+ */
+export function loadScenarios({ refusing, urlOf }) {
+  const resetRefusingBreaker = () => reviveAndReset(refusing, urlOf("outpost-failover"));
+  return [
+    { name: "bare constant 10 KB", worker: "bare-constant", path: "/" },
+    { name: "bare KV read 10 KB", worker: "bare-kv", path: "/" },
+    { name: "bare proxy", worker: "bare-proxy", path: "/pass-bare", segment: "pass-bare", origin: "each" },
+    { name: "bare cacheable miss (Cache API + KV)", worker: "bare-cache-miss", path: "/miss-bare?u=[<id>]", unique: true, segment: "miss-bare", origin: "each" },
+    { name: "hono/cache hit", worker: "hono-cache", path: "/hono/object", warm: 2, probe: honoHit, segment: "hono", origin: "none" },
+    { name: "Outpost hit (hot tier)", worker: "outpost-all-tiers", path: "/object", warm: 2, probe: cacheStatus(/^Outpost; hit;.*detail=memory$/), segment: "object", origin: "none" },
+    { name: "Outpost hit (Cache API tier)", worker: "outpost-colo", path: "/object", warm: 2, probe: cacheStatus(/^Outpost; hit;.*detail=colo$/), segment: "object", origin: "none" },
+    { name: "Outpost hit (KV tier)", worker: "outpost-kv", path: "/object", warm: 2, probe: cacheStatus(/^Outpost; hit;.*detail=kv$/), segment: "object", origin: "none" },
+    { name: "Outpost pass-through (uncacheable)", worker: "outpost-all-tiers", path: "/pass", probe: cacheStatus(/fwd=(miss|bypass);.*no-store/), segment: "pass", origin: "each" },
+    { name: "Outpost miss (cacheable, unique URLs)", worker: "outpost-misses", path: "/miss?u=[<id>]", unique: true, probe: cacheStatus(/^Outpost; fwd=miss; fwd-status=200; ttl=\d+; stored$/), segment: "miss", origin: "each" },
+    {
+      name: "Outpost miss, tiers [memory] only",
+      worker: "outpost-misses-memory",
+      path: "/miss-memory?u=[<id>]",
+      unique: true,
+      probe: cacheStatus(/^Outpost; fwd=miss; fwd-status=200; ttl=\d+; stored$/),
+      segment: "miss-memory",
+      origin: "each",
+    },
+    {
+      name: "Outpost stale (stale-while-revalidate)",
+      worker: "outpost-all-tiers",
+      path: "/stale",
+      warm: 2,
+      probe: cacheStatus(/^Outpost; hit;.*detail=memory:stale-while-revalidate$/),
+      segment: "stale",
+      origin: "refreshes",
+    },
+    { name: "direct to backup (no-store, 1 connection)", worker: "outpost-failover", path: "/direct/x", batch: FAILOVER_BATCH, connections: 1, probe: upstream(/origin="backup".*attempts=1$/), segment: "direct", origin: "each" },
+    {
+      name: "failover, primary refuses every request (1 connection)",
+      worker: "outpost-failover",
+      path: "/refused/x",
+      batch: FAILOVER_BATCH,
+      connections: 1,
+      // Before the probe and after every batch: one success on the revived primary closes its breaker again.
+      before: resetRefusingBreaker,
+      between: resetRefusingBreaker,
+      probe: both(upstream(/origin="backup".*attempts=2$/), cacheStatus(/no-store/)),
+      segment: "refused",
+      origin: "each",
+    },
+    {
+      name: "failover, circuit open (primary skipped, 1 connection)",
+      worker: "outpost-failover",
+      path: "/open/x",
+      batch: FAILOVER_BATCH,
+      connections: 1,
+      warm: 6, // five failures open the circuit
+      countsDeadOrigin: true, // connections the dead origin accepts during the load are counted
+      probe: upstream(/origin="backup".*attempts=1$/),
+      segment: "open",
+      origin: "each",
+    },
+  ];
+}
+
+async function reviveAndReset(refusing, workerUrl) {
+  const answer = await refusing.revive(async () => {
+    const response = await fetch(`${workerUrl}/refused/revive`);
+    await response.arrayBuffer();
+    return response.headers.get("outpost-upstream") ?? "";
+  });
+  if (!/origin="refusing".*attempts=1$/.test(answer)) throw new Error(`failover bench: resetting the breaker failed, Outpost-Upstream: ${answer}`);
+}
+
+const fmtMs = (ms) => `${ms.toFixed(ms < 10 ? 2 : 1)} ms`;
+const describe = (s) => (s ? `${Math.round(s.requestsPerSecond)} req/s, p50 ${fmtMs(s.p50Ms)}` : "-");
+
+/**
+ * The measurements of the final table. Each `value(ctx)` returns { value, baseline, figure, number }
+ * from the per-round samples (ratios are paired by round, then the median is taken).
+ */
+export function measurements() {
+  const throughput = (name, baseline, target) => ({
+    name: `${name} / ${baseline}`,
+    target: target ? `>= ${target.toFixed(2)}x` : undefined,
+    met: target ? (x) => x >= target : undefined,
+    value: ({ summary, paired }) => {
+      const number = paired(name, baseline, (a, b) => a.requestsPerSecond / b.requestsPerSecond);
+      return { value: `${name}: ${describe(summary[name])}`, baseline: `${baseline}: ${describe(summary[baseline])}`, figure: `${number.toFixed(2)}x req/s`, number };
+    },
+  });
+  const p50 = (name, baseline, { ratio, addedMs }) => ({
+    name: `${name}: p50 vs ${baseline}`,
+    target: ratio ? `<= ${ratio.toFixed(2)}x p50` : `<= ${addedMs} ms added`,
+    met: (x) => (ratio ? x <= ratio : x <= addedMs),
+    value: ({ summary, paired }) => {
+      const number = ratio ? paired(name, baseline, (a, b) => a.p50Ms / b.p50Ms) : paired(name, baseline, (a, b) => a.p50Ms - b.p50Ms);
+      return {
+        value: `${name}: ${describe(summary[name])}`,
+        baseline: `${baseline}: ${describe(summary[baseline])}`,
+        figure: ratio ? `${number.toFixed(2)}x p50` : `${number >= 0 ? "+" : ""}${number.toFixed(2)} ms p50`,
+        number,
+      };
+    },
+  });
+  const cpu = (name, baseline) => ({
+    name: `${name}: workerd CPU per request vs ${baseline}`,
+    value: ({ summary, paired }) => {
+      const number = paired(name, baseline, (a, b) => a.cpuMsPerRequest / b.cpuMsPerRequest);
+      const perRequest = (x) => (x ? `${x.cpuMsPerRequest.toFixed(2)} ms CPU/request` : "-");
+      return { value: `${name}: ${perRequest(summary[name])}`, baseline: `${baseline}: ${perRequest(summary[baseline])}`, figure: `${number.toFixed(2)}x CPU`, number };
+    },
+  });
+  return [
+    throughput("Outpost hit (KV tier)", "bare KV read 10 KB", 0.9),
+    throughput("Outpost hit (hot tier)", "bare constant 10 KB", 0.8),
+    throughput("Outpost pass-through (uncacheable)", "bare proxy", 0.9),
+    throughput("Outpost hit (hot tier)", "hono/cache hit", 1.0),
+    throughput("Outpost hit (Cache API tier)", "hono/cache hit"),
+    throughput("Outpost miss (cacheable, unique URLs)", "bare proxy"),
+    throughput("Outpost miss (cacheable, unique URLs)", "bare cacheable miss (Cache API + KV)"),
+    throughput("Outpost miss, tiers [memory] only", "bare proxy"),
+    p50("Outpost stale (stale-while-revalidate)", "Outpost hit (hot tier)", { ratio: 1.1 }),
+    cpu("Outpost stale (stale-while-revalidate)", "Outpost hit (hot tier)"),
+    p50("failover, primary refuses every request (1 connection)", "direct to backup (no-store, 1 connection)", { addedMs: 5 }),
+    p50("failover, circuit open (primary skipped, 1 connection)", "direct to backup (no-store, 1 connection)", { addedMs: 5 }),
+    {
+      name: "circuit open: attempts at the dead origin during the load",
+      target: "0",
+      met: (x) => x === 0,
+      strict: true,
+      value: ({ counters }) => ({
+        value: `${counters.deadAttempts} connections (${counters.openRequests} requests)`,
+        baseline: "-",
+        figure: String(counters.deadAttempts),
+        number: counters.deadAttempts,
+      }),
+    },
+    {
+      name: `collapsing: origin requests for ${COLLAPSE_REQUESTS} concurrent misses of one key`,
+      target: "1 every round",
+      met: (x) => x === 1,
+      strict: true,
+      value: ({ collapse }) => {
+        const counts = collapse.map((c) => c.originRequests);
+        const worst = counts.find((n) => n !== 1) ?? 1;
+        return { value: `per round: ${counts.join(", ")}`, baseline: "-", figure: String(worst), number: worst };
+      },
+    },
+  ];
+}
+
+export function streamMeasurement(variant, result) {
+  const number = result.growthRatio;
+  return {
+    name: `${variant.name}: workerd RSS growth`,
+    target: variant.target ? `< ${variant.target}x size` : undefined,
+    met: variant.target ? (x) => x < variant.target : undefined,
+    value: () => ({
+      value: `peak +${(result.growthBytes / 2 ** 20).toFixed(1)} MiB over ${result.transfers} transfer(s)`,
+      baseline: `object ${(LARGE_OBJECT_BYTES / 2 ** 20).toFixed(0)} MiB`,
+      figure: `${number.toFixed(2)}x size`,
+      number,
+    }),
+  };
+}
