@@ -3,7 +3,7 @@
 // the hot tier.
 import type { StoredResponse } from "./entry.ts";
 import { MemoryTier } from "./memory-tier.ts";
-import { ColoTier, KvTier, TieredStore, WriteThrottle, type CacheTier, type TierName } from "./tiered-store.ts";
+import { ColoTier, KeyThrottle, KV_MIN_WRITE_INTERVAL_MS, KvTier, TieredStore, type CacheTier, type TierName } from "./tiered-store.ts";
 
 /** What waiters of a collapsed miss receive from the request that went to the origin. */
 export type SharedFill = { kind: "entry"; stored: StoredResponse; varyValues: string | undefined } | { kind: "none" };
@@ -15,7 +15,13 @@ const MAX_REMEMBERED_UNCACHEABLE = 10_000;
 export class CacheState {
   readonly inflight = new Map<string, Promise<SharedFill>>();
   readonly refreshing = new Set<string>();
-  readonly throttle = new WriteThrottle();
+  /** KV accepts one write per second per key. */
+  readonly throttle = new KeyThrottle(KV_MIN_WRITE_INTERVAL_MS);
+  /**
+   * One background refresh per key per second: an entry that is stale again as soon as it is
+   * refreshed (max-age=0 with stale-while-revalidate) would otherwise be refetched on every hit.
+   */
+  readonly refreshThrottle = new KeyThrottle(1_000);
   /** The hot tier: small objects in this isolate's memory. */
   readonly memory = new MemoryTier();
   /** Keys whose last response could not be stored, until when to skip looking them up. */

@@ -6,6 +6,10 @@ import { retentionSeconds, type StoredRecord } from "./entry.ts";
 
 export const HOT_TIER_MAX_BYTES = 16 * 1024 * 1024;
 export const HOT_TIER_MAX_OBJECT_BYTES = 256 * 1024;
+/** Rough allowance for an entry's header, counted with its body. */
+const ENTRY_OVERHEAD_BYTES = 512;
+/** The largest body the hot tier takes. */
+export const HOT_TIER_MAX_BODY_BYTES = HOT_TIER_MAX_OBJECT_BYTES - ENTRY_OVERHEAD_BYTES;
 export const HOT_TIER_MAX_LIFETIME_MS = 10_000;
 
 interface HotEntry {
@@ -42,7 +46,7 @@ export class MemoryTier {
   }
 
   set(key: string, record: StoredRecord, now: number): void {
-    const bytes = record.body.byteLength + 512; // body plus a rough allowance for the header
+    const bytes = record.body.byteLength + ENTRY_OVERHEAD_BYTES;
     this.delete(key);
     const keepMs = Math.min(HOT_TIER_MAX_LIFETIME_MS, retentionSeconds(record.meta, now) * 1000);
     if (bytes > HOT_TIER_MAX_OBJECT_BYTES || keepMs <= 0) return;

@@ -9,7 +9,7 @@ import type { MemoryTier } from "./memory-tier.ts";
 /** KV's minimum expirationTtl. */
 const KV_MIN_TTL_SECONDS = 60;
 /** KV accepts one write per second per key; more in this isolate are skipped, not queued. */
-const KV_MIN_WRITE_INTERVAL_MS = 1_000;
+export const KV_MIN_WRITE_INTERVAL_MS = 1_000;
 /** Cache API requests need a URL; this host never leaves the worker. */
 const COLO_KEY_BASE = "https://outpost-cache.internal/";
 
@@ -60,14 +60,18 @@ export class ColoTier implements CacheTier {
   }
 }
 
-/** Per-isolate memory of recent KV writes, shared by every request of the isolate. */
-export class WriteThrottle {
-  private readonly lastWriteAt = new Map<string, number>();
+/** At most one event per key per interval in this isolate (KV writes, background refreshes). */
+export class KeyThrottle {
+  private readonly lastAt = new Map<string, number>();
+  private readonly intervalMs: number;
+  constructor(intervalMs: number) {
+    this.intervalMs = intervalMs;
+  }
   allow(key: string, now: number): boolean {
-    const last = this.lastWriteAt.get(key);
-    if (last !== undefined && now - last < KV_MIN_WRITE_INTERVAL_MS) return false;
-    if (this.lastWriteAt.size > 10_000) this.lastWriteAt.clear(); // bounded memory
-    this.lastWriteAt.set(key, now);
+    const last = this.lastAt.get(key);
+    if (last !== undefined && now - last < this.intervalMs) return false;
+    if (this.lastAt.size > 10_000) this.lastAt.clear(); // bounded memory
+    this.lastAt.set(key, now);
     return true;
   }
 }
@@ -79,9 +83,9 @@ export interface Lookup {
 
 export class TieredStore {
   private readonly tiers: CacheTier[];
-  private readonly throttle: WriteThrottle;
+  private readonly throttle: KeyThrottle;
   private readonly memory: MemoryTier | undefined;
-  constructor(tiers: CacheTier[], throttle: WriteThrottle, memory?: MemoryTier) {
+  constructor(tiers: CacheTier[], throttle: KeyThrottle, memory?: MemoryTier) {
     this.tiers = tiers;
     this.throttle = throttle;
     this.memory = memory;

@@ -172,10 +172,10 @@ export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
   return deliverResponse(response, { route, ...fill.served }, reported(status), fill.body, fill.headers);
 }
 
-/** stale-while-revalidate: one background refresh per key per isolate. */
+/** stale-while-revalidate: one background refresh per key per isolate at a time, and per second. */
 function refreshInBackground(ctx: CacheRequest, key: string, found: Extract<Found, { kind: "hit" }>): void {
-  const { refreshing } = ctx.deps.cacheState;
-  if (refreshing.has(key)) return;
+  const { refreshing, refreshThrottle } = ctx.deps.cacheState;
+  if (refreshing.has(key) || !refreshThrottle.allow(key, ctx.deps.clock.now())) return;
   refreshing.add(key);
   const refresh = fetchAndStore(ctx, originRequest(ctx, true), found, undefined, true)
     .then(async (fill) => {

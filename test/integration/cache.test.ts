@@ -183,6 +183,16 @@ describe("what is never stored", () => {
     await (await worker.fetch(get())).text();
     expect(await origin.hits()).toBe(2);
   });
+
+  it("does not claim to store an object larger than the hot tier takes when that is the only tier", async () => {
+    const size = 300 * 1024;
+    const origin = await createOrigin("origin", { kind: "fixed", status: 200, headers: { "cache-control": "max-age=60", "content-length": String(size) }, body: "x".repeat(size) });
+    const config = { ...siteConfig([{ name: "main", origins: [{ name: "origin", address: origin.url }] }]), cache_version: crypto.randomUUID().slice(0, 8), cache_tiers: ["memory" as const] };
+    const worker = createTestWorker(testEnv({ OUTPOST: config }));
+    const first = await worker.fetch(get());
+    expect(cacheStatus(first)).toBe("Outpost; fwd=miss; fwd-status=200; detail=too-large");
+    expect((await first.text()).length).toBe(size);
+  });
 });
 
 describe("stale-while-revalidate", () => {
@@ -200,6 +210,24 @@ describe("stale-while-revalidate", () => {
     expect(cacheStatus(fresh)).toContain("Outpost; hit");
     expect(((await fresh.json()) as EchoBody).n).toBe(2);
     expect(await origin.hits()).toBe(2);
+  });
+
+  it("refreshes an entry that is stale again at once (max-age=0) at most once per second", async () => {
+    // With an ETag the entry is kept for revalidation; every refresh leaves it stale again.
+    const { origin, worker } = await cachedSite(echo("max-age=0, stale-while-revalidate=3600", { etag: '"v1"' }));
+    await (await worker.fetch(get())).text();
+    for (let i = 0; i < 3; i++) {
+      const stale = await worker.fetch(get());
+      expect(cacheStatus(stale)).toContain("stale-while-revalidate");
+      await stale.text();
+    }
+    expect(await origin.hits()).toBe(2); // the fill and one refresh
+    worker.clock.advance(999);
+    await (await worker.fetch(get())).text();
+    expect(await origin.hits()).toBe(2);
+    worker.clock.advance(1);
+    await (await worker.fetch(get())).text();
+    expect(await origin.hits()).toBe(3);
   });
 
   it("goes to the origin once the window has passed", async () => {
