@@ -70,14 +70,6 @@ export function streamVariants(outpostScript, origin) {
       expect: /fwd=miss;.*stored/,
       worker: outpost(outpostConfig(origin.url, { cache: { max_object_bytes: MAX_OBJECT_BYTES } })),
     },
-    {
-      // The memory tier refuses objects over 256 KiB, so nothing is written: what remains is Outpost's
-      // own copies while storing (tee, read-up-to-limit, entry encoding), without Miniflare's storage.
-      name: "20 MiB miss, stored while streamed, tiers [memory] only (Outpost's own copies)",
-      path: "/large",
-      expect: /fwd=miss;.*stored/,
-      worker: outpost(outpostConfig(origin.url, { tiers: ["memory"], cache: { max_object_bytes: MAX_OBJECT_BYTES } })),
-    },
   ];
 }
 

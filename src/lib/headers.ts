@@ -19,10 +19,14 @@ const HOP_BY_HOP = new Set([
 
 /** A copy of `headers` without hop-by-hop fields, including every field the Connection header names. */
 export function withoutHopByHop(headers: Headers): Headers {
-  const named = new Set(HOP_BY_HOP);
-  for (const token of (headers.get("connection") ?? "").split(",")) {
-    const name = token.trim().toLowerCase();
-    if (name) named.add(name);
+  const connection = headers.get("connection");
+  let named = HOP_BY_HOP;
+  if (connection) {
+    named = new Set(HOP_BY_HOP);
+    for (const token of connection.split(",")) {
+      const name = token.trim().toLowerCase();
+      if (name) named.add(name);
+    }
   }
   const copy = new Headers();
   for (const [name, value] of headers) {
