@@ -41,6 +41,8 @@ export type StoredBody = ArrayBuffer | Uint8Array<ArrayBuffer>;
 export type StoredResponse = {
   meta: ResponseEntryMeta;
   body: StoredBody;
+  /** The whole record (encodeRecord's layout) when a fill built it while reading the body; `body` is a view into it. */
+  encoded?: ArrayBuffer;
   /** meta.headers as a Headers object, prepared once when the hot tier takes the entry; never mutated. */
   headers?: Headers;
 };
@@ -51,12 +53,20 @@ export function storedHeader(stored: StoredResponse, name: string): string | nul
 
 export type StoredRecord = StoredResponse | { meta: VaryMarkerMeta; body: StoredBody };
 
-export function encodeRecord(meta: EntryMeta, body: StoredBody = new ArrayBuffer(0)): ArrayBuffer {
+/** The record's first bytes: the header's length, then the header. */
+export function encodeRecordHead(meta: EntryMeta): Uint8Array<ArrayBuffer> {
   const header = new TextEncoder().encode(JSON.stringify(meta));
-  const out = new Uint8Array(4 + header.length + body.byteLength);
-  new DataView(out.buffer).setUint32(0, header.length);
-  out.set(header, 4);
-  out.set(body instanceof Uint8Array ? body : new Uint8Array(body), 4 + header.length);
+  const head = new Uint8Array(4 + header.length);
+  new DataView(head.buffer).setUint32(0, header.length);
+  head.set(header, 4);
+  return head;
+}
+
+export function encodeRecord(meta: EntryMeta, body: StoredBody = new ArrayBuffer(0)): ArrayBuffer {
+  const head = encodeRecordHead(meta);
+  const out = new Uint8Array(head.length + body.byteLength);
+  out.set(head, 0);
+  out.set(body instanceof Uint8Array ? body : new Uint8Array(body), head.length);
   return out.buffer;
 }
 
@@ -77,4 +87,51 @@ export function decodeRecord(data: ArrayBuffer): StoredRecord | undefined {
 export function retentionSeconds(meta: EntryMeta, now: number): number {
   const until = meta.kind === "vary" ? meta.expiresAt : meta.keepUntilAt;
   return Math.min(MAX_RETENTION_SECONDS, Math.ceil((until - now) / 1000));
+}
+
+/**
+ * The stored record (head, then the whole body) read from the stream, or undefined (the stream
+ * cancelled) past `limit` bytes. With a Content-Length the record is allocated once and chunks land
+ * in place: the body is held once, not as chunks, then a body, then a record (a 25 MiB object would
+ * otherwise need 75 MiB of a 128 MB isolate). The length is only a hint: the runtime decodes
+ * compressed bodies, so the bytes read may differ from it; then chunks are kept and joined once.
+ */
+export async function readRecord(
+  stream: ReadableStream<Uint8Array> | null,
+  limit: number,
+  head: Uint8Array<ArrayBuffer>,
+  declaredLength: number | undefined,
+): Promise<{ encoded: ArrayBuffer; body: Uint8Array<ArrayBuffer> } | undefined> {
+  const hinted = declaredLength !== undefined && Number.isSafeInteger(declaredLength) && declaredLength >= 0 && declaredLength <= limit;
+  let record = hinted ? new Uint8Array(head.length + declaredLength) : undefined;
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  if (stream) {
+    const reader = stream.getReader();
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+      const size = chunk.value.byteLength;
+      if (total + size > limit) {
+        await reader.cancel();
+        return undefined;
+      }
+      if (record && head.length + total + size > record.length) {
+        chunks.push(record.subarray(head.length, head.length + total)); // longer than announced
+        record = undefined;
+      }
+      if (record) record.set(chunk.value, head.length + total);
+      else chunks.push(chunk.value);
+      total += size;
+    }
+  }
+  if (record && head.length + total < record.length) record = record.slice(0, head.length + total); // shorter than announced
+  if (!record) {
+    record = new Uint8Array(head.length + total);
+    let offset = head.length;
+    for (const chunk of chunks) {
+      record.set(chunk, offset);
+      offset += chunk.byteLength;
+    }
+  }
+  record.set(head, 0);
+  return { encoded: record.buffer, body: record.subarray(head.length) };
 }

@@ -119,11 +119,11 @@ export class TieredStore {
     return undefined;
   }
 
-  /** Writes every tier; failures are logged, never thrown. */
-  async put(key: string, meta: EntryMeta, body: StoredBody | undefined, now: number): Promise<void> {
+  /** Writes every tier; failures are logged, never thrown. `encoded` is the record when already built. */
+  async put(key: string, meta: EntryMeta, body: StoredBody | undefined, now: number, encoded?: ArrayBuffer): Promise<void> {
     const ttl = retentionSeconds(meta, now);
     if (ttl <= 0) return;
-    const data = encodeRecord(meta, body);
+    const data = encoded ?? encodeRecord(meta, body);
     this.memory?.set(key, { meta, body: body ?? new ArrayBuffer(0) } as StoredRecord, now);
     await Promise.all(this.tiers.map((tier) => this.write(tier, key, data, ttl, now)));
   }

@@ -6,7 +6,7 @@ import type { SharedFill } from "../cache/cache-state.ts";
 import { queryForFill } from "../cache/cache-key.ts";
 import { parseCacheTags } from "../cache/cache-tags.ts";
 import { HOT_TIER_MAX_BODY_BYTES } from "../cache/memory-tier.ts";
-import { storedHeader, type ResponseEntryMeta, type StoredResponse, type VaryMarkerMeta } from "../cache/entry.ts";
+import { encodeRecordHead, readRecord, storedHeader, type ResponseEntryMeta, type StoredResponse, type VaryMarkerMeta } from "../cache/entry.ts";
 import { decideStorage, entryTimes, type EntryTimes } from "../cache/freshness.ts";
 import { variantKey, variantValues, varyHeaderNames } from "../cache/variants.ts";
 import { describeError, logEvent } from "../lib/log.ts";
@@ -129,14 +129,15 @@ export async function fetchAndStore(
   const tags = parseCacheTags(response.headers);
   if (tags) meta.tags = tags;
   const [toClient, toStore] = response.body ? response.body.tee() : [null, null];
-  const storing = readUpTo(toStore, maxBytes)
-    .then(async (body) => {
-      if (!body) {
+  const declaredLength = response.headers.has("content-length") ? Number(response.headers.get("content-length")) : undefined;
+  const storing = readRecord(toStore, maxBytes, encodeRecordHead(meta), declaredLength)
+    .then(async (record) => {
+      if (!record) {
         share?.({ kind: "none" });
-        logEvent("info", "cache_store_skipped", { route: route.name, reason: "too-large" });
+        logEvent("info", "cache_store_skipped", { route: route.name, reason: "too-large or incomplete" });
         return;
       }
-      const stored: StoredResponse = { meta, body };
+      const stored: StoredResponse = { meta, body: record.body, encoded: record.encoded };
       share?.({ kind: "entry", stored, varyValues: varyValuesFor(stored, request.headers) });
       await writeEntry(ctx, request.headers, found, stored, varyHeaderNames(headers.get("vary")));
     })
@@ -205,35 +206,12 @@ async function refreshAfterNotModified(
   return { written: true, stored: updated };
 }
 
-/** The whole stream as one buffer, or undefined (and the stream cancelled) past `limit` bytes. */
-async function readUpTo(stream: ReadableStream<Uint8Array> | null, limit: number): Promise<ArrayBuffer | undefined> {
-  if (!stream) return new ArrayBuffer(0);
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  const reader = stream.getReader();
-  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-    total += chunk.value.byteLength;
-    if (total > limit) {
-      await reader.cancel();
-      return undefined;
-    }
-    chunks.push(chunk.value);
-  }
-  const body = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return body.buffer;
-}
-
 async function writeEntry(ctx: CacheRequest, requestHeaders: Headers, found: Found, stored: StoredResponse, varyNames: string[]): Promise<void> {
   const store = ctx.deps.cacheState.openStore(ctx.env.OUTPOST_CACHE, ctx.config.cacheTiers);
   const now = ctx.deps.clock.now();
   const { primaryKey } = found;
   if (varyNames.length === 0) {
-    await store.put(primaryKey, stored.meta, stored.body, now);
+    await store.put(primaryKey, stored.meta, stored.body, now, stored.encoded);
     return;
   }
   const retainUntil = stored.meta.keepUntilAt;
@@ -246,5 +224,5 @@ async function writeEntry(ctx: CacheRequest, requestHeaders: Headers, found: Fou
     expiresAt: Math.max(retainUntil, sameHeaders ? found.marker!.expiresAt : 0),
   };
   if (!sameHeaders || marker.expiresAt > found.marker!.expiresAt) await store.put(primaryKey, marker, undefined, now);
-  await store.put(await variantKey(primaryKey, marker, requestHeaders), stored.meta, stored.body, now);
+  await store.put(await variantKey(primaryKey, marker, requestHeaders), stored.meta, stored.body, now, stored.encoded);
 }
