@@ -7,7 +7,8 @@ import { createServer } from "node:http";
 const PAGES = {
   "/": (name) => ({
     status: 200,
-    headers: { "content-type": "text/html; charset=utf-8", "cache-control": "public, max-age=30" },
+    // Cache-Tag: purge the home page by tag (POST /__outpost/purge {"tags": ["home"]}).
+    headers: { "content-type": "text/html; charset=utf-8", "cache-control": "public, max-age=30", "cache-tag": "home, demo" },
     body: `<!doctype html><html><head><meta charset="utf-8"><title>Outpost demo (${name})</title></head>
 <body style="font-family: system-ui; max-width: 40rem; margin: 3rem auto">
 <h1>Served by ${name}</h1>
