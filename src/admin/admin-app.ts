@@ -12,7 +12,7 @@ import type { OutpostEnv } from "../env.ts";
 import { errorResponse, OutpostError } from "../lib/errors.ts";
 import { logEvent } from "../lib/log.ts";
 import { configOrThrow, type PipelineDeps } from "../pipeline/handle-request.ts";
-import { LEDGER_MEMORY_MS, ledgerStores } from "../purge/purge-state.ts";
+import { GLOBAL_REREAD_MS, LOCATION_REREAD_MS, ledgerStores } from "../purge/purge-state.ts";
 import { parsePurgeRequest } from "../purge/purge-request.ts";
 import { adminGate } from "./auth.ts";
 import { DASHBOARD_HTML, DASHBOARD_SECURITY_HEADERS } from "./dashboard.ts";
@@ -78,15 +78,16 @@ export function createAdminApp(deps: PipelineDeps) {
       const recorded = await deps.purges.record(ledgerStores(c.env), config.cacheVersion, parsed.items, parsed.soft);
       const kind = Object.keys(parsed.items)[0]!;
       logEvent("info", "purge", { kind, count: parsed.count, soft: parsed.soft, items: parsed.items, shared_globally: recorded.sharedGlobally, shared_in_location: recorded.sharedInLocation });
-      const seconds = LEDGER_MEMORY_MS / 1000;
       return c.json({
         success: true,
         purge: { kind, count: parsed.count, soft: parsed.soft, at: new Date(recorded.at).toISOString() },
         effective: {
           this_isolate: "now",
-          this_location: recorded.sharedInLocation ? `within ${seconds} s (other isolates here re-read the location's copy of the ledger)` : "this isolate only: the Cache API is not available here",
+          this_location: recorded.sharedInLocation
+            ? `within ${LOCATION_REREAD_MS / 1000} s (other isolates here re-read the location's copy of the ledger)`
+            : "this isolate only: the Cache API is not available here",
           other_locations: recorded.sharedGlobally
-            ? `within about ${60 + seconds} s (Workers KV propagation, ~60 s, then each isolate's re-read)`
+            ? `within about ${60 + GLOBAL_REREAD_MS / 1000} s (Workers KV propagation, ~60 s, then each isolate's re-read)`
             : "not shared: the ledger could not be written to KV (see the log); purge again",
         },
       });

@@ -1,16 +1,19 @@
 // This isolate's copy of the purge ledger of the cache_version in force (a new cache_version starts
 // with an empty cache, so with an empty ledger too), and where it is shared: one KV value (every location, as
-// fast as KV propagates, ~60 s) and one Cache API object (this location, at once). An isolate reads
-// both every LEDGER_MEMORY_MS; the first cacheable request of an isolate waits for the first read so
-// a new isolate never serves what an earlier purge removed. Reads and writes never throw: a ledger
+// fast as KV propagates, ~60 s) and one Cache API object (this location, at once). An isolate re-reads
+// the location's copy every second (Cache API reads are local and free) and KV's every 5 s; the first
+// cacheable request of an isolate waits for the first read so a new isolate never serves what an
+// earlier purge removed. Reads and writes never throw: a ledger
 // that cannot be read is the one in memory.
 import type { Clock } from "../lib/clock.ts";
 import { describeError, logEvent } from "../lib/log.ts";
 import { isLedgerDocument, PurgeLedger, type LedgerDocument, type PurgeItems } from "./purge-ledger.ts";
 
 const LEDGER_KV_PREFIX = "outpost:purge-ledger:v1:";
-/** How often an isolate re-reads the shared ledger (the location's copy and KV's). */
-export const LEDGER_MEMORY_MS = 5_000;
+/** How often an isolate re-reads the location's copy of the ledger (Cache API). */
+export const LOCATION_REREAD_MS = 1_000;
+/** How often an isolate re-reads KV's copy (other locations' purges; KV reads are billed). */
+export const GLOBAL_REREAD_MS = 5_000;
 const LEDGER_CACHE_URL_PREFIX = "https://outpost-cache.internal/__outpost/purge-ledger/v1/";
 const LEDGER_CACHE_SECONDS = 30 * 86_400;
 
@@ -35,6 +38,7 @@ export class PurgeState {
   ledger = new PurgeLedger();
   private cacheVersion: string | undefined;
   private readAt = Number.NEGATIVE_INFINITY;
+  private globalReadAt = Number.NEGATIVE_INFINITY;
   private pendingRead: Promise<void> | undefined;
   private readonly clock: Clock;
   /** Purges recorded by this isolate since it started. */
@@ -53,14 +57,17 @@ export class PurgeState {
    * when this isolate has never read it. Keeps hot-tier hits free of awaits.
    */
   ensureFresh(env: LedgerEnv, cacheVersion: string, background: (work: Promise<unknown>) => void): Promise<void> | undefined {
-    if (this.clock.now() - this.readAt < LEDGER_MEMORY_MS && cacheVersion === this.cacheVersion) return undefined;
+    const now = this.clock.now();
+    if (now - this.readAt < LOCATION_REREAD_MS && cacheVersion === this.cacheVersion) return undefined;
     this.useVersion(cacheVersion);
-    const stores = ledgerStores(env);
     const first = this.readAt === Number.NEGATIVE_INFINITY;
     if (!this.pendingRead) {
-      const reading = this.read(stores).finally(() => {
+      const { kv, cache } = ledgerStores(env);
+      const global = now - this.globalReadAt >= GLOBAL_REREAD_MS;
+      const reading = this.read({ kv: global ? kv : undefined, cache }).finally(() => {
         if (this.pendingRead !== reading) return; // the cache_version changed meanwhile
         this.readAt = this.clock.now();
+        if (global) this.globalReadAt = this.readAt;
         this.pendingRead = undefined;
       });
       this.pendingRead = reading;
@@ -100,6 +107,7 @@ export class PurgeState {
     this.cacheVersion = cacheVersion;
     this.ledger = new PurgeLedger();
     this.readAt = Number.NEGATIVE_INFINITY;
+    this.globalReadAt = Number.NEGATIVE_INFINITY;
     this.pendingRead = undefined;
   }
 

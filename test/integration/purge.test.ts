@@ -177,11 +177,25 @@ describe("where a purge takes effect", () => {
     const result = await purge(worker, { files: [url] });
     expect(result.body.effective.this_isolate).toBe("now");
     expect(result.body.effective.other_locations).toMatch(/within about \d+ s/);
-    worker.clock.advance(5_000); // the other isolate's ledger re-read interval
+    worker.clock.advance(1_000); // the other isolate's re-read interval for the location's ledger
     // This answer still uses the ledger it had (the re-read runs in the background); the next one does not.
     expect(isHit((await fetchBody(other, url)).status)).toBe(true);
     expect((await fetchBody(other, url)).status).toContain("detail=purged");
     expect(await origin.hits()).toBe(2);
+  });
+
+  it("re-reads the location's copy of the ledger every second and KV's every 5 s", async () => {
+    const { workerEnv } = await purgeableSite();
+    const counted = countingKv(workerEnv.OUTPOST_CACHE);
+    const worker = createTestWorker({ ...workerEnv, OUTPOST_CACHE: counted.kv });
+    const url = "https://shop.example.com/reads";
+    await warm(worker, [url]); // the first request of the isolate reads both copies
+    expect(counted.ledgerReads()).toBe(1);
+    for (let second = 1; second <= 5; second++) {
+      await fetchBody(worker, url);
+      worker.clock.advance(1_000);
+    }
+    expect(counted.ledgerReads()).toBe(2); // once more, 5 s after the first
   });
 
   it("costs the same KV work whatever the number of cached entries (thousands stored, one tag purged)", { timeout: 60_000 }, async () => {
@@ -223,18 +237,18 @@ describe("where a purge takes effect", () => {
   });
 });
 
-/** The real KV binding, with every call counted: a wrapper, not a fake. */
+/** The real KV binding, with every call counted (and its key kept): a wrapper, not a fake. */
 function countingKv(kv: KVNamespace) {
-  let count = 0;
+  const keys: string[] = [];
   const wrapped = new Proxy(kv, {
     get(target, property, receiver) {
       const value = Reflect.get(target, property, receiver);
       if (typeof value !== "function") return value;
       return (...args: unknown[]) => {
-        count += 1;
+        keys.push(String(args[0]));
         return value.apply(target, args);
       };
     },
   });
-  return { kv: wrapped, operations: () => count };
+  return { kv: wrapped, operations: () => keys.length, ledgerReads: () => keys.filter((key) => key.startsWith("outpost:purge-ledger:")).length };
 }
