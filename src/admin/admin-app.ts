@@ -88,7 +88,9 @@ export function createAdminApp(deps: PipelineDeps) {
             : "this isolate only: the Cache API is not available here",
           other_locations: recorded.sharedGlobally
             ? `within about ${60 + GLOBAL_REREAD_MS / 1000} s (Workers KV propagation, ~60 s, then each isolate's re-read)`
-            : "not shared: the ledger could not be written to KV (see the log); purge again",
+            : recorded.logged
+              ? "within about 2 min: the ledger write failed, the purge log it is in is folded into the ledger by the next cron run"
+              : "not shared: KV could not be written (see the log); purge again",
         },
       });
     },

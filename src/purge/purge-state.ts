@@ -9,7 +9,14 @@ import type { Clock } from "../lib/clock.ts";
 import { describeError, logEvent } from "../lib/log.ts";
 import { isLedgerDocument, PurgeLedger, type LedgerDocument, type PurgeItems } from "./purge-ledger.ts";
 
-const LEDGER_KV_PREFIX = "outpost:purge-ledger:v1:";
+export const LEDGER_KV_PREFIX = "outpost:purge-ledger:v1:";
+/**
+ * One KV key per purge, kept as long as the ledger keeps purges. KV has no compare-and-set: two
+ * locations writing the ledger at once can lose one purge; the cron folds this log back into the
+ * ledger every minute (reconcile-ledger.ts), so a lost purge comes back within about a minute.
+ */
+export const PURGE_LOG_KV_PREFIX = "outpost:purge-log:v1:";
+export const PURGE_LOG_SECONDS = 30 * 86_400;
 /** How often an isolate re-reads the location's copy of the ledger (Cache API). */
 export const LOCATION_REREAD_MS = 1_000;
 /** How often an isolate re-reads KV's copy (other locations' purges; KV reads are billed). */
@@ -32,6 +39,15 @@ export interface RecordedPurge {
   /** Whether the ledger reached KV (other locations) and the location's cache (other isolates here). */
   sharedGlobally: boolean;
   sharedInLocation: boolean;
+  /** Whether the purge reached the purge log the cron folds into the ledger. */
+  logged: boolean;
+}
+
+/** One purge as the purge log keeps it. */
+export interface LoggedPurge {
+  at: number;
+  soft: boolean;
+  items: PurgeItems;
 }
 
 export class PurgeState {
@@ -87,7 +103,8 @@ export class PurgeState {
     await this.read(stores, { fresh: true });
     this.ledger.prune(at);
     const document = JSON.stringify(this.ledger.toDocument());
-    const [sharedGlobally, sharedInLocation] = await Promise.all([
+    const logged: LoggedPurge = { at, soft, items };
+    const [sharedGlobally, sharedInLocation, inLog] = await Promise.all([
       attempt("kv", async () => {
         if (!stores.kv) return false;
         await stores.kv.put(LEDGER_KV_PREFIX + cacheVersion, document);
@@ -95,11 +112,19 @@ export class PurgeState {
       }),
       attempt("cache", async () => {
         if (!stores.cache) return false;
-        await stores.cache.put(LEDGER_CACHE_URL_PREFIX + encodeURIComponent(cacheVersion), new Response(document, { headers: { "cache-control": `max-age=${LEDGER_CACHE_SECONDS}` } }));
+        await stores.cache.put(ledgerCacheUrl(cacheVersion), new Response(document, { headers: { "cache-control": `max-age=${LEDGER_CACHE_SECONDS}` } }));
+        return true;
+      }),
+      attempt("kv", async () => {
+        if (!stores.kv) return false;
+        const entry = JSON.stringify(logged);
+        // Small entries travel in the key's metadata, so the cron's list needs no reads.
+        const metadata = entry.length <= 1_000 ? logged : undefined;
+        await stores.kv.put(`${PURGE_LOG_KV_PREFIX}${cacheVersion}:${at}:${crypto.randomUUID()}`, entry, { expirationTtl: PURGE_LOG_SECONDS, metadata });
         return true;
       }),
     ]);
-    return { at, sharedGlobally, sharedInLocation };
+    return { at, sharedGlobally, sharedInLocation, logged: inLog };
   }
 
   private useVersion(cacheVersion: string): void {
@@ -116,7 +141,7 @@ export class PurgeState {
     const documents = await Promise.all([
       attempt("kv", async () => (stores.kv ? await stores.kv.get(LEDGER_KV_PREFIX + version, { type: "json", cacheTtl: fresh ? undefined : 30 }) : undefined)),
       attempt("cache", async () => {
-        const response = stores.cache ? await stores.cache.match(LEDGER_CACHE_URL_PREFIX + encodeURIComponent(version)) : undefined;
+        const response = stores.cache ? await stores.cache.match(ledgerCacheUrl(version)) : undefined;
         return response ? await response.json() : undefined;
       }),
     ]);
@@ -133,6 +158,10 @@ async function attempt<T>(store: string, work: () => Promise<T>): Promise<T | fa
     logEvent("warn", "purge_ledger_io_failed", { store, error: describeError(error) });
     return false;
   }
+}
+
+export function ledgerCacheUrl(cacheVersion: string): string {
+  return LEDGER_CACHE_URL_PREFIX + encodeURIComponent(cacheVersion);
 }
 
 /** Where this worker shares its ledger: KV when bound, the location's cache where it exists. */

@@ -1,7 +1,8 @@
-// The cron trigger's handler: today it runs the active health checks.
+// The cron trigger's handler: the active health checks, then folding the purge log into the ledger.
 import { loadConfig } from "../config/load-config.ts";
 import { runHealthChecks } from "../health/run-health-checks.ts";
 import { describeError, logEvent } from "../lib/log.ts";
+import { reconcilePurgeLedger } from "../purge/reconcile-ledger.ts";
 import type { PipelineDeps, PipelineEnv } from "../pipeline/handle-request.ts";
 
 export async function runScheduled(
@@ -22,5 +23,10 @@ export async function runScheduled(
   } catch (error) {
     // A failed KV write must not fail the cron invocation noisily; the next run tries again.
     logEvent("error", "health_check_failed", { error: describeError(error) });
+  }
+  try {
+    await reconcilePurgeLedger(env.OUTPOST_CACHE, loaded.config.cacheVersion, deps.clock.now());
+  } catch (error) {
+    logEvent("error", "purge_ledger_reconcile_failed", { error: describeError(error) });
   }
 }
