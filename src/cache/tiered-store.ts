@@ -76,6 +76,12 @@ export class KeyThrottle {
   }
 }
 
+/** Where a lookup reports each tier's read (the request trace: Server-Timing). */
+export interface TierTimings {
+  now(): number;
+  phase(name: TierName, startedAt: number, description: string): void;
+}
+
 export interface Lookup {
   record: StoredRecord;
   tier: TierName;
@@ -91,6 +97,10 @@ export class TieredStore {
     this.memory = memory;
   }
 
+  get hasMemory(): boolean {
+    return this.memory !== undefined;
+  }
+
   /** The hot tier alone, synchronously: most hits end here without a promise. */
   getHot(key: string, now: number): Lookup | undefined {
     const hot = this.memory?.get(key, now);
@@ -98,17 +108,20 @@ export class TieredStore {
   }
 
   /** The nearest tier holding a readable record; nearer tiers missing it are refilled in the background. */
-  async get(key: string, background: (work: Promise<unknown>) => void, now: number): Promise<Lookup | undefined> {
+  async get(key: string, background: (work: Promise<unknown>) => void, now: number, timings?: TierTimings): Promise<Lookup | undefined> {
     const hot = this.getHot(key, now);
     if (hot) return hot;
     for (const [index, tier] of this.tiers.entries()) {
       let data: ArrayBuffer | undefined;
+      const startedAt = timings?.now() ?? 0;
       try {
         data = await tier.get(key);
       } catch (error) {
+        timings?.phase(tier.name, startedAt, "error");
         logEvent("warn", "cache_tier_read_failed", { tier: tier.name, error: describeError(error) });
         continue;
       }
+      timings?.phase(tier.name, startedAt, data === undefined ? "miss" : "hit");
       const record = data === undefined ? undefined : decodeRecord(data);
       if (!record || !data) continue;
       const ttl = retentionSeconds(record.meta, now);

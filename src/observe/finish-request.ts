@@ -21,7 +21,7 @@ export interface FinishInput {
   analytics: AnalyticsEngineDataset | undefined;
 }
 
-/** RFC 8941-style Server-Timing (W3C): `lookup;dur=2;desc="kv", origin;dur=40;desc="eu/eu-1", total;dur=43`. */
+/** Server-Timing (W3C): `memory;dur=0;desc="miss", kv;dur=2;desc="hit", total;dur=3`; desc as an RFC 8941 string. */
 export function serverTiming(trace: RequestTrace, totalMs: number): string {
   const entries = trace.phases.map(({ name, durationMs, description }) => `${name};dur=${durationMs}${description ? `;desc=${sfString(description)}` : ""}`);
   entries.push(`total;dur=${totalMs}`);

@@ -6,7 +6,8 @@ import type { CacheStatus } from "../cache/cache-status.ts";
 import type { Clock } from "../lib/clock.ts";
 
 export interface Phase {
-  name: "lookup" | "origin";
+  /** A cache tier ("memory", "colo", "kv") or "origin". */
+  name: string;
   durationMs: number;
   description?: string;
 }
@@ -32,7 +33,7 @@ export class RequestTrace {
   }
 
   /** Records a phase that began at `startedAt` and ends now. */
-  phase(name: Phase["name"], startedAt: number, description?: string): void {
+  phase(name: string, startedAt: number, description?: string): void {
     this.phases.push({ name, durationMs: this.clock.now() - startedAt, description });
   }
 

@@ -74,20 +74,21 @@ function afterPurges(found: Found, ctx: CacheRequest): Found {
   return { ...found, stored: { ...found.stored, meta: staleFrom(meta, verdict.at) } };
 }
 
-function findEntry(store: TieredStore, key: string, request: Request, exec: ExecutionContext, now: number): Found | Promise<Found> {
+function findEntry(store: TieredStore, key: string, ctx: CacheRequest, now: number): Found | Promise<Found> {
   // A hot-tier hit of a plain (not Vary) entry needs no await at all.
   const hot = store.getHot(key, now);
+  if (store.hasMemory) ctx.trace.phase("memory", now, hot ? "hit" : "miss");
   if (hot?.record.meta.kind === "response") return { kind: "hit", stored: hot.record as StoredResponse, tier: hot.tier, primaryKey: key };
-  return findInTiers(store, key, request, exec, now);
+  return findInTiers(store, key, ctx, now);
 }
 
-async function findInTiers(store: TieredStore, key: string, request: Request, exec: ExecutionContext, now: number): Promise<Found> {
+async function findInTiers(store: TieredStore, key: string, { request, exec, trace }: CacheRequest, now: number): Promise<Found> {
   const background = (work: Promise<unknown>) => exec.waitUntil(work);
-  const primary = await store.get(key, background, now);
+  const primary = await store.get(key, background, now, trace);
   if (!primary) return { kind: "miss", fwd: "miss", primaryKey: key };
   if (primary.record.meta.kind === "response") return { kind: "hit", stored: primary.record as StoredResponse, tier: primary.tier, primaryKey: key };
   const marker = primary.record.meta;
-  const variant = await store.get(await variantKey(key, marker, request.headers), background, now);
+  const variant = await store.get(await variantKey(key, marker, request.headers), background, now, trace);
   if (variant?.record.meta.kind !== "response") return { kind: "miss", fwd: "vary-miss", primaryKey: key, marker };
   return { kind: "hit", stored: variant.record as StoredResponse, tier: variant.tier, primaryKey: key, marker };
 }
@@ -118,9 +119,8 @@ export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
   const lookupAt = deps.clock.now();
   const recentlyUncacheable = deps.cacheState.isRecentlyUncacheable(key, lookupAt);
   const skipLookup = authenticated || recentlyUncacheable;
-  const lookup = skipLookup ? ({ kind: "miss", fwd: "miss", primaryKey: key } satisfies Found) : findEntry(store, key, request, ctx.exec, lookupAt);
+  const lookup = skipLookup ? ({ kind: "miss", fwd: "miss", primaryKey: key } satisfies Found) : findEntry(store, key, ctx, lookupAt);
   const found = afterPurges(lookup instanceof Promise ? await lookup : lookup, ctx);
-  if (!skipLookup) trace.phase("lookup", lookupAt, found.kind === "hit" ? found.tier : found.purged ? "purged" : "miss");
   const honorRequest = route.cache.request_cache_control === "honor";
   let fwd: ForwardReason = skipLookup ? "bypass" : found.kind === "miss" ? found.fwd : "stale";
 

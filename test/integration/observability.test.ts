@@ -25,13 +25,16 @@ async function loggedRequests(work: () => Promise<void>): Promise<Array<Record<s
 afterEach(() => vi.restoreAllMocks());
 
 describe("response headers", () => {
-  it("names the phases in Server-Timing: the lookup's tier, the origin, the total", async () => {
+  it("names the phases in Server-Timing: each tier looked up and what it had, the origin, the total", async () => {
     const { worker } = await observedSite();
     const miss = await worker.fetch(new Request("https://www.example.com/a"));
     await miss.text();
-    expect(miss.headers.get("server-timing")).toBe('lookup;dur=0;desc="miss", origin;dur=0;desc="main/origin", total;dur=0');
-    const hit = await worker.fetch(new Request("https://www.example.com/a"));
-    expect(hit.headers.get("server-timing")).toBe('lookup;dur=0;desc="memory", total;dur=0');
+    expect(miss.headers.get("server-timing")).toBe('memory;dur=0;desc="miss", colo;dur=0;desc="miss", kv;dur=0;desc="miss", origin;dur=0;desc="main/origin", total;dur=0');
+    const hot = await worker.fetch(new Request("https://www.example.com/a"));
+    expect(hot.headers.get("server-timing")).toBe('memory;dur=0;desc="hit", total;dur=0');
+    worker.clock.advance(10_000); // past the hot tier's lifetime
+    const colo = await worker.fetch(new Request("https://www.example.com/a"));
+    expect(colo.headers.get("server-timing")).toBe('memory;dur=0;desc="miss", colo;dur=0;desc="hit", total;dur=0');
   });
 
   it("leaves Server-Timing out when the configuration turns it off", async () => {
@@ -75,7 +78,7 @@ describe("request log", () => {
       cache: "Outpost; fwd=miss; fwd-status=200; ttl=60; stored",
       country: "DE",
       colo: "FRA",
-      ms: { total: 0, lookup: 0, origin: 0 },
+      ms: { total: 0, memory: 0, colo: 0, kv: 0, origin: 0 },
     });
     expect(JSON.stringify(lines[0])).not.toContain("secret"); // the query is not logged
   });
