@@ -2,7 +2,7 @@
 // one error boundary that turns every thrown error into a JSON response. Every proxied request is
 // traced and finished (Server-Timing, request id, log line, counters) here, whatever its outcome.
 import { Hono } from "hono";
-import { adminPrefixFor, createAdminApp, isAdminPath } from "./admin/admin-app.ts";
+import { createAdminApp, DEFAULT_ADMIN_PREFIX, isAdminPath } from "./admin/admin-app.ts";
 import { CacheState } from "./cache/cache-state.ts";
 import { loadConfig } from "./config/load-config.ts";
 import { OriginHealth } from "./health/origin-health.ts";
@@ -47,7 +47,8 @@ export function createApp(deps: PipelineDeps = createDeps()) {
   app.all("*", async (c) => {
     const request = c.req.raw;
     const exec = c.executionCtx as ExecutionContext;
-    if (isAdminPath(c.req.path, adminPrefixFor(c.env))) return admin.fetch(request, c.env, exec);
+    const loaded = loadConfig(c.env);
+    if (isAdminPath(c.req.path, loaded.ok ? loaded.config.adminPrefix : DEFAULT_ADMIN_PREFIX)) return admin.fetch(request, c.env, exec);
 
     const trace = new RequestTrace(deps.clock, requestIdFor(request));
     let response: Response;
@@ -56,7 +57,6 @@ export function createApp(deps: PipelineDeps = createDeps()) {
     } catch (error) {
       response = responseForError(error);
     }
-    const loaded = loadConfig(c.env);
     const observability = loaded.ok ? loaded.config.observability : DEFAULT_OBSERVABILITY;
     return finishRequest({ request, response, trace, stats: deps.stats, observability, sample: deps.logSample, analytics: c.env.OUTPOST_ANALYTICS });
   });

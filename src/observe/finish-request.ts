@@ -3,7 +3,6 @@
 // Nothing here may fail the request: the response is already decided.
 import { formatCacheStatus } from "../cache/cache-status.ts";
 import type { ObservabilityConfig } from "../config/schema.ts";
-import { sfString } from "../lib/headers.ts";
 import { describeError, logEvent } from "../lib/log.ts";
 import { cacheOutcome, type RequestStats } from "./request-stats.ts";
 import type { RequestTrace } from "./request-trace.ts";
@@ -21,11 +20,14 @@ export interface FinishInput {
   analytics: AnalyticsEngineDataset | undefined;
 }
 
-/** Server-Timing (W3C): `memory;dur=0;desc="miss", kv;dur=2;desc="hit", total;dur=3`; desc as an RFC 8941 string. */
+/**
+ * Server-Timing (W3C): `memory;dur=0;desc="miss", kv;dur=2;desc="hit", total;dur=3`. Descriptions
+ * are Outpost's own words or pool/origin names (letters, digits, "-", "_", "."): nothing to escape.
+ */
 export function serverTiming(trace: RequestTrace, totalMs: number): string {
-  const entries = trace.phases.map(({ name, durationMs, description }) => `${name};dur=${durationMs}${description ? `;desc=${sfString(description)}` : ""}`);
-  entries.push(`total;dur=${totalMs}`);
-  return entries.join(", ");
+  let value = "";
+  for (const { name, durationMs, description } of trace.phases) value += `${name};dur=${durationMs}${description ? `;desc="${description}"` : ""}, `;
+  return `${value}total;dur=${totalMs}`;
 }
 
 export function finishRequest({ request, response, trace, stats, observability, sample, analytics }: FinishInput): Response {

@@ -42,7 +42,17 @@ export class RequestTrace {
   }
 }
 
-/** Cloudflare's Ray ID when there is one (it ties our log to Cloudflare's), else a fresh id. */
+/**
+ * Random per isolate; with a counter it names requests without a Ray ID, without a UUID per request.
+ * Drawn on first use: the runtime forbids random values at global scope.
+ */
+let isolateId: string | undefined;
+let requestsWithoutRay = 0;
+
+/** Cloudflare's Ray ID when there is one (it ties our log to Cloudflare's), else `<isolate>-<counter>`. */
 export function requestIdFor(request: Request): string {
-  return request.headers.get("cf-ray") ?? crypto.randomUUID();
+  const ray = request.headers.get("cf-ray");
+  if (ray) return ray;
+  isolateId ??= crypto.randomUUID().slice(0, 13).replace("-", "");
+  return `${isolateId}-${(++requestsWithoutRay).toString(36)}`;
 }
