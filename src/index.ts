@@ -7,6 +7,6 @@ const deps = createDeps();
 const app = createApp(deps);
 
 export default {
-  fetch: app.fetch,
+  fetch: (request, env, ctx) => app.fetch(request, env, ctx),
   scheduled: (controller, env, ctx) => runScheduled(controller, env, ctx, deps),
 } satisfies ExportedHandler<OutpostEnv>;

@@ -53,9 +53,9 @@ export function configOrThrow(env: ConfigEnv): CompiledConfig {
   return loaded.config;
 }
 
-export async function handleRequest(request: Request, env: PipelineEnv, exec: ExecutionContext, deps: PipelineDeps, trace: RequestTrace): Promise<Response> {
+/** `url` is `request.url`, parsed once by the caller. */
+export async function handleRequest(request: Request, url: URL, env: PipelineEnv, exec: ExecutionContext, deps: PipelineDeps, trace: RequestTrace): Promise<Response> {
   const config = configOrThrow(env);
-  const url = new URL(request.url);
   const route = matchRoute(config, url);
   if (!route) throw new OutpostError(404, "no_route", `No route is configured for ${url.host}${url.pathname}`);
   trace.route = route.name;
