@@ -10,6 +10,10 @@ export const MAX_RETENTION_SECONDS = 30 * 86_400;
 
 export const ENTRY_FORMAT_VERSION = 1;
 
+/** Shared: each read of a record would otherwise build a decoder (stateless for whole inputs). */
+const UTF8_ENCODER = new TextEncoder();
+const UTF8_DECODER = new TextDecoder();
+
 /** A stored response. */
 export interface ResponseEntryMeta extends EntryTimes {
   v: typeof ENTRY_FORMAT_VERSION;
@@ -55,7 +59,7 @@ export type StoredRecord = StoredResponse | { meta: VaryMarkerMeta; body: Stored
 
 /** The record's first bytes: the header's length, then the header. */
 export function encodeRecordHead(meta: EntryMeta): Uint8Array<ArrayBuffer> {
-  const header = new TextEncoder().encode(JSON.stringify(meta));
+  const header = UTF8_ENCODER.encode(JSON.stringify(meta));
   const head = new Uint8Array(4 + header.length);
   new DataView(head.buffer).setUint32(0, header.length);
   head.set(header, 4);
@@ -75,7 +79,7 @@ export function decodeRecord(data: ArrayBuffer): StoredRecord | undefined {
   const headerLength = new DataView(data).getUint32(0);
   if (4 + headerLength > data.byteLength) return undefined;
   try {
-    const meta = JSON.parse(new TextDecoder().decode(new Uint8Array(data, 4, headerLength))) as EntryMeta;
+    const meta = JSON.parse(UTF8_DECODER.decode(new Uint8Array(data, 4, headerLength))) as EntryMeta;
     if (meta?.v !== ENTRY_FORMAT_VERSION || (meta.kind !== "response" && meta.kind !== "vary")) return undefined;
     return { meta, body: new Uint8Array(data, 4 + headerLength) } as StoredRecord;
   } catch {
