@@ -41,14 +41,13 @@ export function appendToList(headers: Headers, name: string, value: string): voi
   headers.set(name, existing ? `${existing}, ${value}` : value);
 }
 
-/** The pseudonym Outpost uses in Via (RFC 9110 §7.6.3). */
-export const VIA_PSEUDONYM = "outpost";
-
-/** "HTTP/2" -> "2", "HTTP/1.1" -> "1.1": the protocol-version part of a Via entry. */
-export function viaEntry(httpProtocol: unknown): string {
-  const match = typeof httpProtocol === "string" ? /^HTTP\/(\d(?:\.\d)?)$/i.exec(httpProtocol) : null;
-  return `${match ? match[1] : "1.1"} ${VIA_PSEUDONYM}`;
-}
+/**
+ * Outpost's Via entry (RFC 9110 §7.6.3): received-protocol, then the pseudonym. The worker receives
+ * each request from Cloudflare's front line as an HTTP/1.1 message (the client's h2/h3 ends there),
+ * so "1.1". Reading the client's protocol from request.cf instead materialises the whole cf object,
+ * ~7% of a pass-through's CPU in the profile.
+ */
+export const VIA_ENTRY = "1.1 outpost";
 
 /** Quotes a value as an RFC 8941 sf-string. */
 export function sfString(value: string): string {

@@ -2,7 +2,7 @@
 // plus the client's path and query, the client's headers minus hop-by-hop fields, and the
 // forwarding fields an origin needs to know who asked (X-Forwarded-*, Via).
 import type { OriginConfig } from "../config/schema.ts";
-import { appendToList, viaEntry, withoutHopByHop } from "../lib/headers.ts";
+import { appendToList, VIA_ENTRY, withoutHopByHop } from "../lib/headers.ts";
 
 /** The origin's address joined with the request's path and query. */
 export function buildUpstreamUrl(originAddress: string, requestUrl: URL): string {
@@ -35,7 +35,7 @@ export function buildUpstreamHeaders(request: Request, origin: OriginConfig, req
   if (clientIp) appendToList(headers, "x-forwarded-for", clientIp);
   headers.set("x-forwarded-proto", requestUrl.protocol.slice(0, -1));
   headers.set("x-forwarded-host", requestUrl.host);
-  appendToList(headers, "via", viaEntry(request.cf?.httpProtocol));
+  appendToList(headers, "via", VIA_ENTRY);
   return headers;
 }
 

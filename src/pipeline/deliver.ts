@@ -7,7 +7,7 @@ import type { StoredBody, StoredResponse } from "../cache/entry.ts";
 import { decideRange, ifRangeAllows, type RangeDecision } from "../cache/range.ts";
 import { ageSeconds } from "../cache/freshness.ts";
 import type { CompiledRoute } from "../config/validate-config.ts";
-import { appendToList, sfString, viaEntry, withoutHopByHop } from "../lib/headers.ts";
+import { appendToList, sfString, VIA_ENTRY, withoutHopByHop } from "../lib/headers.ts";
 import type { AttemptRecord } from "../origin/fetch-with-failover.ts";
 import type { Candidate } from "./select-pools.ts";
 
@@ -43,7 +43,7 @@ const CONSUMED_HEADERS = ["surrogate-control", ...CACHE_TAG_HEADERS];
 export function deliveredHeaders(upstream: Headers): Headers {
   const headers = withoutHopByHop(upstream);
   for (const name of CONSUMED_HEADERS) headers.delete(name);
-  appendToList(headers, "via", viaEntry(undefined));
+  appendToList(headers, "via", VIA_ENTRY);
   return headers;
 }
 

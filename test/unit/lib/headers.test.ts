@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { appendToList, sfString, viaEntry, withoutHopByHop } from "../../../src/lib/headers.ts";
+import { appendToList, sfString, withoutHopByHop } from "../../../src/lib/headers.ts";
 
 describe("withoutHopByHop", () => {
   it("drops the fixed hop-by-hop fields (RFC 9110 §7.6.1)", () => {
@@ -36,16 +36,6 @@ describe("list and structured-field helpers", () => {
     appendToList(headers, "x-forwarded-for", "203.0.113.1");
     expect(headers.get("via")).toBe("1.1 a, 1.1 outpost");
     expect(headers.get("x-forwarded-for")).toBe("203.0.113.1");
-  });
-
-  it.each([
-    ["HTTP/1.1", "1.1 outpost"],
-    ["HTTP/2", "2 outpost"],
-    ["HTTP/3", "3 outpost"],
-    [undefined, "1.1 outpost"],
-    ["garbage", "1.1 outpost"],
-  ])("writes the Via entry for %s as %s", (protocol, entry) => {
-    expect(viaEntry(protocol)).toBe(entry);
   });
 
   it("escapes quotes and backslashes in sf-strings", () => {
