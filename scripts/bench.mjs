@@ -21,6 +21,8 @@ import { bundleWorker, startWorker } from "./worker-bundle.mjs";
 
 const projectRoot = join(dirname(fileURLToPath(import.meta.url)), "..");
 const quick = process.argv.includes("--quick");
+/** `-- --readme`: also write the tables into README.md between the bench markers (full runs only). */
+const writeReadme = process.argv.includes("--readme");
 const ROUNDS = quick ? 1 : 5;
 const SECONDS = quick ? 2 : 4;
 /** Batch scenarios (failover, one connection) need fewer requests for a steady p50: half the time. */
@@ -232,8 +234,41 @@ async function main() {
     logs,
   };
   writeFileSync(join(projectRoot, "bench", "results", "latest.json"), `${JSON.stringify(result, null, 2)}\n`);
+  if (writeReadme && !quick) updateReadme(scenarios, summary, rows, result);
   console.log(`bench: ${result.elapsedSeconds} s; results in bench/results/latest.json`);
   if (problems.length > 0 || rows.some((r) => r.met === "MISSED" || r.met === "INVALID")) process.exitCode = 1;
+}
+
+const README_START = "<!-- bench:start (written by npm run bench -- --readme) -->";
+const README_END = "<!-- bench:end -->";
+
+/** Replaces the README's block between the bench markers with this run's two tables. */
+function updateReadme(scenarios, summary, rows, result) {
+  const readmePath = join(projectRoot, "README.md");
+  const readme = readFileSync(readmePath, "utf8");
+  const start = readme.indexOf(README_START);
+  const end = readme.indexOf(README_END);
+  if (start === -1 || end < start) {
+    console.log("bench: README.md has no bench markers; not updated");
+    return;
+  }
+  const lines = [
+    README_START,
+    `Run ${result.date.slice(0, 10)}, ${result.rounds} rounds of ${result.durationSeconds} s, ${result.machine.cpus} cores (${result.machine.cpu}), workerd ${result.versions.workerd}.`,
+    "",
+    "| scenario | req/s | p50 ms | workerd CPU ms/req |",
+    "|---|---|---|---|",
+    ...scenarios.filter(({ name }) => summary[name]).map(({ name }) => {
+      const s = summary[name];
+      return `| ${name} | ${Math.round(s.requestsPerSecond)} | ${s.p50Ms.toFixed(2)} | ${s.cpuMsPerRequest.toFixed(2)} |`;
+    }),
+    "",
+    "| measurement | figure | target | met |",
+    "|---|---|---|---|",
+    ...rows.map((r) => `| ${r.measurement} | ${r.figure} | ${r.target} | ${r.met} |`),
+  ];
+  writeFileSync(readmePath, `${readme.slice(0, start)}${lines.join("\n")}\n${readme.slice(end)}`);
+  console.log("bench: README.md tables updated");
 }
 
 main()
