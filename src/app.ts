@@ -2,7 +2,7 @@
 // everything else to the proxy pipeline inside the one error boundary that turns every thrown error
 // into a JSON response. Every proxied request is traced and finished (Server-Timing, request id, log
 // line, counters) here, whatever its outcome.
-import { createAdminApp, DEFAULT_ADMIN_PREFIX, isAdminPath } from "./admin/admin-app.ts";
+import { adminPrefixOf, createAdminApp, isAdminPath } from "./admin/admin-app.ts";
 import { CacheState } from "./cache/cache-state.ts";
 import { loadConfig } from "./config/load-config.ts";
 import { OriginHealth } from "./health/origin-health.ts";
@@ -54,19 +54,19 @@ export function createApp(deps: PipelineDeps = createDeps()): OutpostApp {
     fetch: async (request, env, exec) => {
       const loaded = loadConfig(env);
       const url = new URL(request.url);
-      if (isAdminPath(url.pathname, loaded.ok ? loaded.config.adminPrefix : DEFAULT_ADMIN_PREFIX)) return admin.fetch(request, env, exec);
+      if (isAdminPath(url.pathname, adminPrefixOf(loaded))) return admin.fetch(request, env, exec);
 
       const trace = new RequestTrace(deps.clock, requestIdFor(request));
       let response: Response;
       try {
-        response = await handleRequest(request, url, env, exec, deps, trace);
+        response = await handleRequest(request, url, loaded, env, exec, deps, trace);
       } catch (error) {
         response = responseForError(error);
         // An answer to HEAD has no content (RFC 9110 §9.3.2), errors included.
         if (request.method === "HEAD") response = new Response(null, response);
       }
       const observability = loaded.ok ? loaded.config.observability : DEFAULT_OBSERVABILITY;
-      return finishRequest({ request, response, trace, stats: deps.stats, observability, sample: deps.logSample, analytics: env.OUTPOST_ANALYTICS });
+      return finishRequest({ request, url, response, trace, stats: deps.stats, observability, sample: deps.logSample, analytics: env.OUTPOST_ANALYTICS });
     },
   };
 }

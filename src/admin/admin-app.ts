@@ -8,6 +8,8 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { loadConfig } from "../config/load-config.ts";
+import { adminSchema } from "../config/schema.ts";
+import type { ConfigValidation } from "../config/validate-config.ts";
 import type { OutpostEnv } from "../env.ts";
 import { errorResponse, OutpostError } from "../lib/errors.ts";
 import { logEvent } from "../lib/log.ts";
@@ -19,12 +21,12 @@ import { DASHBOARD_HTML, DASHBOARD_SECURITY_HEADERS } from "./dashboard.ts";
 import { explainRequest, parseExplainQuery } from "./explain.ts";
 import { describeStatus } from "./status.ts";
 
-export const DEFAULT_ADMIN_PREFIX = "/__outpost";
+/** While the configuration is broken the admin API stays where the schema's default puts it. */
+const DEFAULT_ADMIN_PREFIX = adminSchema.parse({}).path_prefix;
 const MAX_PURGE_BODY_BYTES = 64 * 1024;
 
 /** The admin prefix in force: the configured one, or the default while the configuration is broken. */
-export function adminPrefixFor(env: OutpostEnv): string {
-  const loaded = loadConfig(env);
+export function adminPrefixOf(loaded: ConfigValidation): string {
   return loaded.ok ? loaded.config.adminPrefix : DEFAULT_ADMIN_PREFIX;
 }
 
@@ -36,7 +38,7 @@ export function createAdminApp(deps: PipelineDeps) {
   // Routes are written relative to the prefix, which comes from the configuration at request time.
   const admin = new Hono<{ Bindings: OutpostEnv }>({
     getPath: (request, options) => {
-      const path = new URL(request.url).pathname.slice(adminPrefixFor(options!.env!).length);
+      const path = new URL(request.url).pathname.slice(adminPrefixOf(loadConfig(options!.env!)).length);
       return path === "" ? "/" : path;
     },
   });
@@ -50,10 +52,10 @@ export function createAdminApp(deps: PipelineDeps) {
 
   admin.get("/", (c) => c.html(DASHBOARD_HTML, 200, DASHBOARD_SECURITY_HEADERS));
 
-  admin.get("/status", async (c) => c.json(await describeStatus(configOrThrow(c.env), c.env, deps)));
+  admin.get("/status", async (c) => c.json(await describeStatus(configOrThrow(loadConfig(c.env)), c.env, deps)));
 
   admin.get("/explain", async (c) => {
-    const config = configOrThrow(c.env);
+    const config = configOrThrow(loadConfig(c.env));
     return c.json(await explainRequest(parseExplainQuery(c.req.queries()), config, c.env, deps));
   });
 
@@ -66,7 +68,7 @@ export function createAdminApp(deps: PipelineDeps) {
       },
     }),
     async (c) => {
-      const config = configOrThrow(c.env);
+      const config = configOrThrow(loadConfig(c.env));
       let body: unknown;
       try {
         body = await c.req.json();

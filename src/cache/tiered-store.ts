@@ -4,7 +4,7 @@
 // origin, never failed.
 import { describeError, logEvent } from "../lib/log.ts";
 import { decodeRecord, encodeRecord, retentionSeconds, type EntryMeta, type StoredBody, type StoredRecord } from "./entry.ts";
-import type { MemoryTier } from "./memory-tier.ts";
+import { HOT_TIER_MAX_BODY_BYTES, type MemoryTier } from "./memory-tier.ts";
 
 /** KV's minimum expirationTtl. */
 const KV_MIN_TTL_SECONDS = 60;
@@ -101,16 +101,23 @@ export class TieredStore {
     return this.memory !== undefined;
   }
 
+  /** The largest body some tier keeps: storage tiers take what the route allows, the hot tier alone is small. */
+  get maxBodyBytes(): number {
+    if (this.tiers.length > 0) return Number.POSITIVE_INFINITY;
+    return this.memory ? HOT_TIER_MAX_BODY_BYTES : 0;
+  }
+
   /** The hot tier alone, synchronously: most hits end here without a promise. */
   getHot(key: string, now: number): Lookup | undefined {
     const hot = this.memory?.get(key, now);
     return hot ? { record: hot, tier: "memory" } : undefined;
   }
 
-  /** The nearest tier holding a readable record; nearer tiers missing it are refilled in the background. */
-  async get(key: string, background: (work: Promise<unknown>) => void, now: number, timings?: TierTimings): Promise<Lookup | undefined> {
-    const hot = this.getHot(key, now);
-    if (hot) return hot;
+  /**
+   * The nearest storage tier (below the hot tier, which the caller has asked already) holding a
+   * readable record; nearer tiers missing it, the hot tier included, are refilled.
+   */
+  async getFromStorage(key: string, background: (work: Promise<unknown>) => void, now: number, timings?: TierTimings): Promise<Lookup | undefined> {
     for (const [index, tier] of this.tiers.entries()) {
       let data: ArrayBuffer | undefined;
       const startedAt = timings?.now() ?? 0;

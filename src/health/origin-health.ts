@@ -72,9 +72,9 @@ export class OriginHealth {
   }
 
   /** The active check's verdict, if a trustworthy one exists. */
-  activeVerdict({ pool, origin }: OriginRef): boolean | undefined {
-    const entry = this.snapshot?.origins[originKey(pool.name, origin.name)];
-    if (!entry || entry.address !== origin.address || this.clock.now() >= entry.staleAt) return undefined;
+  activeVerdict(ref: OriginRef): boolean | undefined {
+    const entry = this.lastCheck(ref);
+    if (!entry || this.clock.now() >= entry.staleAt) return undefined;
     return entry.healthy;
   }
 

@@ -5,7 +5,7 @@
  * (RFC 9110 §7.6.1). Proxy-Authenticate / Proxy-Authorization are addressed to this proxy
  * (RFC 9110 §11.7) and are dropped too.
  */
-const HOP_BY_HOP = new Set([
+const HOP_BY_HOP: ReadonlySet<string> = new Set([
   "connection",
   "keep-alive",
   "proxy-connection",
@@ -17,16 +17,25 @@ const HOP_BY_HOP = new Set([
   "upgrade",
 ]);
 
-/** A copy of `headers` without hop-by-hop fields, including every field the Connection header names. */
-export function withoutHopByHop(headers: Headers): Headers {
+/** The hop-by-hop fields plus `names`: what one direction drops, for withoutHopByHop's single pass. */
+export function hopByHopAnd(names: ReadonlyArray<string>): ReadonlySet<string> {
+  return new Set([...HOP_BY_HOP, ...names]);
+}
+
+/**
+ * A copy of `headers` without hop-by-hop fields, including every field the Connection header names,
+ * and without the other `dropped` fields (built with hopByHopAnd): one pass, no deletes afterwards.
+ */
+export function withoutHopByHop(headers: Headers, dropped: ReadonlySet<string> = HOP_BY_HOP): Headers {
   const connection = headers.get("connection");
-  let named = HOP_BY_HOP;
+  let named = dropped;
   if (connection) {
-    named = new Set(HOP_BY_HOP);
+    const withNamed = new Set(dropped);
     for (const token of connection.split(",")) {
       const name = token.trim().toLowerCase();
-      if (name) named.add(name);
+      if (name) withNamed.add(name);
     }
+    named = withNamed;
   }
   const copy = new Headers();
   for (const [name, value] of headers) {

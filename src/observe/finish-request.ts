@@ -11,6 +11,8 @@ export const REQUEST_ID_HEADER = "outpost-request-id";
 
 export interface FinishInput {
   request: Request;
+  /** `request.url`, parsed once by the caller. */
+  url: URL;
   response: Response;
   trace: RequestTrace;
   stats: RequestStats;
@@ -30,7 +32,7 @@ export function serverTiming(trace: RequestTrace, totalMs: number): string {
   return `${value}total;dur=${totalMs}`;
 }
 
-export function finishRequest({ request, response, trace, stats, observability, sample, analytics }: FinishInput): Response {
+export function finishRequest({ request, url, response, trace, stats, observability, sample, analytics }: FinishInput): Response {
   const totalMs = trace.elapsedMs();
   stats.count(trace.cacheStatus, response.status);
   try {
@@ -43,7 +45,6 @@ export function finishRequest({ request, response, trace, stats, observability, 
   if (!sampled && !analytics) return response;
 
   const cf = request.cf as { country?: string; colo?: string } | undefined;
-  const url = new URL(request.url);
   const originMs = trace.phases.find((phase) => phase.name === "origin")?.durationMs;
   if (sampled) {
     logEvent("info", "request", {

@@ -2,7 +2,7 @@
 // plus the client's path and query, the client's headers minus hop-by-hop fields, and the
 // forwarding fields an origin needs to know who asked (X-Forwarded-*, Via).
 import type { OriginConfig } from "../config/schema.ts";
-import { appendToList, VIA_ENTRY, withoutHopByHop } from "../lib/headers.ts";
+import { appendToList, hopByHopAnd, VIA_ENTRY, withoutHopByHop } from "../lib/headers.ts";
 
 /** The origin's address joined with the request's path and query. */
 export function buildUpstreamUrl(originAddress: string, requestUrl: URL): string {
@@ -20,14 +20,14 @@ export function buildUpstreamUrl(originAddress: string, requestUrl: URL): string
  * scheme or prefix, and the cache would store that answer for everyone.
  */
 const CLIENT_FORWARDING_FIELDS = ["forwarded", "x-forwarded-scheme", "x-forwarded-port", "x-forwarded-prefix", "x-forwarded-server", "x-forwarded-ssl", "x-host", "x-original-host"];
+/** Not sent upstream: hop-by-hop fields, the client's forwarding fields, and Host (the origin's, or the override). */
+const NOT_SENT_UPSTREAM = hopByHopAnd([...CLIENT_FORWARDING_FIELDS, "host"]);
 
 export function buildUpstreamHeaders(request: Request, origin: OriginConfig, requestUrl = new URL(request.url)): Headers {
-  const headers = withoutHopByHop(request.headers);
-  for (const name of CLIENT_FORWARDING_FIELDS) headers.delete(name);
+  const headers = withoutHopByHop(request.headers, NOT_SENT_UPSTREAM);
   // Host follows the pool setting: the origin's own host unless the origin overrides it.
   const hostOverride = origin.header?.Host?.[0];
   if (hostOverride) headers.set("host", hostOverride);
-  else headers.delete("host");
 
   // CF-Connecting-IP is set by Cloudflare's edge (and by wrangler dev) and cannot be forged by the
   // client; append it to any X-Forwarded-For chain the client brought.

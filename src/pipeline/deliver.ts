@@ -7,7 +7,7 @@ import type { StoredBody, StoredResponse } from "../cache/entry.ts";
 import { decideRange, ifRangeAllows, type RangeDecision } from "../cache/range.ts";
 import { ageSeconds } from "../cache/freshness.ts";
 import type { CompiledRoute } from "../config/validate-config.ts";
-import { appendToList, sfString, VIA_ENTRY, withoutHopByHop } from "../lib/headers.ts";
+import { appendToList, hopByHopAnd, sfString, VIA_ENTRY, withoutHopByHop } from "../lib/headers.ts";
 import type { AttemptRecord } from "../origin/fetch-with-failover.ts";
 import type { Candidate } from "./select-pools.ts";
 
@@ -36,13 +36,12 @@ export function describeUpstream({ route, candidate, steeringReason, attempts }:
   ].join(", ");
 }
 
-/** Addressed to CDNs like us and not passed on: Surrogate-Control and the purge tags. */
-const CONSUMED_HEADERS = ["surrogate-control", ...CACHE_TAG_HEADERS];
+/** Not passed on: hop-by-hop fields, and what is addressed to CDNs like us (Surrogate-Control, purge tags). */
+const NOT_PASSED_ON = hopByHopAnd(["surrogate-control", ...CACHE_TAG_HEADERS]);
 
 /** The origin's response headers as Outpost passes them on (and stores them). */
 export function deliveredHeaders(upstream: Headers): Headers {
-  const headers = withoutHopByHop(upstream);
-  for (const name of CONSUMED_HEADERS) headers.delete(name);
+  const headers = withoutHopByHop(upstream, NOT_PASSED_ON);
   appendToList(headers, "via", VIA_ENTRY);
   return headers;
 }

@@ -5,7 +5,6 @@
 import type { SharedFill } from "../cache/cache-state.ts";
 import { queryForFill } from "../cache/cache-key.ts";
 import { parseCacheTags } from "../cache/cache-tags.ts";
-import { HOT_TIER_MAX_BODY_BYTES } from "../cache/memory-tier.ts";
 import { encodeRecordHead, readRecord, storedHeader, type ResponseEntryMeta, type StoredResponse, type VaryMarkerMeta } from "../cache/entry.ts";
 import { decideStorage, entryTimes, type EntryTimes } from "../cache/freshness.ts";
 import { variantKey, variantValues, varyHeaderNames } from "../cache/variants.ts";
@@ -115,7 +114,7 @@ export async function fetchAndStore(
   const served = { candidate, steeringReason: forwarded.steeringReason, attempts };
   const headers = deliveredHeaders(response.headers);
   const decision = decideStorage({ method: request.method, requestHeaders: request.headers, status: response.status, responseHeaders: response.headers, policy: route.cache, receivedAt });
-  const maxBytes = maxStoredBytes(ctx);
+  const maxBytes = Math.min(route.cache.max_object_bytes, ctx.deps.cacheState.openStore(ctx.env.OUTPOST_CACHE, ctx.config.cacheTiers).maxBodyBytes);
   const tooLarge = decision.store && Number(response.headers.get("content-length") ?? 0) > maxBytes;
   if (!decision.store || tooLarge) {
     share?.({ kind: "none" });
@@ -148,12 +147,6 @@ export async function fetchAndStore(
   ctx.exec.waitUntil(storing);
   if (forBackground) await storing;
   return { kind: "response", response, headers, body: toClient, times, bypass: undefined, served };
-}
-
-/** The route's limit, or the hot tier's when that is the only tier (it would silently refuse more). */
-function maxStoredBytes({ route, config }: CacheRequest): number {
-  const onlyMemory = config.cacheTiers.every((tier) => tier === "memory");
-  return onlyMemory ? Math.min(HOT_TIER_MAX_BODY_BYTES, route.cache.max_object_bytes) : route.cache.max_object_bytes;
 }
 
 function varyValuesFor(stored: StoredResponse, headers: Headers): string | undefined {

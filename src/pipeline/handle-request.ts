@@ -10,8 +10,8 @@
 // (The admin prefix is dispatched before this, in app.ts; Server-Timing, the request log and the
 // counters after it, in observe/finish-request.ts.)
 import type { CacheState } from "../cache/cache-state.ts";
-import { loadConfig, type ConfigEnv } from "../config/load-config.ts";
-import type { CompiledConfig } from "../config/validate-config.ts";
+import type { ConfigEnv } from "../config/load-config.ts";
+import type { CompiledConfig, ConfigValidation } from "../config/validate-config.ts";
 import type { OriginHealth } from "../health/origin-health.ts";
 import type { Clock } from "../lib/clock.ts";
 import { OutpostError } from "../lib/errors.ts";
@@ -45,17 +45,25 @@ export interface PipelineEnv extends ConfigEnv {
   OUTPOST_CACHE?: KVNamespace;
 }
 
-export function configOrThrow(env: ConfigEnv): CompiledConfig {
-  const loaded = loadConfig(env);
+/** The compiled configuration, or the 500 every request gets while it is broken. */
+export function configOrThrow(loaded: ConfigValidation): CompiledConfig {
   if (!loaded.ok) {
     throw new OutpostError(500, "config_invalid", "Outpost's configuration is invalid; the worker log lists every problem (run `npm run check` locally).");
   }
   return loaded.config;
 }
 
-/** `url` is `request.url`, parsed once by the caller. */
-export async function handleRequest(request: Request, url: URL, env: PipelineEnv, exec: ExecutionContext, deps: PipelineDeps, trace: RequestTrace): Promise<Response> {
-  const config = configOrThrow(env);
+/** `url` is `request.url` and `loaded` the env's configuration, both read once by the caller. */
+export async function handleRequest(
+  request: Request,
+  url: URL,
+  loaded: ConfigValidation,
+  env: PipelineEnv,
+  exec: ExecutionContext,
+  deps: PipelineDeps,
+  trace: RequestTrace,
+): Promise<Response> {
+  const config = configOrThrow(loaded);
   const route = matchRoute(config, url);
   if (!route) throw new OutpostError(404, "no_route", `No route is configured for ${url.host}${url.pathname}`);
   trace.route = route.name;

@@ -12,7 +12,7 @@ import { buildCacheKey, normalizeQuery, parseCookies } from "../cache/cache-key.
 import { has, parseDirectives } from "../cache/cache-control.ts";
 import type { ResponseEntryMeta, StoredResponse, VaryMarkerMeta } from "../cache/entry.ts";
 import { decideReuse, isUsableOnError, staleFrom, ttlSeconds } from "../cache/freshness.ts";
-import type { TieredStore, TierName } from "../cache/tiered-store.ts";
+import type { Lookup, TieredStore, TierName } from "../cache/tiered-store.ts";
 import { variantKey } from "../cache/variants.ts";
 import type { CompiledConfig, CompiledRoute } from "../config/validate-config.ts";
 import { OutpostError } from "../lib/errors.ts";
@@ -79,16 +79,18 @@ function findEntry(store: TieredStore, key: string, ctx: CacheRequest, now: numb
   const hot = store.getHot(key, now);
   if (store.hasMemory) ctx.trace.phase("memory", now, hot ? "hit" : "miss");
   if (hot?.record.meta.kind === "response") return { kind: "hit", stored: hot.record as StoredResponse, tier: hot.tier, primaryKey: key };
-  return findInTiers(store, key, ctx, now);
+  return findInTiers(store, key, hot, ctx, now);
 }
 
-async function findInTiers(store: TieredStore, key: string, { request, exec, trace }: CacheRequest, now: number): Promise<Found> {
+/** `hot` is what the hot tier already answered for `key` (a Vary marker, or nothing). */
+async function findInTiers(store: TieredStore, key: string, hot: Lookup | undefined, { request, exec, trace }: CacheRequest, now: number): Promise<Found> {
   const background = (work: Promise<unknown>) => exec.waitUntil(work);
-  const primary = await store.get(key, background, now, trace);
+  const primary = hot ?? (await store.getFromStorage(key, background, now, trace));
   if (!primary) return { kind: "miss", fwd: "miss", primaryKey: key };
   if (primary.record.meta.kind === "response") return { kind: "hit", stored: primary.record as StoredResponse, tier: primary.tier, primaryKey: key };
   const marker = primary.record.meta;
-  const variant = await store.get(await variantKey(key, marker, request.headers), background, now, trace);
+  const variantAt = await variantKey(key, marker, request.headers);
+  const variant = store.getHot(variantAt, now) ?? (await store.getFromStorage(variantAt, background, now, trace));
   if (variant?.record.meta.kind !== "response") return { kind: "miss", fwd: "vary-miss", primaryKey: key, marker };
   return { kind: "hit", stored: variant.record as StoredResponse, tier: variant.tier, primaryKey: key, marker };
 }

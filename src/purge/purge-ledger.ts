@@ -78,13 +78,15 @@ export class PurgeLedger {
   /** Takes every mark of `other` that is newer than ours. Merging is idempotent and order-free. */
   merge(other: LedgerDocument): void {
     this.everything = maxMarks(this.everything, other.everything);
+    let newest = Math.max(this.newestAt, ...other.everything);
     for (const kind of ITEM_KINDS) {
       for (const [name, marks] of Object.entries(other.items[kind] ?? {})) {
         const mine = this.items[kind].get(name);
         this.items[kind].set(name, mine ? maxMarks(mine, marks) : [marks[0], marks[1]]);
+        newest = Math.max(newest, marks[0], marks[1]);
       }
     }
-    this.newestAt = Math.max(this.newestAt, ...this.everything, ...ITEM_KINDS.flatMap((kind) => [...this.items[kind].values()].flat()));
+    this.newestAt = newest;
   }
 
   verdict(target: PurgeTarget): PurgeVerdict {

@@ -56,6 +56,8 @@ export class PurgeState {
   private readAt = Number.NEGATIVE_INFINITY;
   private globalReadAt = Number.NEGATIVE_INFINITY;
   private pendingRead: Promise<void> | undefined;
+  /** The copies merged last, per store: an unchanged copy is not parsed and merged again. */
+  private lastMerged: Partial<Record<keyof LedgerStores, string>> = {};
   private readonly clock: Clock;
   /** Purges recorded by this isolate since it started. */
   purgeCount = 0;
@@ -131,6 +133,7 @@ export class PurgeState {
     if (cacheVersion === this.cacheVersion) return;
     this.cacheVersion = cacheVersion;
     this.ledger = new PurgeLedger();
+    this.lastMerged = {};
     this.readAt = Number.NEGATIVE_INFINITY;
     this.globalReadAt = Number.NEGATIVE_INFINITY;
     this.pendingRead = undefined;
@@ -138,16 +141,29 @@ export class PurgeState {
 
   private async read(stores: LedgerStores, { fresh = false } = {}): Promise<void> {
     const version = this.cacheVersion!;
-    const documents = await Promise.all([
-      attempt("kv", async () => (stores.kv ? await stores.kv.get(LEDGER_KV_PREFIX + version, { type: "json", cacheTtl: fresh ? undefined : 30 }) : undefined)),
+    const [kvText, cacheText] = await Promise.all([
+      attempt("kv", async () => (stores.kv ? await stores.kv.get(LEDGER_KV_PREFIX + version, { type: "text", cacheTtl: fresh ? undefined : 30 }) : null)),
       attempt("cache", async () => {
         const response = stores.cache ? await stores.cache.match(ledgerCacheUrl(version)) : undefined;
-        return response ? await response.json() : undefined;
+        return response ? await response.text() : null;
       }),
     ]);
     // A read that finishes after the version changed belongs to the old ledger.
     if (version !== this.cacheVersion) return;
-    for (const document of documents) if (isLedgerDocument(document)) this.ledger.merge(document as LedgerDocument);
+    this.mergeText("kv", kvText);
+    this.mergeText("cache", cacheText);
+  }
+
+  /** Merges a copy of the ledger unless it is the one this isolate merged last (the usual re-read). */
+  private mergeText(store: keyof LedgerStores, text: string | null | false): void {
+    if (typeof text !== "string" || text === this.lastMerged[store]) return;
+    this.lastMerged[store] = text;
+    try {
+      const document: unknown = JSON.parse(text);
+      if (isLedgerDocument(document)) this.ledger.merge(document as LedgerDocument);
+    } catch {
+      // an unreadable copy is ignored, like a missing one
+    }
   }
 }
 
