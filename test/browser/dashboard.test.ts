@@ -2,7 +2,7 @@
 // runs on the Miniflare Node API with real KV and Cache API in front of a real counting origin. The
 // operator types the token, reads health and counters, purges and explains. Screenshots go to
 // test-results/dashboard/.
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { chromium, type Browser, type Page } from "playwright-core";
@@ -11,6 +11,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bundleWorker, startWorker } from "../../scripts/worker-bundle.mjs";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+// CI sets OUTPOST_REQUIRE_BROWSER=1 (and installs chromium): there a missing browser is a failure.
+// Elsewhere the test is skipped with a message, so `npm test` works before `apt-get install chromium`.
+const HAS_BROWSER = existsSync(CHROMIUM);
+if (!HAS_BROWSER && process.env.OUTPOST_REQUIRE_BROWSER) throw new Error(`No Chromium at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH)`);
+if (!HAS_BROWSER) console.warn(`dashboard browser test skipped: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
 const TOKEN = "dashboard-test-token-0123456789";
 const SCREENSHOTS = "test-results/dashboard";
 
@@ -20,38 +25,38 @@ let outpost: { mf: { dispose(): Promise<void> }; url: string };
 let browser: Browser;
 let page: Page;
 
-beforeAll(async () => {
-  origin = createServer((request, response) => {
-    originHits += 1;
-    response.writeHead(200, { "content-type": "text/plain", "cache-control": "max-age=600", "cache-tag": "home" });
-    response.end(`origin answer ${originHits} for ${request.url}`);
-  });
-  await new Promise<void>((resolve) => origin.listen(0, "127.0.0.1", resolve));
-  const originUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`;
-  const config = {
-    pools: [{ name: "eu", origins: [{ name: "eu-1", address: originUrl }] }],
-    routes: [{ name: "site", default_pools: ["eu"] }],
-  };
-  outpost = await startWorker("dashboard-test", bundleWorker("dashboard-test-build", { minify: false }), {
-    OUTPOST: { type: "json", value: config },
-    OUTPOST_ADMIN_TOKEN: { type: "text", value: TOKEN },
-    OUTPOST_CACHE: { type: "kv" },
-  });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
-  page = await browser.newPage();
-  mkdirSync(SCREENSHOTS, { recursive: true });
-}, 120_000);
+describe.skipIf(!HAS_BROWSER)("the dashboard", () => {
+  beforeAll(async () => {
+    origin = createServer((request, response) => {
+      originHits += 1;
+      response.writeHead(200, { "content-type": "text/plain", "cache-control": "max-age=600", "cache-tag": "home" });
+      response.end(`origin answer ${originHits} for ${request.url}`);
+    });
+    await new Promise<void>((resolve) => origin.listen(0, "127.0.0.1", resolve));
+    const originUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`;
+    const config = {
+      pools: [{ name: "eu", origins: [{ name: "eu-1", address: originUrl }] }],
+      routes: [{ name: "site", default_pools: ["eu"] }],
+    };
+    outpost = await startWorker("dashboard-test", bundleWorker("dashboard-test-build", { minify: false }), {
+      OUTPOST: { type: "json", value: config },
+      OUTPOST_ADMIN_TOKEN: { type: "text", value: TOKEN },
+      OUTPOST_CACHE: { type: "kv" },
+    });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    });
+    page = await browser.newPage();
+    mkdirSync(SCREENSHOTS, { recursive: true });
+  }, 120_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await outpost?.mf.dispose();
-  origin?.close();
-});
+  afterAll(async () => {
+    await browser?.close();
+    await outpost?.mf.dispose();
+    origin?.close();
+  });
 
-describe("the dashboard", () => {
   it("asks for the token, then shows the origins and the cache counters", async () => {
     for (let i = 0; i < 3; i++) await (await fetch(`${outpost.url}/`)).text(); // one miss, two hits
     await page.goto(`${outpost.url}/__outpost/`);
