@@ -37,6 +37,7 @@ export class CacheState {
   }
 
   isRecentlyUncacheable(key: string, now: number): boolean {
+    if (this.uncacheableUntil.size === 0) return false; // a site without uncacheable pages: no key hashing on hits
     const until = this.uncacheableUntil.get(key);
     if (until === undefined) return false;
     if (now < until) return true;

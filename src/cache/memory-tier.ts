@@ -2,6 +2,7 @@
 // used first out, bounded by bytes. Entries live at most HOT_TIER_MAX_LIFETIME_MS, so an entry
 // refreshed by another isolate or location replaces this copy within that bound. (Purges need no
 // such bound: every hit, from this tier too, is judged by the purge ledger.)
+import { headersOf } from "../lib/headers.ts";
 import { retentionSeconds, type StoredRecord } from "./entry.ts";
 
 export const HOT_TIER_MAX_BYTES = 16 * 1024 * 1024;
@@ -51,7 +52,7 @@ export class MemoryTier {
     const keepMs = Math.min(HOT_TIER_MAX_LIFETIME_MS, retentionSeconds(record.meta, now) * 1000);
     if (bytes > HOT_TIER_MAX_OBJECT_BYTES || keepMs <= 0) return;
     // Hot entries are delivered many times: prepare their headers once (see deliverEntry).
-    if (record.meta.kind === "response") record = { ...record, headers: new Headers(record.meta.headers) };
+    if (record.meta.kind === "response") record = { ...record, headers: headersOf(record.meta.headers) };
     this.entries.set(key, { record, bytes, expiresAt: now + keepMs });
     this.bytes += bytes;
     for (const [oldestKey] of this.entries) {

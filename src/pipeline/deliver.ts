@@ -7,7 +7,7 @@ import type { StoredBody, StoredResponse } from "../cache/entry.ts";
 import { decideRange, ifRangeAllows, type RangeDecision } from "../cache/range.ts";
 import { ageSeconds } from "../cache/freshness.ts";
 import type { CompiledRoute } from "../config/validate-config.ts";
-import { appendToList, hopByHopAnd, sfString, VIA_ENTRY, withoutHopByHop } from "../lib/headers.ts";
+import { appendToList, headersOf, hopByHopAnd, sfString, VIA_ENTRY, withoutHopByHop } from "../lib/headers.ts";
 import type { AttemptRecord } from "../origin/fetch-with-failover.ts";
 import type { Candidate } from "./select-pools.ts";
 
@@ -64,7 +64,7 @@ export function deliverResponse(
  */
 export function deliverEntry(stored: StoredResponse, request: Request, cacheStatus: CacheStatus, now: number): Response {
   // Copying a prepared Headers object (kept with hot-tier entries) stays inside the runtime.
-  const headers = new Headers(stored.headers ?? stored.meta.headers);
+  const headers = stored.headers ? new Headers(stored.headers) : headersOf(stored.meta.headers);
   headers.set("age", String(ageSeconds(stored.meta, now)));
   headers.set("cache-status", formatCacheStatus(cacheStatus));
   const conditional = request.headers.has("if-none-match") || request.headers.has("if-modified-since");

@@ -8,6 +8,7 @@ import { parseCacheTags } from "../cache/cache-tags.ts";
 import { encodeRecordHead, readRecord, storedHeader, type ResponseEntryMeta, type StoredResponse, type VaryMarkerMeta } from "../cache/entry.ts";
 import { decideStorage, entryTimes, type EntryTimes } from "../cache/freshness.ts";
 import { variantKey, variantValues, varyHeaderNames } from "../cache/variants.ts";
+import { headersOf } from "../lib/headers.ts";
 import { describeError, logEvent } from "../lib/log.ts";
 import type { AttemptRecord } from "../origin/fetch-with-failover.ts";
 import { deliveredHeaders, type Served } from "./deliver.ts";
@@ -184,7 +185,7 @@ async function refreshAfterNotModified(
   receivedAt: number,
 ): Promise<{ stored: StoredResponse; written: boolean }> {
   await notModified.body?.cancel();
-  const headers = new Headers(stored.meta.headers);
+  const headers = headersOf(stored.meta.headers);
   for (const [name, value] of deliveredHeaders(notModified.headers)) {
     if (!KEPT_ON_UPDATE.has(name) && name !== "via") headers.set(name, value);
   }

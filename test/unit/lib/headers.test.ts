@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { appendToList, sfString, withoutHopByHop } from "../../../src/lib/headers.ts";
+import { appendToList, headersOf, sfString, withoutHopByHop } from "../../../src/lib/headers.ts";
 
 describe("withoutHopByHop", () => {
   it("drops the fixed hop-by-hop fields (RFC 9110 §7.6.1)", () => {
@@ -26,6 +26,21 @@ describe("withoutHopByHop", () => {
     const headers = new Headers({ connection: "close", "x-a": "1" });
     withoutHopByHop(headers);
     expect(headers.get("connection")).toBe("close");
+  });
+});
+
+describe("headersOf", () => {
+  it("keeps every stored field, repeated names included, in order", () => {
+    const headers = headersOf([
+      ["content-type", "text/html"],
+      ["link", "</a.css>; rel=preload"],
+      ["link", "</b.js>; rel=preload"],
+    ]);
+    expect([...headers]).toEqual([
+      ["content-type", "text/html"],
+      ["link", "</a.css>; rel=preload, </b.js>; rel=preload"],
+    ]);
+    expect(headers.get("link")).toBe(new Headers([["link", "</a.css>; rel=preload"], ["link", "</b.js>; rel=preload"]]).get("link"));
   });
 });
 
