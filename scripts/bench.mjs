@@ -1,11 +1,15 @@
 #!/usr/bin/env node
 // `npm run bench [-- --quick]`: Outpost against baseline workers in one run, on the Miniflare Node
 // API (the leanest local runner with KV and the Cache API), with autocannon on loopback and local
-// origins. Load scenarios are interleaved (A B C ... A B C ...) and repeated; every scenario is
-// checked before its load (a probe's Cache-Status / Outpost-Upstream) and during it (what the origin
-// saw). Then request collapsing (every round) and the memory of streaming a 20 MiB object. The final
-// table has one row per measurement; ratios are paired by round, then the median is taken. Absolute
-// numbers vary by machine; ratios are the point. Everything, every sample included, goes to
+// origins. Load scenarios are interleaved and repeated in rounds (A B C ... then ... C B A, so slow
+// drift of the machine hits both sides of a comparison alike); every round starts every worker afresh
+// (one workerd process is a few per cent faster or slower than another for its whole life: fresh
+// processes average that out instead of fixing it for the run), and every measured load follows an
+// unmeasured warm-up load (the JIT compiles Outpost's code first). Every scenario is checked before
+// its load (a probe's Cache-Status / Outpost-Upstream) and during it (what the origin saw). Then
+// request collapsing (every round) and the memory of streaming a 20 MiB object. The final table has
+// one row per measurement; ratios are paired by round, then the median is taken. Absolute numbers
+// vary by machine; ratios are the point. Everything, every sample included, goes to
 // bench/results/latest.json with versions and machine.
 //
 // Modules: bench/origins.mjs (local origins), bench/measure.mjs (load, bursts, memory sampling),
@@ -28,14 +32,15 @@ const SECONDS = quick ? 2 : 4;
 /** Batch scenarios (failover, one connection) need fewer requests for a steady p50: half the time. */
 const BATCH_SECONDS = SECONDS / 2;
 const STREAM_TRANSFERS = quick ? 1 : 2;
+/** Unmeasured load before each measured one, on the same URL (fresh workers start with cold code). */
+const WARMUP_SECONDS = quick ? 0.5 : 1;
 /** The streaming client reads at most this fast (a fast client; slow enough to sample memory every 20 ms). */
 const STREAM_READ_BYTES_PER_SECOND = 50 * 1024 * 1024;
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Counts the worker's log lines by level and event instead of printing them (failover logs one per failed attempt). */
-function logTally() {
-  const counts = {};
+/** Counts a worker's log lines by level and event instead of printing them (failover logs one per failed attempt). */
+function logTally(counts = {}) {
   const handle = (log) => {
     let event = "";
     try {
@@ -53,14 +58,29 @@ function logTally() {
 const running = new Set();
 let origins = [];
 
-/** Starts one worker and finds its workerd process (Miniflare starts one per instance). */
-async function startTracked(name, { script, env }) {
+/** Starts one worker and finds its workerd process (Miniflare starts one per instance); `logCounts` carries a tally over. */
+async function startTracked(name, { script, env }, logCounts) {
   const before = new Set(workerdPids());
-  const logs = logTally();
+  const logs = logTally(logCounts);
   const worker = await startWorker(name, script, env, { handleStructuredLogs: logs.handle });
   running.add(worker.mf);
   const pid = workerdPids().find((p) => !before.has(p));
   return { ...worker, pid, logs: logs.counts, stop: () => running.delete(worker.mf) && worker.mf.dispose() };
+}
+
+/**
+ * The bytes Outpost keeps in KV for `path` (its record: header, then the 10 KB body), so the bare KV
+ * worker reads the same value from KV as the Outpost KV-tier hit it is compared with.
+ */
+async function storedEntry(worker, path) {
+  await request(`${worker.url}${path}`); // a miss; the entry is written in waitUntil
+  const kv = await worker.mf.getKVNamespace("OUTPOST_CACHE");
+  for (let attempt = 0; attempt < 50; attempt += 1) {
+    const { keys } = await kv.list({ prefix: "outpost:v2:" });
+    if (keys.length === 1) return kv.get(keys[0].name, "arrayBuffer");
+    await sleep(50);
+  }
+  throw new Error(`bench: Outpost stored no single KV entry for ${path}`);
 }
 
 /** One scenario's round; a scenario that cannot run (a failed breaker reset, a lost origin) is a problem, not a crash. */
@@ -75,6 +95,9 @@ async function measureScenario(scenario, round, { workers, origin, resetting, co
     await request(url.replace("[<id>]", "warm"));
     if (scenario.origin === "none" || scenario.origin === "refreshes") await sleep(100); // stores and refreshes happen in waitUntil
   }
+  if (scenario.batch) await loadInBatches(url, { seconds: WARMUP_SECONDS, batch: scenario.batch, connections: scenario.connections, between: scenario.between });
+  else await load(url, { seconds: WARMUP_SECONDS, unique: scenario.unique });
+  await sleep(200); // requests the warm-up cut off finish before the origin's counter is read
   const probe = await request(url.replace("[<id>]", `probe-${round}-${Date.now()}`));
   const probeHeaders = { cacheStatus: probe.headers["cache-status"], upstream: probe.headers["outpost-upstream"], cfCacheStatus: probe.headers["cf-cache-status"] };
   const problem = probe.status !== 200 ? `probe answered ${probe.status}` : scenario.probe?.(probe);
@@ -152,23 +175,25 @@ async function main() {
   const resetting = await startResettingOrigin();
   origins = [origin, resetting];
   const definitions = await workerDefinitions(projectRoot, outpostScript, { origin, refusing, resetting });
-  const workers = {};
-  for (const [name, definition] of Object.entries(definitions)) workers[name] = await startTracked(name, definition);
-  await (await workers["bare-kv"].mf.getKVNamespace("KV")).put("object", new Uint8Array(10 * 1024).fill(107));
-  const pinning = pinCores(Object.values(workers).map((w) => w.pid));
-  console.log(`bench: ${pinning}`);
-
+  const logs = Object.fromEntries(Object.keys(definitions).map((name) => [name, {}]));
+  let workers = {};
+  let pinning = "";
   const scenarios = loadScenarios({ refusing, urlOf: (name) => workers[name].url });
   const samples = Object.fromEntries(scenarios.map((s) => [s.name, []]));
   const counters = { deadAttempts: 0, openRequests: 0 };
   const collapse = [];
   for (let round = 0; round < ROUNDS; round += 1) {
-    for (const scenario of scenarios) samples[scenario.name].push(await runScenario(scenario, round, { workers, origin, resetting, counters }));
+    workers = {};
+    for (const [name, definition] of Object.entries(definitions)) workers[name] = await startTracked(name, definition, logs[name]);
+    await (await workers["bare-kv"].mf.getKVNamespace("KV")).put("object", await storedEntry(workers["outpost-kv"], "/object"));
+    pinning = pinCores(Object.values(workers).map((w) => w.pid));
+    if (round === 0) console.log(`bench: ${pinning}`);
+    const order = round % 2 === 0 ? scenarios : [...scenarios].reverse();
+    for (const scenario of order) samples[scenario.name].push(await runScenario(scenario, round, { workers, origin, resetting, counters }));
     collapse.push(await runCollapse(round, { workers, origin }));
+    for (const worker of Object.values(workers)) await worker.stop();
     console.log(`bench: round ${round + 1}/${ROUNDS} done (${Math.round((Date.now() - startedAt) / 1000)} s)`);
   }
-  const logs = Object.fromEntries(Object.entries(workers).map(([name, w]) => [name, w.logs]));
-  for (const worker of Object.values(workers)) await worker.stop();
   console.log("bench: streaming 20 MiB objects");
   const streams = await runStreams(outpostScript, origin);
 
