@@ -69,7 +69,8 @@ export interface CacheKeyInput {
 export function describeCacheKey({ url, headers, country, routeName, cacheVersion, policy }: CacheKeyInput): string {
   const query = normalizeQuery(url.search, policy.query);
   // "|" separates the key's parts: it may appear in a path (the URL parser leaves it), never as itself.
-  const path = url.pathname.includes("|") ? url.pathname.replaceAll("|", "%7C") : url.pathname;
+  const { pathname } = url;
+  const path = pathname.includes("|") ? pathname.replaceAll("|", "%7C") : pathname;
   const base = `${url.protocol}//${url.host.toLowerCase()}${path}${query ? `?${query}` : ""}`;
   const dimensions: string[] = [];
   for (const name of policy.key.headers) dimensions.push(`h:${name}=${encodeURIComponent((headers.get(name) ?? "").trim())}`);

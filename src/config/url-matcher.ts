@@ -27,6 +27,7 @@ function pathMatcher(pathname: string): ((path: string) => boolean) | undefined 
 export function compileUrlMatcher(hostname: string, pathname: string): UrlMatcher {
   const host = hostMatcher(hostname);
   const path = pathMatcher(pathname);
+  if (hostname === "*" && pathname === "/*") return () => true; // reads no URL part (each is a runtime call)
   if (host && path) return (url) => host(url.hostname) && path(url.pathname);
   const pattern = new URLPattern({ hostname, pathname });
   return (url) => pattern.test(url);

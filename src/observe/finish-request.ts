@@ -36,8 +36,9 @@ export function finishRequest({ request, url, response, trace, stats, observabil
   const totalMs = trace.elapsedMs();
   stats.count(trace.cacheStatus, response.status);
   try {
-    response.headers.set(REQUEST_ID_HEADER, trace.id);
-    if (observability.server_timing) response.headers.set("server-timing", serverTiming(trace, totalMs));
+    const headers = response.headers;
+    headers.set(REQUEST_ID_HEADER, trace.id);
+    if (observability.server_timing) headers.set("server-timing", serverTiming(trace, totalMs));
   } catch {
     // a Response with immutable headers passes through unchanged
   }

@@ -67,13 +67,15 @@ export function deliverEntry(stored: StoredResponse, request: Request, cacheStat
   const headers = stored.headers ? new Headers(stored.headers) : headersOf(stored.meta.headers);
   headers.set("age", String(ageSeconds(stored.meta, now)));
   headers.set("cache-status", formatCacheStatus(cacheStatus));
-  const conditional = request.headers.has("if-none-match") || request.headers.has("if-modified-since");
-  if (conditional && stored.meta.status === 200 && isNotModified(request.headers, (name) => headers.get(name))) {
+  // Each `request.headers` is a call into the runtime, and under load every call counts: read it once.
+  const requestHeaders = request.headers;
+  const conditional = requestHeaders.has("if-none-match") || requestHeaders.has("if-modified-since");
+  if (conditional && stored.meta.status === 200 && isNotModified(requestHeaders, (name) => headers.get(name))) {
     return new Response(null, { status: 304, headers: notModifiedHeaders(headers) });
   }
   const body = request.method === "HEAD" || stored.meta.status === 204 || stored.meta.status === 304 ? null : stored.body;
-  if (body && stored.meta.status === 200 && request.headers.has("range") && ifRangeAllows(request.headers.get("if-range"), headers)) {
-    return deliverRange(body, headers, decideRange(request.headers.get("range"), body.byteLength));
+  if (body && stored.meta.status === 200 && requestHeaders.has("range") && ifRangeAllows(requestHeaders.get("if-range"), headers)) {
+    return deliverRange(body, headers, decideRange(requestHeaders.get("range"), body.byteLength));
   }
   return new Response(body, { status: stored.meta.status, headers });
 }

@@ -97,13 +97,14 @@ async function findInTiers(store: TieredStore, key: string, hot: Lookup | undefi
 
 export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
   const { request, url, route, config, deps, trace } = ctx;
+  const requestHeaders = request.headers; // one call into the runtime, not one per field read
   const store = deps.cacheState.openStore(ctx.env.OUTPOST_CACHE, ctx.config.cacheTiers);
   const ledgerRead = deps.purges.ensureFresh(ctx.env, config.cacheVersion, (work) => ctx.exec.waitUntil(work));
   if (ledgerRead) await ledgerRead;
   // Hits are the hot path: what is not a promise is not awaited (no extra microtask turns).
   const keyResult = buildCacheKey({
     url,
-    headers: request.headers,
+    headers: requestHeaders,
     // request.cf is materialised on first access, which costs CPU on every hit: read it only when keyed by it.
     country: route.cache.key.country && typeof request.cf?.country === "string" ? request.cf.country : undefined,
     routeName: route.name,
@@ -114,7 +115,7 @@ export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
   const reported = (status: CacheStatus): CacheStatus => (trace.cacheStatus = route.cache.expose_key ? { ...status, key } : status);
   // Answers to authenticated requests may be stored when the origin allows it (RFC 9111 §3.5), but
   // an authenticated request is never answered from, nor collapsed into, another visitor's fill.
-  const authenticated = request.headers.has("authorization");
+  const authenticated = requestHeaders.has("authorization");
   // A URL whose last answer could not be stored skips the storage reads for a while: an uncacheable
   // page costs one origin fetch, not three lookups and a fetch. Its answers are still checked and
   // stored as soon as they become storable.
@@ -128,7 +129,7 @@ export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
 
   if (found.kind === "hit") {
     const now = found.tier === "memory" ? lookupAt : deps.clock.now();
-    const reuse = decideReuse(found.stored.meta, request.headers.get("cache-control"), honorRequest, now);
+    const reuse = decideReuse(found.stored.meta, honorRequest ? requestHeaders.get("cache-control") : null, honorRequest, now);
     if (reuse.kind === "forward") fwd = reuse.reason;
     if (reuse.kind === "fresh") {
       return deliverEntry(found.stored, request, reported({ hit: true, ttl: ttlSeconds(found.stored.meta, now), detail: found.tier }), now);
@@ -137,7 +138,7 @@ export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
       refreshInBackground(ctx, key, found);
       return deliverEntry(found.stored, request, reported({ hit: true, ttl: ttlSeconds(found.stored.meta, now), detail: `${found.tier}:stale-while-revalidate` }), now);
     }
-  } else if (honorRequest && has(parseDirectives(request.headers.get("cache-control")), "only-if-cached")) {
+  } else if (honorRequest && has(parseDirectives(requestHeaders.get("cache-control")), "only-if-cached")) {
     // RFC 9111 §5.2.1.7: nothing stored that satisfies the request -> 504.
     throw new OutpostError(504, "not_cached", "The request asked for a cached response only (only-if-cached) and none is stored");
   }
@@ -165,7 +166,7 @@ export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
   if (fill.times) {
     status.ttl = ttlSeconds(fill.times, now);
     if (recentlyUncacheable) deps.cacheState.forgetUncacheable(key);
-  } else if (found.kind === "miss" && !authenticated && response.status < 500 && request.method === "GET" && !request.headers.has("range")) {
+  } else if (found.kind === "miss" && !authenticated && response.status < 500 && request.method === "GET" && !requestHeaders.has("range")) {
     // Only plain misses of whole objects: a key with a stored entry must stay visible for
     // stale-if-error, and a range's 206 says nothing about the whole object.
     deps.cacheState.rememberUncacheable(key, now);
