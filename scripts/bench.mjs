@@ -27,7 +27,8 @@ const projectRoot = join(dirname(fileURLToPath(import.meta.url)), "..");
 const quick = process.argv.includes("--quick");
 /** `-- --readme`: also write the tables into README.md between the bench markers (full runs only). */
 const writeReadme = process.argv.includes("--readme");
-const ROUNDS = quick ? 1 : 5;
+/** Even: as many rounds in each order (the order reverses every round). */
+const ROUNDS = quick ? 1 : 6;
 const SECONDS = quick ? 2 : 4;
 /** Batch scenarios (failover, one connection) need fewer requests for a steady p50: half the time. */
 const BATCH_SECONDS = SECONDS / 2;
