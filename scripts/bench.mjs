@@ -18,7 +18,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { CONNECTIONS, burst, cpuMs, load, loadInBatches, median, pinCores, request, streamWithMemory, workerdPids } from "./bench/measure.mjs";
+import { CONNECTIONS, burst, cpuMs, load, loadInBatches, median, pinCores, request, sleep, streamWithMemory, workerdPids } from "./bench/measure.mjs";
 import { LARGE_OBJECT_BYTES, startOrigin, startRefusingOrigin, startResettingOrigin } from "./bench/origins.mjs";
 import { COLLAPSE_REQUESTS, loadScenarios, measurements, streamMeasurement, streamVariants, workerDefinitions } from "./bench/scenarios.mjs";
 import { bundleWorker, startWorker } from "./worker-bundle.mjs";
@@ -37,8 +37,6 @@ const STREAM_TRANSFERS = quick ? 1 : 2;
 const WARMUP_SECONDS = quick ? 0.5 : 1;
 /** The streaming client reads at most this fast (a fast client; slow enough to sample memory every 20 ms). */
 const STREAM_READ_BYTES_PER_SECOND = 50 * 1024 * 1024;
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Counts a worker's log lines by level and event instead of printing them (failover logs one per failed attempt). */
 function logTally(counts = {}) {
@@ -84,6 +82,12 @@ async function storedEntry(worker, path) {
   throw new Error(`bench: Outpost stored no single KV entry for ${path}`);
 }
 
+/** The scenario's kind of load for `seconds`: batches over its connections, or autocannon. */
+function loadFor(scenario, url, seconds) {
+  if (scenario.batch) return loadInBatches(url, { seconds, batch: scenario.batch, connections: scenario.connections, between: scenario.between });
+  return load(url, { seconds, unique: scenario.unique });
+}
+
 /** One scenario's round; a scenario that cannot run (a failed breaker reset, a lost origin) is a problem, not a crash. */
 function runScenario(scenario, round, context) {
   return measureScenario(scenario, round, context).catch((error) => ({ problem: `failed: ${error.message}` }));
@@ -96,8 +100,7 @@ async function measureScenario(scenario, round, { workers, origin, resetting, co
     await request(url.replace("[<id>]", "warm"));
     if (scenario.origin === "none" || scenario.origin === "refreshes") await sleep(100); // stores and refreshes happen in waitUntil
   }
-  if (scenario.batch) await loadInBatches(url, { seconds: WARMUP_SECONDS, batch: scenario.batch, connections: scenario.connections, between: scenario.between });
-  else await load(url, { seconds: WARMUP_SECONDS, unique: scenario.unique });
+  await loadFor(scenario, url, WARMUP_SECONDS);
   await sleep(200); // requests the warm-up cut off finish before the origin's counter is read
   const probe = await request(url.replace("[<id>]", `probe-${round}-${Date.now()}`));
   const probeHeaders = { cacheStatus: probe.headers["cache-status"], upstream: probe.headers["outpost-upstream"], cfCacheStatus: probe.headers["cf-cache-status"] };
@@ -108,9 +111,7 @@ async function measureScenario(scenario, round, { workers, origin, resetting, co
   const deadBefore = resetting.connections();
   const { pid } = workers[scenario.worker];
   const cpuBefore = cpuMs(pid);
-  const sample = scenario.batch
-    ? await loadInBatches(url, { seconds: BATCH_SECONDS, batch: scenario.batch, connections: scenario.connections, between: scenario.between })
-    : await load(url, { seconds: SECONDS, unique: scenario.unique });
+  const sample = await loadFor(scenario, url, scenario.batch ? BATCH_SECONDS : SECONDS);
   // workerd's CPU per answered request (background work included): steadier than req/s on a busy machine.
   sample.cpuMsPerRequest = Math.round(((cpuMs(pid) - cpuBefore) / sample.requests) * 1000) / 1000;
   sample.originRequests = scenario.segment ? origin.hits(scenario.segment) - originBefore : undefined;

@@ -6,7 +6,7 @@
 import autocannon from "autocannon";
 import { createServer } from "node:http";
 import { parseArgs } from "node:util";
-import { bundleWorker, startWorker } from "./worker-bundle.mjs";
+import { bundleWorker, outpostEnv, startWorker } from "./worker-bundle.mjs";
 
 const { values } = parseArgs({ options: { path: { type: "string", default: "/object" }, tiers: { type: "string", default: "memory,colo,kv" }, seconds: { type: "string", default: "4" } } });
 const INSPECTOR_PORT = 9239;
@@ -25,7 +25,7 @@ const config = {
   pools: [{ name: "origin", origins: [{ name: "origin", address: `http://127.0.0.1:${origin.address().port}` }] }],
   routes: [{ name: "profile", default_pools: ["origin"] }],
 };
-const { mf, url: base } = await startWorker("outpost", script, { OUTPOST_CACHE: { type: "kv" }, OUTPOST: { type: "json", value: config } }, { inspectorPort: INSPECTOR_PORT });
+const { mf, url: base } = await startWorker("outpost", script, outpostEnv(config), { inspectorPort: INSPECTOR_PORT });
 const url = new URL(values.path, base).toString();
 for (let i = 0; i < 3; i += 1) {
   await (await fetch(url)).arrayBuffer();

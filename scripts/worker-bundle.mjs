@@ -37,6 +37,11 @@ export function bundleWorker(name, { minify = true, entry } = {}) {
   return files.map((file) => readFileSync(join(outdir, file), "utf8")).join("\n");
 }
 
+/** Outpost's bindings on the Miniflare Node API: the cache's KV namespace and the configuration as `[vars.OUTPOST]`. */
+export function outpostEnv(config) {
+  return { OUTPOST_CACHE: { type: "kv" }, OUTPOST: { type: "json", value: config } };
+}
+
 /** One ES-module worker on 127.0.0.1 (a free port); `env` takes Miniflare 5 bindings ({ type: "kv" }, ...). */
 export async function startWorker(name, script, env, options = {}) {
   const mf = new Miniflare({

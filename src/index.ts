@@ -7,6 +7,6 @@ const deps = createDeps();
 const app = createApp(deps);
 
 export default {
-  fetch: (request, env, ctx) => app.fetch(request, env, ctx),
+  fetch: app.fetch, // an arrow function: no `this` to bind
   scheduled: (controller, env, ctx) => runScheduled(controller, env, ctx, deps),
 } satisfies ExportedHandler<OutpostEnv>;

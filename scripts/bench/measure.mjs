@@ -180,7 +180,7 @@ function startSampler(pid, intervalMs) {
   };
 }
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** GETs `url` reading the body at most `bytesPerSecond` (pausing the socket: real backpressure). */
 function slowRead(url, bytesPerSecond) {

@@ -4,9 +4,9 @@
 import { createServer as createHttpServer } from "node:http";
 import { createServer as createTcpServer } from "node:net";
 
-export const OBJECT_BYTES = 10 * 1024;
+const OBJECT_BYTES = 10 * 1024;
 export const LARGE_OBJECT_BYTES = 20 * 1024 * 1024;
-export const SLOW_ORIGIN_MS = 200;
+const SLOW_ORIGIN_MS = 200;
 
 const STORABLE = "public, max-age=3600";
 const NO_STORE = "no-store";
@@ -98,9 +98,7 @@ export async function startOrigin() {
  * breaker between batches, so that every measured request pays a refused connect.
  */
 export async function startRefusingOrigin() {
-  let answered = 0;
   const server = createHttpServer((req, res) => {
-    answered += 1;
     res.writeHead(200, { "content-type": "text/plain", "cache-control": NO_STORE, connection: "close" });
     res.end("revived");
   });
@@ -108,7 +106,6 @@ export async function startRefusingOrigin() {
   await new Promise((resolve) => server.close(resolve));
   return {
     url: `http://127.0.0.1:${port}`,
-    answered: () => answered,
     async revive(fn) {
       await listen(server, port);
       try {

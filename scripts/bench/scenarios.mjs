@@ -2,13 +2,13 @@
 // scenarios with the check that proves each one is what it claims, and the measurements (targets).
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { bundleFile } from "../worker-bundle.mjs";
+import { bundleFile, outpostEnv } from "../worker-bundle.mjs";
 import { LARGE_OBJECT_BYTES } from "./origins.mjs";
 
 /** The largest max_object_bytes the schema allows (KV's 25 MiB minus room for the entry header). */
 const MAX_OBJECT_BYTES = 25 * 1024 * 1024 - 65_536;
 /** Failover batches stay below the refusing pool's breaker threshold; the breaker is reset in between. */
-export const FAILOVER_BATCH = 90;
+const FAILOVER_BATCH = 90;
 const REFUSING_BREAKER_THRESHOLD = 100; // the schema's maximum
 export const COLLAPSE_REQUESTS = 100;
 
@@ -37,38 +37,38 @@ function failoverConfig({ backupUrl, refusingUrl, resettingUrl }) {
   };
 }
 
+const outpostWorker = (script, config) => ({ script, env: outpostEnv(config) });
+
 /** name -> { script, env } for every worker the throughput scenarios use. */
 export async function workerDefinitions(projectRoot, outpostScript, { origin, refusing, resetting }) {
   const baseline = (file) => readFileSync(join(projectRoot, "bench/workers", file), "utf8");
-  const outpost = (config) => ({ script: outpostScript, env: { OUTPOST_CACHE: { type: "kv" }, OUTPOST: { type: "json", value: config } }, outpost: true });
   return {
     "bare-constant": { script: baseline("bare-constant.js"), env: {} },
     "bare-kv": { script: baseline("bare-kv.js"), env: { KV: { type: "kv" } } },
     "bare-proxy": { script: baseline("bare-proxy.js"), env: { ORIGIN: { type: "text", value: origin.url } } },
     "bare-cache-miss": { script: baseline("bare-cache-miss.js"), env: { ORIGIN: { type: "text", value: origin.url }, KV: { type: "kv" } } },
     "hono-cache": { script: await bundleFile(join(projectRoot, "bench/workers/hono-cache.js")), env: { ORIGIN: { type: "text", value: origin.url } } },
-    "outpost-all-tiers": outpost(outpostConfig(origin.url)),
-    "outpost-colo": outpost(outpostConfig(origin.url, { tiers: ["colo", "kv"] })),
-    "outpost-kv": outpost(outpostConfig(origin.url, { tiers: ["kv"] })),
+    "outpost-all-tiers": outpostWorker(outpostScript, outpostConfig(origin.url)),
+    "outpost-colo": outpostWorker(outpostScript, outpostConfig(origin.url, { tiers: ["colo", "kv"] })),
+    "outpost-kv": outpostWorker(outpostScript, outpostConfig(origin.url, { tiers: ["kv"] })),
     // Misses and collapsing get their own isolate: thousands of new entries would evict the hot tier's.
-    "outpost-misses": outpost(outpostConfig(origin.url)),
+    "outpost-misses": outpostWorker(outpostScript, outpostConfig(origin.url)),
     // The same misses without the Cache API and KV: what is left is Outpost's own work per miss.
-    "outpost-misses-memory": outpost(outpostConfig(origin.url, { tiers: ["memory"] })),
-    "outpost-failover": outpost(failoverConfig({ backupUrl: origin.url, refusingUrl: refusing.url, resettingUrl: resetting.url })),
+    "outpost-misses-memory": outpostWorker(outpostScript, outpostConfig(origin.url, { tiers: ["memory"] })),
+    "outpost-failover": outpostWorker(outpostScript, failoverConfig({ backupUrl: origin.url, refusingUrl: refusing.url, resettingUrl: resetting.url })),
   };
 }
 
 /** Workers for the 20 MiB streaming measurements, each started fresh so its memory starts clean. */
 export function streamVariants(outpostScript, origin) {
-  const outpost = (config) => ({ script: outpostScript, env: { OUTPOST_CACHE: { type: "kv" }, OUTPOST: { type: "json", value: config } } });
   return [
-    { name: "20 MiB miss, streamed uncached (default max_object_bytes 10 MiB)", path: "/large", expect: /fwd=miss;.*detail=too-large/, target: 2, worker: outpost(outpostConfig(origin.url)) },
-    { name: "20 MiB pass-through (no-store)", path: "/large-pass", expect: /detail=no-store/, target: 2, worker: outpost(outpostConfig(origin.url)) },
+    { name: "20 MiB miss, streamed uncached (default max_object_bytes 10 MiB)", path: "/large", expect: /fwd=miss;.*detail=too-large/, target: 2, worker: outpostWorker(outpostScript, outpostConfig(origin.url)) },
+    { name: "20 MiB pass-through (no-store)", path: "/large-pass", expect: /detail=no-store/, target: 2, worker: outpostWorker(outpostScript, outpostConfig(origin.url)) },
     {
       name: "20 MiB miss, stored while streamed (max_object_bytes 25 MiB, all tiers)",
       path: "/large",
       expect: /fwd=miss;.*stored/,
-      worker: outpost(outpostConfig(origin.url, { cache: { max_object_bytes: MAX_OBJECT_BYTES } })),
+      worker: outpostWorker(outpostScript, outpostConfig(origin.url, { cache: { max_object_bytes: MAX_OBJECT_BYTES } })),
     },
   ];
 }

@@ -9,7 +9,7 @@
 import { killAll, OriginProcess } from "./origins.mjs";
 import { OutpostUnderDrill } from "./outpost.mjs";
 import { get, runLoad } from "./load.mjs";
-import { check, examples, summarize } from "./report.mjs";
+import { check, examples, seconds, summarize } from "./report.mjs";
 import { api, isCorrectAnswer, jsonErrorCode, page } from "./targets.mjs";
 
 const FULL = { keys: 20, loadSeconds: 10 };
@@ -86,7 +86,7 @@ export async function allOriginsDownDrill({ script, short }) {
       summary: summarize(samples, (s) => !meetsCriteria(s)),
       keyFigure: `${cached.filter(meetsCriteria).length}/${cached.length} cached served stale`,
       figures: [
-        ["load", `${(elapsedMs / 1000).toFixed(1)} s, ${LOAD.loops} loops, ${LOAD.ratePerSecond} req/s; 2/3 warmed keys, 1/3 never cached`],
+        ["load", `${seconds(elapsedMs)}, ${LOAD.loops} loops, ${LOAD.ratePerSecond} req/s; 2/3 warmed keys, 1/3 never cached`],
         ["keys warmed (then every origin SIGKILLed)", `${warmed} of ${plan.keys}`],
         ["cached-key requests served stale-if-error", `${cached.filter(meetsCriteria).length} of ${cached.length}`],
         ["uncached requests: 502 / 504 / other", `${status(502)} / ${status(504)} / ${uncached.length - status(502) - status(504)}`],

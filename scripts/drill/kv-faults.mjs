@@ -10,7 +10,7 @@
 import { OriginProcess } from "./origins.mjs";
 import { OutpostUnderDrill } from "./outpost.mjs";
 import { runLoad } from "./load.mjs";
-import { check, examples, summarize } from "./report.mjs";
+import { check, examples, seconds, summarize } from "./report.mjs";
 import { isCorrectAnswer, mixedTargets } from "./targets.mjs";
 
 const FULL = { loadSeconds: 15 };
@@ -54,7 +54,7 @@ export async function kvFaultsDrill({ script, short }) {
       summary: summarize(samples, (s) => !isCorrectAnswer(s)),
       keyFigure: `${sum(kv.errors) + sum(kv.rateLimited)} of ${sum(kv.calls)} KV calls failed`,
       figures: [
-        ["load", `${(elapsedMs / 1000).toFixed(1)} s, ${LOAD.loops} loops, ${LOAD.ratePerSecond} req/s, half cacheable (max-age ${PAGE_MAX_AGE_SECONDS} s), half no-store`],
+        ["load", `${seconds(elapsedMs)}, ${LOAD.loops} loops, ${LOAD.ratePerSecond} req/s, half cacheable (max-age ${PAGE_MAX_AGE_SECONDS} s), half no-store`],
         ["fault plan", `${FAULTS.errorRate * 100}% errors + ${FAULTS.rateLimitRate * 100}% 429s per KV call`],
         ["KV calls", perMethod(kv.calls)],
         ["injected errors / 429s", `${perMethod(kv.errors)} / ${perMethod(kv.rateLimited)}`],

@@ -13,7 +13,7 @@
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 /** The origin named in Outpost-Upstream (absent on cache hits: the stored response was not fetched now). */
-export function upstreamOrigin(header) {
+function upstreamOrigin(header) {
   return header ? (/origin="([^"]*)"/.exec(header)?.[1] ?? null) : null;
 }
 

@@ -59,10 +59,6 @@ export class OriginProcess {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  get pid() {
-    return this.child?.pid;
-  }
-
   /** SIGKILL, then wait until the process is gone (so its port refuses connections). */
   async kill() {
     const child = this.child;

@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Log, LogLevel } from "miniflare";
-import { startWorker } from "../worker-bundle.mjs";
+import { outpostEnv, startWorker } from "../worker-bundle.mjs";
 import { check } from "./report.mjs";
 
 const LOG_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..", ".wrangler", "drill-logs");
@@ -35,7 +35,7 @@ export class OutpostUnderDrill {
    */
   static async start(name, script, config, extraEnv = {}) {
     const logs = [];
-    const env = { OUTPOST_CACHE: { type: "kv" }, OUTPOST: { type: "json", value: config }, ...extraEnv };
+    const env = { ...outpostEnv(config), ...extraEnv };
     const { mf, url } = await startWorker(name, script, env, {
       verbose: true,
       // Without these Miniflare prints workerd's lines (and its own) to our stdout; the drill keeps them.

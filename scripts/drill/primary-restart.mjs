@@ -21,7 +21,7 @@
 // Recovery is measured from the moment the restarted primary listens again to the first response
 // it serves (Outpost-Upstream names the origin); it may take up to H after the last failed trial,
 // plus the time for the next request to arrive and be answered (RECOVERY_SLACK_MS).
-import { OriginProcess } from "./origins.mjs";
+import { killAll, OriginProcess } from "./origins.mjs";
 import { OutpostUnderDrill } from "./outpost.mjs";
 import { runLoad, get } from "./load.mjs";
 import { check, examples, ms, seconds, summarize } from "./report.mjs";
@@ -122,6 +122,6 @@ export async function primaryRestartDrill({ script, short }) {
     };
   } finally {
     await outpost.stop();
-    await Promise.all([primary.kill(), backup.kill()]);
+    await killAll([primary, backup]);
   }
 }

@@ -10,7 +10,7 @@ export function percentile(values, p) {
 }
 
 /** Cache-Status says the response came from a stale entry (stale-if-error or stale-while-revalidate). */
-export function isServedStale(sample) {
+function isServedStale(sample) {
   return /stale-if-error|stale-while-revalidate/.test(sample.cacheStatus ?? "");
 }
 

@@ -13,7 +13,7 @@
 import { killAll, OriginProcess } from "./origins.mjs";
 import { OutpostUnderDrill } from "./outpost.mjs";
 import { runLoad } from "./load.mjs";
-import { check, examples, ms, percentile, summarize } from "./report.mjs";
+import { check, examples, ms, percentile, seconds, summarize } from "./report.mjs";
 import { api, isCorrectAnswer, jsonErrorCode } from "./targets.mjs";
 
 const FULL = { loadSeconds: 15 };
@@ -79,7 +79,7 @@ export async function slowOriginDrill({ script, short }) {
       summary: summarize(samples, (s) => !meetsCriteria(s)),
       keyFigure: `max ${ms(Math.max(0, ...latencies(failoverSamples)))} with a ${TIMEOUT_MS} ms timeout`,
       figures: [
-        ["load", `${(elapsedMs / 1000).toFixed(1)} s, ${LOAD.loops} loops, at most ${LOAD.ratePerSecond} req/s, all uncacheable`],
+        ["load", `${seconds(elapsedMs)}, ${LOAD.loops} loops, at most ${LOAD.ratePerSecond} req/s, all uncacheable`],
         ["origin_timeout_ms / deadline_ms (/deadline)", `${TIMEOUT_MS} / ${DEADLINE_MS}`],
         ["/slow (primary answers after 3 s): p50 / max", figure(byRoute("slow"))],
         ["/hang (primary never answers): p50 / max", figure(byRoute("hang"))],

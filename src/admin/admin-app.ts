@@ -19,7 +19,7 @@ import { parsePurgeRequest } from "../purge/purge-request.ts";
 import { adminGate } from "./auth.ts";
 import { DASHBOARD_HTML, DASHBOARD_SECURITY_HEADERS } from "./dashboard.ts";
 import { explainRequest, parseExplainQuery } from "./explain.ts";
-import { describeStatus } from "./status.ts";
+import { describeStatus, iso } from "./status.ts";
 
 /** While the configuration is broken the admin API stays where the schema's default puts it. */
 const DEFAULT_ADMIN_PREFIX = adminSchema.parse({}).path_prefix;
@@ -82,7 +82,7 @@ export function createAdminApp(deps: PipelineDeps) {
       logEvent("info", "purge", { kind, count: parsed.count, soft: parsed.soft, items: parsed.items, shared_globally: recorded.sharedGlobally, shared_in_location: recorded.sharedInLocation });
       return c.json({
         success: true,
-        purge: { kind, count: parsed.count, soft: parsed.soft, at: new Date(recorded.at).toISOString() },
+        purge: { kind, count: parsed.count, soft: parsed.soft, at: iso(recorded.at) },
         effective: {
           this_isolate: "now",
           this_location: recorded.sharedInLocation

@@ -8,13 +8,13 @@ import { formatCacheStatus, type CacheStatus } from "../cache/cache-status.ts";
 import type { StoredRecord, StoredResponse } from "../cache/entry.ts";
 import { ageSeconds, decideReuse, isUsableOnError, staleFrom, ttlSeconds } from "../cache/freshness.ts";
 import { variantKey } from "../cache/variants.ts";
-import { formatPath, type CompiledConfig } from "../config/validate-config.ts";
+import { formatIssues, type CompiledConfig } from "../config/validate-config.ts";
 import { OutpostError } from "../lib/errors.ts";
 import type { PipelineDeps, PipelineEnv } from "../pipeline/handle-request.ts";
 import { matchRoute } from "../pipeline/match-route.ts";
 import { orderByHealth, selectPools, type VisitorCf } from "../pipeline/select-pools.ts";
 import { cacheBypassReason, purgeVerdict } from "../pipeline/serve-with-cache.ts";
-import { describeOrigin } from "./status.ts";
+import { describeOrigin, iso } from "./status.ts";
 
 const coordinate = z.pipe(z.string(), z.transform(Number)).check(z.refine(Number.isFinite, "must be a number"));
 
@@ -40,7 +40,7 @@ export function parseExplainQuery(query: Record<string, string[]>): ExplainQuery
   for (const [name, values] of Object.entries(query)) flat[name] = name === "header" ? values : values[values.length - 1];
   const parsed = explainQuerySchema.safeParse(flat);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`);
+    const problems = formatIssues(parsed.error.issues);
     throw new OutpostError(400, "invalid_request", "The explain query is invalid", { problems });
   }
   return parsed.data;
@@ -114,7 +114,6 @@ function describeRecord(record: StoredRecord | undefined, judge: (stored: Stored
   if (!record) return { state: "absent" };
   if (record.meta.kind === "vary") return { state: "vary-marker", headers: record.meta.headers };
   const { purge, times, reuse } = judge(record as StoredResponse);
-  const iso = (at: number) => new Date(at).toISOString();
   return {
     state: purge.kind === "hard" ? "purged" : reuse.kind === "fresh" ? "fresh" : reuse.kind === "stale-while-revalidate" ? "stale-while-revalidate" : "stale",
     status: record.meta.status,

@@ -5,7 +5,8 @@ import type { CompiledConfig } from "../config/validate-config.ts";
 import type { OriginHealth, OriginRef } from "../health/origin-health.ts";
 import type { PipelineDeps, PipelineEnv } from "../pipeline/handle-request.ts";
 
-const iso = (at: number) => new Date(at).toISOString();
+/** Epoch ms as the admin API writes times. */
+export const iso = (at: number) => new Date(at).toISOString();
 
 /** One origin as status and explain show it: the active check, the circuit, and the verdict. */
 export function describeOrigin(ref: OriginRef, health: OriginHealth, now: number) {

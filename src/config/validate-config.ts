@@ -51,7 +51,7 @@ export function formatPath(path: Path): string {
   return text || "(root)";
 }
 
-function formatIssues(issues: ReadonlyArray<z.core.$ZodIssue>, prefix: Path = []): string[] {
+export function formatIssues(issues: ReadonlyArray<z.core.$ZodIssue>, prefix: Path = []): string[] {
   return issues.map((issue) => {
     // A bad record key arrives as "Invalid key in record" wrapping the key schema's own message.
     const message = issue.code === "invalid_key" && issue.issues.length > 0 ? issue.issues.map((inner) => inner.message).join("; ") : issue.message;

@@ -4,7 +4,7 @@
 import { formatCacheStatus } from "../cache/cache-status.ts";
 import type { ObservabilityConfig } from "../config/schema.ts";
 import { describeError, logEvent } from "../lib/log.ts";
-import { cacheOutcome, type RequestStats } from "./request-stats.ts";
+import type { RequestStats } from "./request-stats.ts";
 import type { RequestTrace } from "./request-trace.ts";
 
 export const REQUEST_ID_HEADER = "outpost-request-id";
@@ -34,7 +34,7 @@ export function serverTiming(trace: RequestTrace, totalMs: number): string {
 
 export function finishRequest({ request, url, response, trace, stats, observability, sample, analytics }: FinishInput): Response {
   const totalMs = trace.elapsedMs();
-  stats.count(trace.cacheStatus, response.status);
+  const outcome = stats.count(trace.cacheStatus, response.status);
   try {
     const headers = response.headers;
     headers.set(REQUEST_ID_HEADER, trace.id);
@@ -67,7 +67,7 @@ export function finishRequest({ request, url, response, trace, stats, observabil
     try {
       analytics.writeDataPoint({
         indexes: [trace.route ?? ""],
-        blobs: [trace.route ?? "", trace.pool ?? "", trace.origin ?? "", cacheOutcome(trace.cacheStatus), cf?.country ?? "", cf?.colo ?? "", request.method, url.host],
+        blobs: [trace.route ?? "", trace.pool ?? "", trace.origin ?? "", outcome, cf?.country ?? "", cf?.colo ?? "", request.method, url.host],
         doubles: [response.status, totalMs, originMs ?? 0],
       });
     } catch (error) {

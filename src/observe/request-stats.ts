@@ -26,7 +26,8 @@ export class RequestStats {
     this.startedAt = startedAt;
   }
 
-  count(status: CacheStatus | undefined, httpStatus: number): void {
+  /** Counts one request; returns its cache outcome (finish-request.ts reuses it). */
+  count(status: CacheStatus | undefined, httpStatus: number): CacheOutcome {
     this.requests += 1;
     if (httpStatus >= 500) this.errors += 1;
     const outcome = cacheOutcome(status);
@@ -35,5 +36,6 @@ export class RequestStats {
       const tier = status.detail.split(":")[0]!;
       this.hitsByTier[tier] = (this.hitsByTier[tier] ?? 0) + 1;
     }
+    return outcome;
   }
 }

@@ -5,7 +5,7 @@
 import * as z from "zod/mini";
 import { normalizeQuery } from "../cache/cache-key.ts";
 import { MAX_TAG_LENGTH, normalizeTag } from "../cache/cache-tags.ts";
-import { formatPath, type CompiledConfig } from "../config/validate-config.ts";
+import { formatIssues, type CompiledConfig } from "../config/validate-config.ts";
 import { matchRoute } from "../pipeline/match-route.ts";
 import { fileIdentity, type PurgeItems } from "./purge-ledger.ts";
 
@@ -30,13 +30,11 @@ export const purgeRequestSchema = z
     }),
   );
 
-export type PurgeRequest = z.output<typeof purgeRequestSchema>;
-
 export type ParsedPurge = { ok: true; items: PurgeItems; soft: boolean; count: number } | { ok: false; problems: string[] };
 
 export function parsePurgeRequest(body: unknown, config: CompiledConfig): ParsedPurge {
   const parsed = purgeRequestSchema.safeParse(body);
-  if (!parsed.success) return { ok: false, problems: parsed.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`) };
+  if (!parsed.success) return { ok: false, problems: formatIssues(parsed.error.issues) };
   const request = parsed.data;
   const problems: string[] = [];
   const items: PurgeItems = {};

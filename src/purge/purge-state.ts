@@ -7,7 +7,7 @@
 // that cannot be read is the one in memory.
 import type { Clock } from "../lib/clock.ts";
 import { describeError, logEvent } from "../lib/log.ts";
-import { isLedgerDocument, PurgeLedger, type LedgerDocument, type PurgeItems } from "./purge-ledger.ts";
+import { isLedgerDocument, PurgeLedger, type PurgeItems } from "./purge-ledger.ts";
 
 export const LEDGER_KV_PREFIX = "outpost:purge-ledger:v1:";
 /**
@@ -79,19 +79,19 @@ export class PurgeState {
     if (now - this.readAt < LOCATION_REREAD_MS && cacheVersion === this.cacheVersion) return undefined;
     this.useVersion(cacheVersion);
     const first = this.readAt === Number.NEGATIVE_INFINITY;
-    if (!this.pendingRead) {
-      const { kv, cache } = ledgerStores(env);
-      const global = now - this.globalReadAt >= GLOBAL_REREAD_MS;
-      const reading = this.read({ kv: global ? kv : undefined, cache }).finally(() => {
-        if (this.pendingRead !== reading) return; // the cache_version changed meanwhile
-        this.readAt = this.clock.now();
-        if (global) this.globalReadAt = this.readAt;
-        this.pendingRead = undefined;
-      });
-      this.pendingRead = reading;
-    }
-    if (first) return this.pendingRead;
-    background(this.pendingRead);
+    // A read under way: the request that started it keeps it alive (waitUntil); the others go on.
+    if (this.pendingRead) return first ? this.pendingRead : undefined;
+    const { kv, cache } = ledgerStores(env);
+    const global = now - this.globalReadAt >= GLOBAL_REREAD_MS;
+    const reading = this.read({ kv: global ? kv : undefined, cache }).finally(() => {
+      if (this.pendingRead !== reading) return; // the cache_version changed meanwhile
+      this.readAt = this.clock.now();
+      if (global) this.globalReadAt = this.readAt;
+      this.pendingRead = undefined;
+    });
+    this.pendingRead = reading;
+    if (first) return reading;
+    background(reading);
     return undefined;
   }
 
@@ -109,7 +109,7 @@ export class PurgeState {
     const [sharedGlobally, sharedInLocation, inLog] = await Promise.all([
       attempt("kv", async () => {
         if (!stores.kv) return false;
-        await stores.kv.put(LEDGER_KV_PREFIX + cacheVersion, document);
+        await stores.kv.put(ledgerKvKey(cacheVersion), document);
         return true;
       }),
       attempt("cache", async () => {
@@ -122,7 +122,7 @@ export class PurgeState {
         const entry = JSON.stringify(logged);
         // Small entries travel in the key's metadata, so the cron's list needs no reads.
         const metadata = entry.length <= 1_000 ? logged : undefined;
-        await stores.kv.put(`${PURGE_LOG_KV_PREFIX}${cacheVersion}:${at}:${crypto.randomUUID()}`, entry, { expirationTtl: PURGE_LOG_SECONDS, metadata });
+        await stores.kv.put(`${purgeLogPrefix(cacheVersion)}${at}:${crypto.randomUUID()}`, entry, { expirationTtl: PURGE_LOG_SECONDS, metadata });
         return true;
       }),
     ]);
@@ -142,7 +142,7 @@ export class PurgeState {
   private async read(stores: LedgerStores, { fresh = false } = {}): Promise<void> {
     const version = this.cacheVersion!;
     const [kvText, cacheText] = await Promise.all([
-      attempt("kv", async () => (stores.kv ? await stores.kv.get(LEDGER_KV_PREFIX + version, { type: "text", cacheTtl: fresh ? undefined : 30 }) : null)),
+      attempt("kv", async () => (stores.kv ? await stores.kv.get(ledgerKvKey(version), { type: "text", cacheTtl: fresh ? undefined : 30 }) : null)),
       attempt("cache", async () => {
         const response = stores.cache ? await stores.cache.match(ledgerCacheUrl(version)) : undefined;
         return response ? await response.text() : null;
@@ -160,7 +160,7 @@ export class PurgeState {
     this.lastMerged[store] = text;
     try {
       const document: unknown = JSON.parse(text);
-      if (isLedgerDocument(document)) this.ledger.merge(document as LedgerDocument);
+      if (isLedgerDocument(document)) this.ledger.merge(document);
     } catch {
       // an unreadable copy is ignored, like a missing one
     }
@@ -174,6 +174,16 @@ async function attempt<T>(store: string, work: () => Promise<T>): Promise<T | fa
     logEvent("warn", "purge_ledger_io_failed", { store, error: describeError(error) });
     return false;
   }
+}
+
+/** The ledger's KV key for a cache_version. */
+export function ledgerKvKey(cacheVersion: string): string {
+  return LEDGER_KV_PREFIX + cacheVersion;
+}
+
+/** The purge log's KV keys for a cache_version start with this (then `<at>:<uuid>`). */
+export function purgeLogPrefix(cacheVersion: string): string {
+  return `${PURGE_LOG_KV_PREFIX}${cacheVersion}:`;
 }
 
 export function ledgerCacheUrl(cacheVersion: string): string {

@@ -4,7 +4,7 @@
 // every purge within about a minute. Merging is idempotent: folding a purge twice changes nothing.
 import { describeError, logEvent } from "../lib/log.ts";
 import { isLedgerDocument, PurgeLedger } from "./purge-ledger.ts";
-import { LEDGER_KV_PREFIX, PURGE_LOG_KV_PREFIX, type LoggedPurge } from "./purge-state.ts";
+import { ledgerKvKey, purgeLogPrefix, type LoggedPurge } from "./purge-state.ts";
 
 /** 10 pages of 1,000 keys: the ledger's own capacity (MAX_LEDGER_ITEMS) is reached long before. */
 const MAX_LIST_PAGES = 10;
@@ -15,7 +15,7 @@ function isLoggedPurge(value: unknown): value is LoggedPurge {
 }
 
 export async function reconcilePurgeLedger(kv: KVNamespace, cacheVersion: string, now: number): Promise<{ purges: number; rewritten: boolean }> {
-  const logPrefix = `${PURGE_LOG_KV_PREFIX}${cacheVersion}:`;
+  const logPrefix = purgeLogPrefix(cacheVersion);
   const purges: LoggedPurge[] = [];
   let cursor: string | undefined;
   for (let page = 0; page < MAX_LIST_PAGES; page++) {
@@ -29,7 +29,7 @@ export async function reconcilePurgeLedger(kv: KVNamespace, cacheVersion: string
   }
   if (purges.length === 0) return { purges: 0, rewritten: false };
 
-  const ledgerKey = LEDGER_KV_PREFIX + cacheVersion;
+  const ledgerKey = ledgerKvKey(cacheVersion);
   const current: unknown = await kv.get(ledgerKey, "json");
   const ledger = new PurgeLedger();
   if (isLedgerDocument(current)) ledger.merge(current);
