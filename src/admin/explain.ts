@@ -18,7 +18,7 @@ import { describeOrigin, iso } from "./status.ts";
 
 const coordinate = z.pipe(z.string(), z.transform(Number)).check(z.refine(Number.isFinite, "must be a number"));
 
-export const explainQuerySchema = z.strictObject({
+const explainQuerySchema = z.strictObject({
   url: z.url({ protocol: /^https?$/, error: "must be an absolute http(s) URL" }),
   method: z._default(z.string().check(z.regex(/^[A-Z]{1,16}$/, "must be an upper-case method such as GET")), "GET"),
   country: z.optional(z.string().check(z.regex(/^[A-Za-z]{2}$/, "must be a two-letter country code"))),

@@ -7,9 +7,9 @@ import { describeError, logEvent } from "../lib/log.ts";
 import type { RequestStats } from "./request-stats.ts";
 import type { RequestTrace } from "./request-trace.ts";
 
-export const REQUEST_ID_HEADER = "outpost-request-id";
+const REQUEST_ID_HEADER = "outpost-request-id";
 
-export interface FinishInput {
+interface FinishInput {
   request: Request;
   /** `request.url`, parsed once by the caller. */
   url: URL;

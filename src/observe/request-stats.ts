@@ -2,7 +2,7 @@
 // incrementing them is the whole cost on the request path.
 import type { CacheStatus } from "../cache/cache-status.ts";
 
-export type CacheOutcome = "hit" | "stale" | "stale_if_error" | "collapsed" | "miss" | "bypass" | "uncached";
+type CacheOutcome = "hit" | "stale" | "stale_if_error" | "collapsed" | "miss" | "bypass" | "uncached";
 
 /** How a request used the cache, from its Cache-Status (RFC 9211). */
 export function cacheOutcome(status: CacheStatus | undefined): CacheOutcome {

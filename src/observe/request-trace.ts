@@ -5,7 +5,7 @@
 import type { CacheStatus } from "../cache/cache-status.ts";
 import type { Clock } from "../lib/clock.ts";
 
-export interface Phase {
+interface Phase {
   /** A cache tier ("memory", "colo", "kv") or "origin". */
   name: string;
   durationMs: number;

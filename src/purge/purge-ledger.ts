@@ -13,9 +13,9 @@ export const LEDGER_ITEM_LIFETIME_MS = 30 * 86_400_000;
 export const MAX_LEDGER_ITEMS = 10_000;
 
 /** [hardAt, softAt], ms since the epoch; 0 = never. */
-export type Marks = [number, number];
-export const ITEM_KINDS = ["hosts", "prefixes", "files", "tags"] as const;
-export type ItemKind = (typeof ITEM_KINDS)[number];
+type Marks = [number, number];
+const ITEM_KINDS = ["hosts", "prefixes", "files", "tags"] as const;
+type ItemKind = (typeof ITEM_KINDS)[number];
 
 /** What one purge names, already canonical (see purge-request.ts). */
 export interface PurgeItems {

@@ -10,12 +10,12 @@ import { matchRoute } from "../pipeline/match-route.ts";
 import { fileIdentity, type PurgeItems } from "./purge-ledger.ts";
 
 /** Cloudflare's per-call limit for files, tags, hosts and prefixes. */
-export const MAX_ITEMS_PER_PURGE = 100;
+const MAX_ITEMS_PER_PURGE = 100;
 
 const list = <T extends z.ZodMiniType>(item: T) => z.optional(z.array(item).check(z.minLength(1, "must not be empty"), z.maxLength(MAX_ITEMS_PER_PURGE)));
 const nonEmpty = z.string().check(z.trim(), z.minLength(1, "must not be empty"));
 
-export const purgeRequestSchema = z
+const purgeRequestSchema = z
   .strictObject({
     files: list(z.union([nonEmpty, z.strictObject({ url: nonEmpty, headers: z.optional(z.record(z.string(), z.string())) })])),
     tags: list(nonEmpty.check(z.maxLength(MAX_TAG_LENGTH, `must be at most ${MAX_TAG_LENGTH} characters`))),
@@ -30,7 +30,7 @@ export const purgeRequestSchema = z
     }),
   );
 
-export type ParsedPurge = { ok: true; items: PurgeItems; soft: boolean; count: number } | { ok: false; problems: string[] };
+type ParsedPurge = { ok: true; items: PurgeItems; soft: boolean; count: number } | { ok: false; problems: string[] };
 
 export function parsePurgeRequest(body: unknown, config: CompiledConfig): ParsedPurge {
   const parsed = purgeRequestSchema.safeParse(body);

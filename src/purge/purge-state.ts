@@ -9,14 +9,14 @@ import type { Clock } from "../lib/clock.ts";
 import { describeError, logEvent } from "../lib/log.ts";
 import { isLedgerDocument, PurgeLedger, type PurgeItems } from "./purge-ledger.ts";
 
-export const LEDGER_KV_PREFIX = "outpost:purge-ledger:v1:";
+const LEDGER_KV_PREFIX = "outpost:purge-ledger:v1:";
 /**
  * One KV key per purge, kept as long as the ledger keeps purges. KV has no compare-and-set: two
  * locations writing the ledger at once can lose one purge; the cron folds this log back into the
  * ledger every minute (reconcile-ledger.ts), so a lost purge comes back within about a minute.
  */
-export const PURGE_LOG_KV_PREFIX = "outpost:purge-log:v1:";
-export const PURGE_LOG_SECONDS = 30 * 86_400;
+const PURGE_LOG_KV_PREFIX = "outpost:purge-log:v1:";
+const PURGE_LOG_SECONDS = 30 * 86_400;
 /** How often an isolate re-reads the location's copy of the ledger (Cache API). */
 export const LOCATION_REREAD_MS = 1_000;
 /** How often an isolate re-reads KV's copy (other locations' purges; KV reads are billed). */
@@ -24,17 +24,17 @@ export const GLOBAL_REREAD_MS = 5_000;
 const LEDGER_CACHE_URL_PREFIX = "https://outpost-cache.internal/__outpost/purge-ledger/v1/";
 const LEDGER_CACHE_SECONDS = 30 * 86_400;
 
-export interface LedgerStores {
+interface LedgerStores {
   kv: KVNamespace | undefined;
   /** The location's Cache API, where it exists (not on *.workers.dev). */
   cache: Cache | undefined;
 }
 
-export interface LedgerEnv {
+interface LedgerEnv {
   OUTPOST_CACHE?: KVNamespace;
 }
 
-export interface RecordedPurge {
+interface RecordedPurge {
   at: number;
   /** Whether the ledger reached KV (other locations) and the location's cache (other isolates here). */
   sharedGlobally: boolean;
