@@ -187,7 +187,10 @@ async function main() {
   for (let round = 0; round < ROUNDS; round += 1) {
     workers = {};
     for (const [name, definition] of Object.entries(definitions)) workers[name] = await startTracked(name, definition, logs[name]);
-    await (await workers["bare-kv"].mf.getKVNamespace("KV")).put("object", await storedEntry(workers["outpost-kv"], "/object"));
+    const entry = await storedEntry(workers["outpost-kv"], "/object");
+    await (await workers["bare-kv"].mf.getKVNamespace("KV")).put("object", entry);
+    // The hand-written hits read it under the key they build from the URL (host, path, query).
+    for (const name of ["floor-memory", "floor-kv"]) await (await workers[name].mf.getKVNamespace("KV")).put(`${new URL(workers[name].url).host}/object`, entry);
     pinning = pinCores(Object.values(workers).map((w) => w.pid));
     if (round === 0) console.log(`bench: ${pinning}`);
     const order = round % 2 === 0 ? scenarios : [...scenarios].reverse();

@@ -45,6 +45,8 @@ export async function workerDefinitions(projectRoot, outpostScript, { origin, re
   return {
     "bare-constant": { script: baseline("bare-constant.js"), env: {} },
     "bare-kv": { script: baseline("bare-kv.js"), env: { KV: { type: "kv" } } },
+    "floor-memory": { script: baseline("floor-hit.js"), env: { KV: { type: "kv" }, TIER: { type: "text", value: "memory" } } },
+    "floor-kv": { script: baseline("floor-hit.js"), env: { KV: { type: "kv" }, TIER: { type: "text", value: "kv" } } },
     "bare-proxy": { script: baseline("bare-proxy.js"), env: { ORIGIN: { type: "text", value: origin.url } } },
     "bare-cache-miss": { script: baseline("bare-cache-miss.js"), env: { ORIGIN: { type: "text", value: origin.url }, KV: { type: "kv" } } },
     "hono-cache": { script: await bundleFile(join(projectRoot, "bench/workers/hono-cache.js")), env: { ORIGIN: { type: "text", value: origin.url } } },
@@ -91,11 +93,13 @@ const honoHit = (response) => (response.headers["cf-cache-status"] === "HIT" ? u
  * The two sides of each throughput target run next to each other (bare constant and the hot hit, bare
  * KV and the KV hit, bare proxy and the pass-through): a scenario measured later in a round runs a
  * little slower (with the KV pair six scenarios apart, one run measured the KV hit at 0.71-0.83x in
- * rounds of one order and 1.01-1.05x in the reversed rounds).
+ * rounds of one order and 1.01-1.05x in the reversed rounds). The hand-written hits (the floors) sit
+ * just before their bare worker.
  */
 export function loadScenarios({ refusing, urlOf }) {
   const resetRefusingBreaker = () => reviveAndReset(refusing, urlOf("outpost-failover"));
   return [
+    { name: "hand-written hit, memory (floor)", worker: "floor-memory", path: "/object", warm: 1, probe: cacheStatus(/^Outpost; hit; ttl=\d+; detail=memory$/) },
     { name: "bare constant 10 KB", worker: "bare-constant", path: "/" },
     { name: "Outpost hit (hot tier)", worker: "outpost-all-tiers", path: "/object", warm: 2, probe: cacheStatus(/^Outpost; hit;.*detail=memory$/), segment: "object", origin: "none" },
     {
@@ -109,6 +113,7 @@ export function loadScenarios({ refusing, urlOf }) {
     },
     { name: "hono/cache hit", worker: "hono-cache", path: "/hono/object", warm: 2, probe: honoHit, segment: "hono", origin: "none" },
     { name: "Outpost hit (Cache API tier)", worker: "outpost-colo", path: "/object", warm: 2, probe: cacheStatus(/^Outpost; hit;.*detail=colo$/), segment: "object", origin: "none" },
+    { name: "hand-written hit, KV (floor)", worker: "floor-kv", path: "/object", probe: cacheStatus(/^Outpost; hit; ttl=\d+; detail=kv$/) },
     { name: "bare KV read 10 KB", worker: "bare-kv", path: "/" },
     { name: "Outpost hit (KV tier)", worker: "outpost-kv", path: "/object", warm: 2, probe: cacheStatus(/^Outpost; hit;.*detail=kv$/), segment: "object", origin: "none" },
     { name: "bare proxy", worker: "bare-proxy", path: "/pass-bare", segment: "pass-bare", origin: "each" },
@@ -205,6 +210,10 @@ export function measurements() {
     throughput("Outpost hit (KV tier)", "bare KV read 10 KB", 0.9),
     throughput("Outpost hit (hot tier)", "bare constant 10 KB", 0.8),
     throughput("Outpost pass-through (uncacheable)", "bare proxy", 0.9),
+    throughput("hand-written hit, KV (floor)", "bare KV read 10 KB"),
+    throughput("Outpost hit (KV tier)", "hand-written hit, KV (floor)"),
+    throughput("hand-written hit, memory (floor)", "bare constant 10 KB"),
+    throughput("Outpost hit (hot tier)", "hand-written hit, memory (floor)"),
     throughput("Outpost hit (hot tier)", "hono/cache hit", 1.0),
     throughput("Outpost hit (Cache API tier)", "hono/cache hit"),
     throughput("Outpost miss (cacheable, unique URLs)", "bare proxy"),

@@ -196,6 +196,49 @@ describe("explain", () => {
     expect(await eu.hits()).toBe(1);
   });
 
+  // explain judges an entry with its own copy of the pipeline's order (purge ledger, then freshness,
+  // then the request's directives): this walk through every state keeps the two from drifting apart.
+  it("predicts the Cache-Status the next request gets, in every state an entry goes through", async () => {
+    const origin = await createOrigin("origin", { kind: "echo", headers: { "cache-control": "max-age=60, stale-while-revalidate=30" } });
+    const config = { ...siteConfig([{ name: "main", origins: [{ name: "origin", address: origin.url }] }], { cache: { request_cache_control: "honor" } }), cache_version: crypto.randomUUID().slice(0, 8) };
+    const worker = createTestWorker(testEnv({ OUTPOST: config, OUTPOST_ADMIN_TOKEN: TOKEN }));
+    const page = "https://www.example.com/page";
+    const fields = (status: string) => new Map(status.split("; ").slice(1).map((part) => [part.split("=")[0], part.split("=")[1]] as const));
+    /** The prediction, then the real request: same hit or fwd reason, same ttl and tier when predicted. */
+    async function expectPredicted(url: string, headers: Record<string, string> = {}): Promise<string> {
+      const query = Object.entries(headers).map(([name, value]) => `&header=${encodeURIComponent(`${name}: ${value}`)}`).join("");
+      const explained = (await (await worker.fetch(adminRequest(`/explain?url=${encodeURIComponent(url)}${query}`))).json()) as Record<string, any>;
+      const predicted: string = explained.cache.cache_status;
+      const response = await worker.fetch(new Request(url, { headers }));
+      await response.arrayBuffer();
+      const actual = response.headers.get("cache-status") ?? "";
+      const [want, got] = [fields(predicted), fields(actual)];
+      expect(got.has("hit"), `${predicted} vs ${actual}`).toBe(want.has("hit"));
+      expect(got.get("fwd"), `${predicted} vs ${actual}`).toBe(want.get("fwd"));
+      if (want.has("ttl")) expect(got.get("ttl"), `${predicted} vs ${actual}`).toBe(want.get("ttl"));
+      if (want.has("detail")) expect(got.get("detail")?.startsWith(want.get("detail")!), `${predicted} vs ${actual}`).toBe(true);
+      return predicted;
+    }
+    const purge = async (body: unknown) => expect((await worker.fetch(adminRequest("/purge", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }))).status).toBe(200);
+
+    expect(await expectPredicted(page)).toBe("Outpost; fwd=miss");
+    expect(await expectPredicted(page)).toBe("Outpost; hit; ttl=60; detail=memory");
+    expect(await expectPredicted(page, { "cache-control": "no-cache" })).toBe("Outpost; fwd=request");
+    worker.clock.advance(70_000); // stale, inside stale-while-revalidate; the hot tier's copy is gone
+    expect(await expectPredicted(page)).toBe("Outpost; hit; ttl=-10; detail=colo:stale-while-revalidate");
+    worker.clock.advance(1_000);
+    await purge({ files: [page], soft: true }); // stale from now on: served while it revalidates
+    expect(await expectPredicted(page)).toBe("Outpost; hit; ttl=0; detail=memory:stale-while-revalidate");
+    worker.clock.advance(1_000);
+    await purge({ files: [page] });
+    expect(await expectPredicted(page)).toBe("Outpost; fwd=miss; detail=purged");
+    await origin.behave({ kind: "echo", headers: { "cache-control": "no-store" } });
+    await expectPredicted(`${page}-private`);
+    expect(await expectPredicted(`${page}-private`)).toBe("Outpost; fwd=bypass; detail=recently-uncacheable");
+    // The miss, no-cache, two background refreshes (stale-while-revalidate, soft purge), the purged miss, two uncacheable.
+    expect(await origin.hits()).toBe(7);
+  });
+
   it("explains a path no route serves, and a bypassed method", async () => {
     const { worker } = await geoSite();
     const unrouted = (await (await worker.fetch(adminRequest(`/explain?url=${encodeURIComponent("https://other.example.com/")}`))).json()) as Record<string, any>;
