@@ -1,5 +1,6 @@
 // What a cache tier holds under a key, in one value (one read on a hit): a 4-byte length, a JSON
 // header, then the body. The header is versioned; anything unreadable is a miss, never an error.
+import { headersOf } from "../lib/headers.ts";
 import type { EntryTimes } from "./freshness.ts";
 
 /**
@@ -47,7 +48,7 @@ export type StoredResponse = {
   body: StoredBody;
   /** The whole record (encodeRecord's layout) when a fill built it while reading the body; `body` is a view into it. */
   encoded?: ArrayBuffer;
-  /** meta.headers as a Headers object, prepared once when the hot tier takes the entry; never mutated. */
+  /** meta.headers as a Headers object, prepared once (decodeRecord, or the hot tier taking the entry); never mutated. */
   headers?: Headers;
 };
 /** A stored response's header field (names are stored lower-case), without building a Headers object. */
@@ -74,14 +75,39 @@ export function encodeRecord(meta: EntryMeta, body: StoredBody = new ArrayBuffer
   return out.buffer;
 }
 
+interface ParsedHeader {
+  meta: EntryMeta;
+  /** A response's fields as a Headers object to copy (see StoredResponse.headers). */
+  headers?: Headers;
+}
+
+/**
+ * Record headers already parsed in this isolate, by their exact text: an entry read again from KV or
+ * the Cache API skips JSON.parse and gets its prepared Headers (together the largest part of a
+ * storage-tier hit's own work). What is shared is never mutated, as with the hot tier's records.
+ * Bounded: cleared when full.
+ */
+const parsedHeaders = new Map<string, ParsedHeader>();
+const PARSED_HEADERS_MAX = 512;
+
+function parseHeader(text: string): ParsedHeader | undefined {
+  const known = parsedHeaders.get(text);
+  if (known) return known;
+  const meta = JSON.parse(text) as EntryMeta;
+  if (meta?.v !== ENTRY_FORMAT_VERSION || (meta.kind !== "response" && meta.kind !== "vary")) return undefined;
+  const parsed = { meta, headers: meta.kind === "response" ? headersOf(meta.headers) : undefined };
+  if (parsedHeaders.size >= PARSED_HEADERS_MAX) parsedHeaders.clear();
+  parsedHeaders.set(text, parsed);
+  return parsed;
+}
+
 export function decodeRecord(data: ArrayBuffer): StoredRecord | undefined {
   if (data.byteLength < 4) return undefined;
   const headerLength = new DataView(data).getUint32(0);
   if (4 + headerLength > data.byteLength) return undefined;
   try {
-    const meta = JSON.parse(UTF8_DECODER.decode(new Uint8Array(data, 4, headerLength))) as EntryMeta;
-    if (meta?.v !== ENTRY_FORMAT_VERSION || (meta.kind !== "response" && meta.kind !== "vary")) return undefined;
-    return { meta, body: new Uint8Array(data, 4 + headerLength) } as StoredRecord;
+    const parsed = parseHeader(UTF8_DECODER.decode(new Uint8Array(data, 4, headerLength)));
+    return parsed && ({ meta: parsed.meta, headers: parsed.headers, body: new Uint8Array(data, 4 + headerLength) } as StoredRecord);
   } catch {
     return undefined;
   }

@@ -3,7 +3,7 @@
 // refreshed by another isolate or location replaces this copy within that bound. (Purges need no
 // such bound: every hit, from this tier too, is judged by the purge ledger.)
 import { headersOf } from "../lib/headers.ts";
-import { retentionSeconds, type StoredRecord } from "./entry.ts";
+import { retentionSeconds, type StoredRecord, type StoredResponse } from "./entry.ts";
 
 export const HOT_TIER_MAX_BYTES = 16 * 1024 * 1024;
 export const HOT_TIER_MAX_OBJECT_BYTES = 256 * 1024;
@@ -51,8 +51,10 @@ export class MemoryTier {
     this.delete(key);
     const keepMs = Math.min(HOT_TIER_MAX_LIFETIME_MS, retentionSeconds(record.meta, now) * 1000);
     if (bytes > HOT_TIER_MAX_OBJECT_BYTES || keepMs <= 0) return;
-    // Hot entries are delivered many times: prepare their headers once (see deliverEntry).
-    if (record.meta.kind === "response") record = { ...record, headers: headersOf(record.meta.headers) };
+    // Hot entries are delivered many times: their headers are prepared once (see deliverEntry), if
+    // decodeRecord has not already.
+    const stored = record.meta.kind === "response" ? (record as StoredResponse) : undefined;
+    if (stored && !stored.headers) record = { ...stored, headers: headersOf(stored.meta.headers) };
     this.entries.set(key, { record, bytes, expiresAt: now + keepMs });
     this.bytes += bytes;
     for (const [oldestKey] of this.entries) {

@@ -17,7 +17,8 @@ export type TierName = "memory" | "colo" | "kv";
 
 export interface CacheTier {
   readonly name: TierName;
-  get(key: string): Promise<ArrayBuffer | undefined>;
+  /** The stored value, or null (KV's own answer for a missing key, passed on without an extra await). */
+  get(key: string): Promise<ArrayBuffer | null>;
   put(key: string, data: ArrayBuffer, ttlSeconds: number): Promise<void>;
   delete(key: string): Promise<void>;
 }
@@ -28,8 +29,8 @@ export class KvTier implements CacheTier {
   constructor(kv: KVNamespace) {
     this.kv = kv;
   }
-  async get(key: string) {
-    return (await this.kv.get(key, "arrayBuffer")) ?? undefined;
+  get(key: string) {
+    return this.kv.get(key, "arrayBuffer");
   }
   async put(key: string, data: ArrayBuffer, ttlSeconds: number) {
     await this.kv.put(key, data, { expirationTtl: Math.max(KV_MIN_TTL_SECONDS, ttlSeconds) });
@@ -50,7 +51,7 @@ export class ColoTier implements CacheTier {
   }
   async get(key: string) {
     const response = await this.cache.match(this.request(key));
-    return response ? await response.arrayBuffer() : undefined;
+    return response ? await response.arrayBuffer() : null;
   }
   async put(key: string, data: ArrayBuffer, ttlSeconds: number) {
     await this.cache.put(this.request(key), new Response(data, { headers: { "cache-control": `max-age=${Math.max(1, ttlSeconds)}` } }));
@@ -118,8 +119,10 @@ export class TieredStore {
    * readable record; nearer tiers missing it, the hot tier included, are refilled.
    */
   async getFromStorage(key: string, background: (work: Promise<unknown>) => void, now: number, timings?: TierTimings): Promise<Lookup | undefined> {
-    for (const [index, tier] of this.tiers.entries()) {
-      let data: ArrayBuffer | undefined;
+    // Indexed loop: a KV-tier hit is a hot path, and an iterator and a slice per lookup show up there.
+    for (let index = 0; index < this.tiers.length; index += 1) {
+      const tier = this.tiers[index]!;
+      let data: ArrayBuffer | null;
       const startedAt = timings?.now() ?? 0;
       try {
         data = await tier.get(key);
@@ -128,11 +131,11 @@ export class TieredStore {
         logEvent("warn", "cache_tier_read_failed", { tier: tier.name, error: describeError(error) });
         continue;
       }
-      timings?.phase(tier.name, startedAt, data === undefined ? "miss" : "hit");
-      const record = data === undefined ? undefined : decodeRecord(data);
+      timings?.phase(tier.name, startedAt, data === null ? "miss" : "hit");
+      const record = data === null ? undefined : decodeRecord(data);
       if (!record || !data) continue;
       const ttl = retentionSeconds(record.meta, now);
-      for (const nearer of this.tiers.slice(0, index)) background(this.write(nearer, key, data, ttl, now));
+      for (let nearer = 0; nearer < index; nearer += 1) background(this.write(this.tiers[nearer]!, key, data, ttl, now));
       this.memory?.set(key, record, now);
       return { record, tier: tier.name };
     }
@@ -155,7 +158,7 @@ export class TieredStore {
     for (const tier of this.tiers) {
       try {
         const data = await tier.get(key);
-        results.push({ tier: tier.name, record: data === undefined ? undefined : decodeRecord(data) });
+        results.push({ tier: tier.name, record: data === null ? undefined : decodeRecord(data) });
       } catch (error) {
         results.push({ tier: tier.name, error: describeError(error) });
       }

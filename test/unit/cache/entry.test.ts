@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decodeRecord, encodeRecord, encodeRecordHead, readRecord, retentionSeconds, MAX_RETENTION_SECONDS, type ResponseEntryMeta } from "../../../src/cache/entry.ts";
+import { decodeRecord, encodeRecord, encodeRecordHead, readRecord, retentionSeconds, MAX_RETENTION_SECONDS, type ResponseEntryMeta, type StoredResponse } from "../../../src/cache/entry.ts";
 
 const meta: ResponseEntryMeta = {
   v: 1, kind: "response", status: 200, headers: [["content-type", "text/plain"]], tags: ["a"],
@@ -51,5 +51,28 @@ describe("retentionSeconds", () => {
   it("keeps a record until nothing about it can be used, never more than 30 days", () => {
     expect(retentionSeconds(meta, 0)).toBe(120);
     expect(retentionSeconds({ ...meta, keepUntilAt: 365 * 86_400_000 }, 0)).toBe(MAX_RETENTION_SECONDS);
+  });
+});
+
+describe("decodeRecord", () => {
+  it("parses a record's header once per isolate: the same bytes again share the parsed header and its prepared Headers", () => {
+    const first = decodeRecord(encodeRecord({ ...meta, tags: ["decode-shared"] }, bytes("one").buffer as ArrayBuffer));
+    const again = decodeRecord(encodeRecord({ ...meta, tags: ["decode-shared"] }, bytes("two").buffer as ArrayBuffer));
+    expect(again?.meta).toBe(first?.meta);
+    const stored = again as StoredResponse;
+    expect(stored.headers).toBe((first as StoredResponse).headers);
+    expect([...stored.headers!]).toEqual(meta.headers);
+    expect(new TextDecoder().decode(stored.body)).toBe("two"); // the body is each read's own
+  });
+
+  it("parses a changed header anew, and refuses what is not a record", () => {
+    const before = decodeRecord(encodeRecord({ ...meta, tags: ["decode-changed"] }));
+    const after = decodeRecord(encodeRecord({ ...meta, tags: ["decode-changed"], status: 404 }));
+    expect(after?.meta).not.toBe(before?.meta);
+    expect(after?.meta.kind === "response" && after.meta.status).toBe(404);
+    const notJson = new Uint8Array([0, 0, 0, 2, 123, 120]).buffer;
+    expect(decodeRecord(notJson)).toBeUndefined();
+    expect(decodeRecord(encodeRecord({ ...meta, v: 2 } as unknown as ResponseEntryMeta))).toBeUndefined();
+    expect(decodeRecord(encodeRecord({ ...meta, v: 2 } as unknown as ResponseEntryMeta))).toBeUndefined(); // not remembered as valid
   });
 });
