@@ -85,10 +85,12 @@ interface ParsedHeader {
  * Record headers already parsed in this isolate, by their exact text: an entry read again from KV or
  * the Cache API skips JSON.parse and gets its prepared Headers (together the largest part of a
  * storage-tier hit's own work). What is shared is never mutated, as with the hot tier's records.
- * Bounded: cleared when full.
+ * Bounded: headers up to 4 KB of text (most are under 1 KB), 512 of them (~4 MB at most), cleared
+ * when full.
  */
 const parsedHeaders = new Map<string, ParsedHeader>();
 const PARSED_HEADERS_MAX = 512;
+const PARSED_HEADER_MAX_CHARS = 4096;
 
 function parseHeader(text: string): ParsedHeader | undefined {
   const known = parsedHeaders.get(text);
@@ -96,6 +98,7 @@ function parseHeader(text: string): ParsedHeader | undefined {
   const meta = JSON.parse(text) as EntryMeta;
   if (meta?.v !== ENTRY_FORMAT_VERSION || (meta.kind !== "response" && meta.kind !== "vary")) return undefined;
   const parsed = { meta, headers: meta.kind === "response" ? headersOf(meta.headers) : undefined };
+  if (text.length > PARSED_HEADER_MAX_CHARS) return parsed;
   if (parsedHeaders.size >= PARSED_HEADERS_MAX) parsedHeaders.clear();
   parsedHeaders.set(text, parsed);
   return parsed;

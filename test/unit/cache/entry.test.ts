@@ -65,6 +65,14 @@ describe("decodeRecord", () => {
     expect(new TextDecoder().decode(stored.body)).toBe("two"); // the body is each read's own
   });
 
+  it("does not keep a large header: it is parsed at every read", () => {
+    const large = { ...meta, headers: [["link", "x".repeat(5_000)]] as Array<[string, string]> };
+    const first = decodeRecord(encodeRecord(large));
+    const again = decodeRecord(encodeRecord(large));
+    expect(again?.meta).toEqual(first?.meta);
+    expect(again?.meta).not.toBe(first?.meta);
+  });
+
   it("parses a changed header anew, and refuses what is not a record", () => {
     const before = decodeRecord(encodeRecord({ ...meta, tags: ["decode-changed"] }));
     const after = decodeRecord(encodeRecord({ ...meta, tags: ["decode-changed"], status: 404 }));
