@@ -73,7 +73,10 @@ export function deliverEntry(stored: StoredResponse, request: Request, cacheStat
   if (conditional && stored.meta.status === 200 && isNotModified(requestHeaders, (name) => headers.get(name))) {
     return new Response(null, { status: 304, headers: notModifiedHeaders(headers) });
   }
-  const body = request.method === "HEAD" || stored.meta.status === 204 || stored.meta.status === 304 ? null : stored.body;
+  const bodiless = stored.meta.status === 204 || stored.meta.status === 304;
+  // HEAD: the Content-Length a GET would carry (RFC 9110 §8.6), which the runtime sets for a GET's body.
+  if (request.method === "HEAD" && !bodiless) headers.set("content-length", String(stored.body.byteLength));
+  const body = request.method === "HEAD" || bodiless ? null : stored.body;
   if (body && stored.meta.status === 200 && requestHeaders.has("range") && ifRangeAllows(requestHeaders.get("if-range"), headers)) {
     return deliverRange(body, headers, decideRange(requestHeaders.get("range"), body.byteLength));
   }

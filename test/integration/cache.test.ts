@@ -78,6 +78,9 @@ describe("MISS then HIT", () => {
     const head = await worker.fetch(new Request("https://www.example.com/page", { method: "HEAD" }));
     expect(head.status).toBe(200);
     expect(cacheStatus(head)).toContain("hit");
+    // The length a GET gets, though the stored fields keep none (the runtime frames stored bodies).
+    const getLength = (await (await worker.fetch(get())).arrayBuffer()).byteLength;
+    expect(head.headers.get("content-length")).toBe(String(getLength));
     expect(await head.text()).toBe("");
     expect(await origin.hits()).toBe(1);
   });
