@@ -124,8 +124,8 @@ export async function fetchAndStore(
 
   const times = entryTimes(decision, receivedAt);
   // The client that caused the fetch still gets Set-Cookie; the stored copy does not (strip_set_cookie).
-  // Nor Content-Length: deliverEntry sends the kept body's own length, which the origin's could
-  // contradict (the runtime decodes compressed bodies).
+  // Nor Content-Length: a hit's is the kept body's own length (the runtime's, or deliverEntry's for
+  // HEAD), which the origin's could contradict (the runtime decodes compressed bodies).
   const storedHeaders = [...headers].filter(([name]) => name !== "content-length" && !(route.cache.strip_set_cookie && name === "set-cookie"));
   const meta: ResponseEntryMeta = { v: 1, kind: "response", status: response.status, headers: storedHeaders, ...times };
   const tags = parseCacheTags(response.headers);
