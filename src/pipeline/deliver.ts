@@ -74,10 +74,11 @@ export function deliverEntry(stored: StoredResponse, request: Request, cacheStat
     return new Response(null, { status: 304, headers: notModifiedHeaders(headers) });
   }
   const bodiless = stored.meta.status === 204 || stored.meta.status === 304;
+  const head = request.method === "HEAD"; // read once, like request.headers
   // HEAD: the Content-Length a GET would carry (RFC 9110 §8.6); a GET's comes from the runtime, which
   // frames the kept body itself (stored fields have none: fill-from-origin.ts).
-  if (request.method === "HEAD" && !bodiless) headers.set("content-length", String(stored.body.byteLength));
-  const body = request.method === "HEAD" || bodiless ? null : stored.body;
+  if (head && !bodiless) headers.set("content-length", String(stored.body.byteLength));
+  const body = head || bodiless ? null : stored.body;
   if (body && stored.meta.status === 200 && requestHeaders.has("range") && ifRangeAllows(requestHeaders.get("if-range"), headers)) {
     return deliverRange(body, headers, decideRange(requestHeaders.get("range"), body.byteLength));
   }
