@@ -4,6 +4,9 @@
 // Usage: node scripts/demo-origin.mjs [name=port ...]   (default: demo-a=8788 demo-b=8789)
 import { createServer } from "node:http";
 
+/** A large object (4 MiB): from 1 MiB on, Outpost streams hits from the Cache API instead of reading them whole. */
+const DOWNLOAD = Buffer.alloc(4 * 1024 * 1024, "outpost ");
+
 const PAGES = {
   "/": (name) => ({
     status: 200,
@@ -15,7 +18,8 @@ const PAGES = {
 <p>Generated at ${new Date().toISOString()}. Outpost forwarded this request from the edge to the demo origin
 <strong>${name}</strong>; the <code>Outpost-Upstream</code> response header names the route, pool and origin.</p>
 <ul><li><a href="/api/time">/api/time</a> (JSON, not cacheable)</li><li><a href="/health">/health</a></li>
-<li><a href="/slow?ms=2000">/slow?ms=2000</a></li><li><a href="/status/503">/status/503</a></li></ul>
+<li><a href="/slow?ms=2000">/slow?ms=2000</a></li><li><a href="/status/503">/status/503</a></li>
+<li><a href="/download">/download</a> (4 MiB, cacheable: a large object, streamed from the cache)</li></ul>
 </body></html>\n`,
   }),
   "/api/time": (name) => ({
@@ -24,6 +28,7 @@ const PAGES = {
     body: JSON.stringify({ origin: name, time: new Date().toISOString() }) + "\n",
   }),
   "/health": () => ({ status: 200, headers: { "content-type": "text/plain", "cache-control": "no-store" }, body: "ok\n" }),
+  "/download": () => ({ status: 200, headers: { "content-type": "application/octet-stream", "cache-control": "public, max-age=300", etag: '"download-1"' }, body: DOWNLOAD }),
 };
 
 function respond(name, req, res) {

@@ -72,6 +72,24 @@ export function streamVariants(outpostScript, origin) {
       expect: /fwd=miss;.*stored/,
       worker: outpostWorker(outpostScript, outpostConfig(origin.url, { cache: { max_object_bytes: MAX_OBJECT_BYTES } })),
     },
+    // Hits: `hit` stores the object first; `concurrent` transfers at once, their peak measured together.
+    {
+      name: "20 MiB hit from the location tier (Cache API), 4 at once",
+      path: "/large",
+      hit: true,
+      concurrent: 4,
+      expect: /^Outpost; hit;.*detail=colo$/,
+      target: 1, // less than one object for four hits: none of them holds it
+      worker: outpostWorker(outpostScript, outpostConfig(origin.url, { cache: { max_object_bytes: MAX_OBJECT_BYTES } })),
+    },
+    {
+      name: "20 MiB hit from KV (tiers [kv]), 4 at once",
+      path: "/large",
+      hit: true,
+      concurrent: 4,
+      expect: /^Outpost; hit;.*detail=kv$/,
+      worker: outpostWorker(outpostScript, outpostConfig(origin.url, { tiers: ["kv"], cache: { max_object_bytes: MAX_OBJECT_BYTES } })),
+    },
   ];
 }
 

@@ -5,7 +5,7 @@
 import * as z from "zod/mini";
 import { buildCacheKey, describeCacheKey } from "../cache/cache-key.ts";
 import { formatCacheStatus, type CacheStatus } from "../cache/cache-status.ts";
-import type { StoredRecord, StoredResponse } from "../cache/entry.ts";
+import type { FoundResponse, StoredRecord, StreamedResponse } from "../cache/entry.ts";
 import { ageSeconds, decideReuse, isUsableOnError, staleFrom, ttlSeconds } from "../cache/freshness.ts";
 import { variantKey } from "../cache/variants.ts";
 import { formatIssues, type CompiledConfig } from "../config/validate-config.ts";
@@ -89,9 +89,9 @@ async function explainCache(request: Request, url: URL, route: Route, config: Co
   const marker = primary.find((tier) => tier.record?.meta.kind === "vary")?.record?.meta;
   const variant = marker?.kind === "vary" ? await variantKey(key, marker, request.headers) : undefined;
   const tiers = variant ? await store.inspect(variant, now) : primary;
-  const judge = (stored: StoredResponse) => judgeEntry(stored, request, url, route, deps, now);
+  const judge = (stored: FoundResponse) => judgeEntry(stored, request, url, route, deps, now);
   const nearest = tiers.find((tier) => tier.record?.meta.kind === "response");
-  const predicted = predictStatus(nearest ? { tier: nearest.tier, ...judge(nearest.record as StoredResponse) } : undefined, deps.cacheState.isRecentlyUncacheable(key, now), now);
+  const predicted = predictStatus(nearest ? { tier: nearest.tier, ...judge(nearest.record as FoundResponse) } : undefined, deps.cacheState.isRecentlyUncacheable(key, now), now);
   return {
     enabled: true,
     bypass: null,
@@ -103,17 +103,17 @@ async function explainCache(request: Request, url: URL, route: Route, config: Co
   };
 }
 
-function judgeEntry(stored: StoredResponse, request: Request, url: URL, route: Route, deps: PipelineDeps, now: number) {
+function judgeEntry(stored: FoundResponse, request: Request, url: URL, route: Route, deps: PipelineDeps, now: number) {
   const purge = purgeVerdict(deps.purges.ledger, url, route, stored.meta);
   const times = purge.kind === "soft" ? staleFrom(stored.meta, purge.at) : stored.meta;
   const reuse = decideReuse(times, request.headers.get("cache-control"), route.cache.request_cache_control === "honor", now);
   return { purge, times, reuse: purge.kind === "hard" ? ({ kind: "forward", reason: "stale" } as const) : reuse };
 }
 
-function describeRecord(record: StoredRecord | undefined, judge: (stored: StoredResponse) => ReturnType<typeof judgeEntry>, now: number) {
+function describeRecord(record: StoredRecord | StreamedResponse | undefined, judge: (stored: FoundResponse) => ReturnType<typeof judgeEntry>, now: number) {
   if (!record) return { state: "absent" };
   if (record.meta.kind === "vary") return { state: "vary-marker", headers: record.meta.headers };
-  const { purge, times, reuse } = judge(record as StoredResponse);
+  const { purge, times, reuse } = judge(record as FoundResponse);
   return {
     state: purge.kind === "hard" ? "purged" : reuse.kind === "fresh" ? "fresh" : reuse.kind === "stale-while-revalidate" ? "stale-while-revalidate" : "stale",
     status: record.meta.status,

@@ -51,8 +51,35 @@ export type StoredResponse = {
   /** meta.headers as a Headers object, prepared once (decodeRecord, or the hot tier taking the entry); never mutated. */
   headers?: Headers;
 };
+/**
+ * A large stored body as it arrives from its tier (tiered-store.ts): handed to one client as a
+ * stream, never held whole in the isolate, where 128 MB are shared by every request in flight.
+ */
+export class StreamedBody {
+  readonly stream: ReadableStream<Uint8Array>;
+  readonly byteLength: number;
+  constructor(stream: ReadableStream<Uint8Array>, byteLength: number) {
+    this.stream = stream;
+    this.byteLength = byteLength;
+  }
+  /** The rest of the body, read whole: for what needs the bytes (ranges, revalidation, storing again). */
+  async bytes(): Promise<Uint8Array<ArrayBuffer>> {
+    return new Uint8Array(await new Response(this.stream).arrayBuffer());
+  }
+}
+
+/** A stored response found in a storage tier too large to read whole: its header parsed, its body still streaming. */
+export type StreamedResponse = Omit<StoredResponse, "body" | "encoded"> & { body: StreamedBody };
+
+/** A stored response as a lookup finds it: whole, or streaming (large, from a storage tier). */
+export type FoundResponse = StoredResponse | StreamedResponse;
+
+export function isStreamed(stored: FoundResponse): stored is StreamedResponse {
+  return stored.body instanceof StreamedBody;
+}
+
 /** A stored response's header field (names are stored lower-case), without building a Headers object. */
-export function storedHeader(stored: StoredResponse, name: string): string | null {
+export function storedHeader(stored: FoundResponse, name: string): string | null {
   return stored.meta.headers.find(([field]) => field === name)?.[1] ?? null;
 }
 
@@ -114,6 +141,66 @@ export function decodeRecord(data: ArrayBuffer): StoredRecord | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The record in a stream of `byteLength` bytes (a large value from a tier), its body left streaming,
+ * or undefined (the stream cancelled) when it is unreadable or not a response. Only the header's
+ * bytes, and what arrived with them, are read here.
+ */
+export async function readStreamedRecord(stream: ReadableStream<Uint8Array>, byteLength: number): Promise<StreamedResponse | undefined> {
+  const reader = stream.getReader();
+  let received: Uint8Array = new Uint8Array(0);
+  try {
+    let headerLength: number | undefined;
+    while (headerLength === undefined || received.length < 4 + headerLength) {
+      if (headerLength === undefined && received.length >= 4) {
+        headerLength = new DataView(received.buffer, received.byteOffset).getUint32(0);
+        if (4 + headerLength > byteLength) throw new Error("header longer than the value");
+        continue;
+      }
+      const chunk = await reader.read();
+      if (chunk.done) throw new Error("value shorter than its header");
+      received = received.length === 0 ? chunk.value : concatBytes(received, chunk.value);
+    }
+    const parsed = parseHeader(UTF8_DECODER.decode(received.subarray(4, 4 + headerLength)));
+    if (parsed?.meta.kind !== "response") throw new Error("not a response");
+    reader.releaseLock();
+    const bodyLength = byteLength - 4 - headerLength;
+    return { meta: parsed.meta, headers: parsed.headers, body: new StreamedBody(prepend(received.subarray(4 + headerLength), stream, bodyLength), bodyLength) };
+  } catch {
+    await reader.cancel().catch(() => {});
+    return undefined;
+  }
+}
+
+function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const joined = new Uint8Array(a.length + b.length);
+  joined.set(a, 0);
+  joined.set(b, a.length);
+  return joined;
+}
+
+/**
+ * `first`, then the rest of `rest`, as one stream of `length` bytes: the runtime pipes the rest
+ * without the isolate touching it, and the length becomes the answer's Content-Length.
+ */
+function prepend(first: Uint8Array, rest: ReadableStream<Uint8Array>, length: number): ReadableStream<Uint8Array> {
+  const { readable, writable } = new FixedLengthStream(length);
+  const pump = async () => {
+    const writer = writable.getWriter();
+    try {
+      if (first.length > 0) await writer.write(first);
+    } catch (error) {
+      await rest.cancel(error).catch(() => {});
+      return;
+    }
+    writer.releaseLock();
+    await rest.pipeTo(writable);
+  };
+  // Errors reach the reader of `readable` (the client), which is where they belong.
+  pump().catch(() => {});
+  return readable;
 }
 
 /** How long a storage tier should keep a record: until nothing about it can be used any more. */

@@ -3,7 +3,7 @@
 import { formatCacheStatus, type CacheStatus } from "../cache/cache-status.ts";
 import { CACHE_TAG_HEADERS } from "../cache/cache-tags.ts";
 import { isNotModified, notModifiedHeaders } from "../cache/conditional.ts";
-import type { StoredBody, StoredResponse } from "../cache/entry.ts";
+import { isStreamed, type FoundResponse, type StoredBody } from "../cache/entry.ts";
 import { decideRange, ifRangeAllows, type RangeDecision } from "../cache/range.ts";
 import { ageSeconds } from "../cache/freshness.ts";
 import type { CompiledRoute } from "../config/validate-config.ts";
@@ -60,9 +60,10 @@ export function deliverResponse(
 
 /**
  * A stored response as the client receives it: Age (RFC 9111 §5.1) and Cache-Status added, answered
- * with 304 when the client's preconditions match, without a body for HEAD.
+ * with 304 when the client's preconditions match, without a body for HEAD. A streaming (large) entry
+ * passes its stream on; the caller reads it whole first when the request asks for a range.
  */
-export function deliverEntry(stored: StoredResponse, request: Request, cacheStatus: CacheStatus, now: number): Response {
+export function deliverEntry(stored: FoundResponse, request: Request, cacheStatus: CacheStatus, now: number): Response {
   // Copying a prepared Headers object (kept with hot-tier entries) stays inside the runtime.
   const headers = stored.headers ? new Headers(stored.headers) : headersOf(stored.meta.headers);
   headers.set("age", String(ageSeconds(stored.meta, now)));
@@ -71,6 +72,7 @@ export function deliverEntry(stored: StoredResponse, request: Request, cacheStat
   const requestHeaders = request.headers;
   const conditional = requestHeaders.has("if-none-match") || requestHeaders.has("if-modified-since");
   if (conditional && stored.meta.status === 200 && isNotModified(requestHeaders, (name) => headers.get(name))) {
+    if (isStreamed(stored)) void stored.body.stream.cancel();
     return new Response(null, { status: 304, headers: notModifiedHeaders(headers) });
   }
   const bodiless = stored.meta.status === 204 || stored.meta.status === 304;
@@ -78,11 +80,15 @@ export function deliverEntry(stored: StoredResponse, request: Request, cacheStat
   // HEAD: the Content-Length a GET would carry (RFC 9110 §8.6); a GET's comes from the runtime, which
   // frames the kept body itself (stored fields have none: fill-from-origin.ts).
   if (head && !bodiless) headers.set("content-length", String(stored.body.byteLength));
-  const body = head || bodiless ? null : stored.body;
-  if (body && stored.meta.status === 200 && requestHeaders.has("range") && ifRangeAllows(requestHeaders.get("if-range"), headers)) {
-    return deliverRange(body, headers, decideRange(requestHeaders.get("range"), body.byteLength));
+  if (head || bodiless) {
+    if (isStreamed(stored)) void stored.body.stream.cancel();
+    return new Response(null, { status: stored.meta.status, headers });
   }
-  return new Response(body, { status: stored.meta.status, headers });
+  if (isStreamed(stored)) return new Response(stored.body.stream, { status: stored.meta.status, headers });
+  if (stored.meta.status === 200 && requestHeaders.has("range") && ifRangeAllows(requestHeaders.get("if-range"), headers)) {
+    return deliverRange(stored.body, headers, decideRange(requestHeaders.get("range"), stored.body.byteLength));
+  }
+  return new Response(stored.body, { status: stored.meta.status, headers });
 }
 
 function deliverRange(body: StoredBody, headers: Headers, range: RangeDecision): Response {

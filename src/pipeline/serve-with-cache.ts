@@ -1,6 +1,7 @@
 // The cache's state machine for one cacheable request (GET or HEAD on a route with caching on):
 //
-//   lookup   -> hot tier, location tier, KV (a Vary marker leads to the request's variant)
+//   lookup   -> hot tier, location tier, KV (a Vary marker leads to the request's variant); a large
+//               entry from a storage tier arrives as a stream, read whole only for what needs its bytes
 //   purged?  -> the purge ledger judges what was found: hard-purged is a miss, soft-purged is stale
 //   fresh    -> deliver HIT
 //   stale, within stale-while-revalidate -> deliver HIT now, refresh in waitUntil (once per isolate)
@@ -10,7 +11,7 @@
 import type { CacheStatus, ForwardReason } from "../cache/cache-status.ts";
 import { buildCacheKey, normalizeQuery, parseCookies } from "../cache/cache-key.ts";
 import { has, parseDirectives } from "../cache/cache-control.ts";
-import type { ResponseEntryMeta, StoredResponse, VaryMarkerMeta } from "../cache/entry.ts";
+import { isStreamed, type FoundResponse, type ResponseEntryMeta, type StoredResponse, type VaryMarkerMeta } from "../cache/entry.ts";
 import { decideReuse, isUsableOnError, staleFrom, ttlSeconds } from "../cache/freshness.ts";
 import type { Lookup, TieredStore, TierName } from "../cache/tiered-store.ts";
 import { variantKey } from "../cache/variants.ts";
@@ -47,9 +48,19 @@ export function cacheBypassReason(request: Request, route: CompiledRoute): { fwd
 }
 
 /** `primaryKey` is the URL's key; `marker` the Vary marker stored there, if any. */
-export type Found =
-  | { kind: "hit"; stored: StoredResponse; tier: TierName; primaryKey: string; marker?: VaryMarkerMeta }
-  | { kind: "miss"; fwd: "miss" | "vary-miss"; primaryKey: string; marker?: VaryMarkerMeta; purged?: true };
+type Hit<Stored> = { kind: "hit"; stored: Stored; tier: TierName; primaryKey: string; marker?: VaryMarkerMeta };
+type Miss = { kind: "miss"; fwd: "miss" | "vary-miss"; primaryKey: string; marker?: VaryMarkerMeta; purged?: true };
+/** What the origin stages get: a stored response with its body in memory. */
+export type Found = Hit<StoredResponse> | Miss;
+/** What a lookup finds: a large entry from a storage tier may still be streaming (StreamedResponse). */
+type Looked = Hit<FoundResponse> | Miss;
+
+/** The hit with its body in memory: a streaming entry is read whole (the only case that waits). */
+function withWholeBody(hit: Hit<FoundResponse>): Hit<StoredResponse> | Promise<Hit<StoredResponse>> {
+  const { stored } = hit;
+  if (!isStreamed(stored)) return hit as Hit<StoredResponse>; // its body is in memory: checked just above
+  return stored.body.bytes().then((body) => ({ ...hit, stored: { ...stored, body } }));
+}
 
 /** What the purge ledger says of an entry stored for this URL (also used by explain). */
 export function purgeVerdict(ledger: PurgeLedger, url: URL, route: CompiledRoute, meta: ResponseEntryMeta): PurgeVerdict {
@@ -63,18 +74,21 @@ export function purgeVerdict(ledger: PurgeLedger, url: URL, route: CompiledRoute
 }
 
 /** The ledger's verdict on a found entry; most entries were stored after the last purge (one comparison). */
-function afterPurges(found: Found, ctx: CacheRequest): Found {
+function afterPurges(found: Looked, ctx: CacheRequest): Looked {
   if (found.kind === "miss") return found;
   const { ledger } = ctx.deps.purges;
   const { meta } = found.stored;
   if (meta.storedAt >= ledger.newestAt) return found;
   const verdict = purgeVerdict(ledger, ctx.url, ctx.route, meta);
   if (verdict.kind === "none") return found;
-  if (verdict.kind === "hard") return { kind: "miss", fwd: "miss", primaryKey: found.primaryKey, marker: found.marker, purged: true };
+  if (verdict.kind === "hard") {
+    if (isStreamed(found.stored)) void found.stored.body.stream.cancel();
+    return { kind: "miss", fwd: "miss", primaryKey: found.primaryKey, marker: found.marker, purged: true };
+  }
   return { ...found, stored: { ...found.stored, meta: staleFrom(meta, verdict.at) } };
 }
 
-function findEntry(store: TieredStore, key: string, ctx: CacheRequest, now: number): Found | Promise<Found> {
+function findEntry(store: TieredStore, key: string, ctx: CacheRequest, now: number): Looked | Promise<Looked> {
   // A hot-tier hit of a plain (not Vary) entry needs no await at all.
   const hot = store.getHot(key, now);
   if (store.hasMemory) ctx.trace.phase("memory", now, hot ? "hit" : "miss");
@@ -83,16 +97,16 @@ function findEntry(store: TieredStore, key: string, ctx: CacheRequest, now: numb
 }
 
 /** `hot` is what the hot tier already answered for `key` (a Vary marker, or nothing). */
-async function findInTiers(store: TieredStore, key: string, hot: Lookup | undefined, { request, exec, trace }: CacheRequest, now: number): Promise<Found> {
+async function findInTiers(store: TieredStore, key: string, hot: Lookup | undefined, { request, exec, trace }: CacheRequest, now: number): Promise<Looked> {
   const background = (work: Promise<unknown>) => exec.waitUntil(work);
   const primary = hot ?? (await store.getFromStorage(key, background, now, trace));
   if (!primary) return { kind: "miss", fwd: "miss", primaryKey: key };
-  if (primary.record.meta.kind === "response") return { kind: "hit", stored: primary.record as StoredResponse, tier: primary.tier, primaryKey: key };
+  if (primary.record.meta.kind === "response") return { kind: "hit", stored: primary.record as FoundResponse, tier: primary.tier, primaryKey: key };
   const marker = primary.record.meta;
   const variantAt = await variantKey(key, marker, request.headers);
   const variant = store.getHot(variantAt, now) ?? (await store.getFromStorage(variantAt, background, now, trace));
   if (variant?.record.meta.kind !== "response") return { kind: "miss", fwd: "vary-miss", primaryKey: key, marker };
-  return { kind: "hit", stored: variant.record as StoredResponse, tier: variant.tier, primaryKey: key, marker };
+  return { kind: "hit", stored: variant.record as FoundResponse, tier: variant.tier, primaryKey: key, marker };
 }
 
 export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
@@ -123,18 +137,23 @@ export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
   const recentlyUncacheable = deps.cacheState.isRecentlyUncacheable(key, lookupAt);
   const skipLookup = authenticated || recentlyUncacheable;
   const lookup = skipLookup ? ({ kind: "miss", fwd: "miss", primaryKey: key } satisfies Found) : findEntry(store, key, ctx, lookupAt);
-  const found = afterPurges(lookup instanceof Promise ? await lookup : lookup, ctx);
+  const looked = afterPurges(lookup instanceof Promise ? await lookup : lookup, ctx);
   const honorRequest = route.cache.request_cache_control === "honor";
-  let fwd: ForwardReason = skipLookup ? "bypass" : found.kind === "miss" ? found.fwd : "stale";
+  let fwd: ForwardReason = skipLookup ? "bypass" : looked.kind === "miss" ? looked.fwd : "stale";
 
-  if (found.kind === "hit") {
-    const now = found.tier === "memory" ? lookupAt : deps.clock.now();
-    const reuse = decideReuse(found.stored.meta, honorRequest ? requestHeaders.get("cache-control") : null, honorRequest, now);
+  if (looked.kind === "hit") {
+    const now = looked.tier === "memory" ? lookupAt : deps.clock.now();
+    const reuse = decideReuse(looked.stored.meta, honorRequest ? requestHeaders.get("cache-control") : null, honorRequest, now);
     if (reuse.kind === "forward") fwd = reuse.reason;
     if (reuse.kind === "fresh") {
-      return deliverEntry(found.stored, request, reported({ hit: true, ttl: ttlSeconds(found.stored.meta, now), detail: found.tier }), now);
+      // A streaming entry goes to the client as it arrives; a range of it is cut from the whole body.
+      const { stored } = isStreamed(looked.stored) && requestHeaders.has("range") ? await withWholeBody(looked) : looked;
+      return deliverEntry(stored, request, reported({ hit: true, ttl: ttlSeconds(stored.meta, now), detail: looked.tier }), now);
     }
     if (reuse.kind === "stale-while-revalidate") {
+      // The refresh may need the bytes (a 304 keeps them), so a streaming entry is read whole.
+      const whole = withWholeBody(looked);
+      const found = whole instanceof Promise ? await whole : whole;
       refreshInBackground(ctx, key, found);
       return deliverEntry(found.stored, request, reported({ hit: true, ttl: ttlSeconds(found.stored.meta, now), detail: `${found.tier}:stale-while-revalidate` }), now);
     }
@@ -143,6 +162,8 @@ export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
     throw new OutpostError(504, "not_cached", "The request asked for a cached response only (only-if-cached) and none is stored");
   }
 
+  // Stale from here on: revalidation and stale-if-error need the stored body's bytes.
+  const found: Found = looked.kind === "hit" ? await withWholeBody(looked) : looked;
   const fill = await fillFromOrigin(ctx, key, found, { collapse: !skipLookup && request.method === "GET" });
   const now = deps.clock.now();
   const stale = found.kind === "hit" && isUsableOnError(found.stored.meta, now) ? found.stored : undefined;
@@ -176,7 +197,7 @@ export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
 }
 
 /** stale-while-revalidate: one background refresh per key per isolate at a time, and per second. */
-function refreshInBackground(ctx: CacheRequest, key: string, found: Extract<Found, { kind: "hit" }>): void {
+function refreshInBackground(ctx: CacheRequest, key: string, found: Hit<StoredResponse>): void {
   const { refreshing, refreshThrottle } = ctx.deps.cacheState;
   if (refreshing.has(key) || !refreshThrottle.allow(key, ctx.deps.clock.now())) return;
   refreshing.add(key);

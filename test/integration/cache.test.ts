@@ -133,6 +133,64 @@ describe("range requests", () => {
   });
 });
 
+describe("large objects: streamed from the location tier (tiered-store.ts)", () => {
+  // 1.5 MiB, every 16 bytes different: a byte out of place shows.
+  const size = 1536 * 1024;
+  const body = Array.from({ length: size / 16 }, (_, i) => i.toString(16).padStart(16, "-")).join("");
+  const large = (cacheControl = "max-age=60"): OriginBehavior => ({ kind: "fixed", status: 200, headers: { "cache-control": cacheControl, etag: '"big"' }, body });
+
+  it("answers GET, HEAD, a range and a 304 from a streamed entry", async () => {
+    const { origin, worker } = await cachedSite(large());
+    expect(await (await worker.fetch(get("/big"))).text()).toBe(body);
+
+    const hit = await worker.fetch(get("/big"));
+    expect(cacheStatus(hit)).toBe("Outpost; hit; ttl=60; detail=colo");
+    expect(hit.headers.get("etag")).toBe('"big"');
+    expect(await hit.text()).toBe(body);
+
+    const head = await worker.fetch(new Request("https://www.example.com/big", { method: "HEAD" }));
+    expect(head.headers.get("content-length")).toBe(String(size));
+    expect(await head.text()).toBe("");
+
+    const partial = await worker.fetch(get("/big", { range: "bytes=1000000-1000031" }));
+    expect(partial.status).toBe(206);
+    expect(partial.headers.get("content-range")).toBe(`bytes 1000000-1000031/${size}`);
+    expect(await partial.text()).toBe(body.slice(1_000_000, 1_000_032));
+
+    const conditional = await worker.fetch(get("/big", { "if-none-match": '"big"' }));
+    expect(conditional.status).toBe(304);
+    expect(await origin.hits()).toBe(1);
+  });
+
+  it("revalidates a stale streamed entry and serves its body with the 304's fields", async () => {
+    const { origin, worker } = await cachedSite(large(), { stale_if_error_seconds: 0 });
+    await (await worker.fetch(get("/big"))).text();
+    await origin.behave({ kind: "fixed", status: 304, headers: { etag: '"big"', "cache-control": "max-age=120", "x-refreshed": "yes" } });
+    worker.clock.advance(61_000);
+    const revalidated = await worker.fetch(get("/big"));
+    expect(cacheStatus(revalidated)).toBe("Outpost; fwd=stale; fwd-status=304; ttl=120; stored");
+    expect(revalidated.headers.get("x-refreshed")).toBe("yes");
+    expect(await revalidated.text()).toBe(body);
+    expect(await origin.hits()).toBe(2);
+  });
+
+  it("serves a streamed entry while it refreshes (stale-while-revalidate) and when the origin fails (stale-if-error)", async () => {
+    const { origin, worker } = await cachedSite(large("max-age=60, stale-while-revalidate=30, stale-if-error=600"));
+    await (await worker.fetch(get("/big"))).text();
+    worker.clock.advance(61_000);
+    const stale = await worker.fetch(get("/big"));
+    expect(cacheStatus(stale)).toBe("Outpost; hit; ttl=-1; detail=colo:stale-while-revalidate");
+    expect(await stale.text()).toBe(body);
+    expect(await origin.hits()).toBe(2); // the background refresh
+
+    await origin.behave({ kind: "reset" });
+    worker.clock.advance(100_000);
+    const rescued = await worker.fetch(get("/big"));
+    expect(cacheStatus(rescued)).toContain("detail=stale-if-error");
+    expect(await rescued.text()).toBe(body);
+  });
+});
+
 describe("what is never stored", () => {
   it.each([
     ["Set-Cookie", echo("max-age=60", { "set-cookie": "session=abc" }), {}],

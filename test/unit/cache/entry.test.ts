@@ -1,5 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { decodeRecord, encodeRecord, encodeRecordHead, readRecord, retentionSeconds, MAX_RETENTION_SECONDS, type ResponseEntryMeta, type StoredResponse } from "../../../src/cache/entry.ts";
+import {
+  decodeRecord,
+  encodeRecord,
+  encodeRecordHead,
+  readRecord,
+  readStreamedRecord,
+  retentionSeconds,
+  MAX_RETENTION_SECONDS,
+  type ResponseEntryMeta,
+  type StoredResponse,
+  type VaryMarkerMeta,
+} from "../../../src/cache/entry.ts";
 
 const meta: ResponseEntryMeta = {
   v: 1, kind: "response", status: 200, headers: [["content-type", "text/plain"]], tags: ["a"],
@@ -44,6 +55,46 @@ describe("readRecord", () => {
 
   it("reads an empty body", async () => {
     expect(await readRecord(null, 10, encodeRecordHead(meta), 0)).toMatchObject({ body: new Uint8Array(0) });
+  });
+});
+
+describe("readStreamedRecord", () => {
+  /** The record's bytes as a stream of `chunkSize`-byte chunks. */
+  function recordStream(record: ArrayBuffer, chunkSize: number): ReadableStream<Uint8Array> {
+    const all = new Uint8Array(record);
+    let offset = 0;
+    return new ReadableStream({
+      pull(controller) {
+        if (offset >= all.length) return controller.close();
+        controller.enqueue(all.slice(offset, offset + chunkSize));
+        offset += chunkSize;
+      },
+    });
+  }
+
+  it.each([3, 4096, 1 << 20])("parses the header and leaves the body streaming, in chunks of %i bytes", async (chunkSize) => {
+    const record = encodeRecord({ ...meta, tags: ["streamed"] }, bytes("the body of a large object").buffer as ArrayBuffer);
+    const streamed = await readStreamedRecord(recordStream(record, chunkSize), record.byteLength);
+    expect(streamed?.meta).toEqual({ ...meta, tags: ["streamed"] });
+    expect([...streamed!.headers!]).toEqual(meta.headers);
+    expect(streamed?.body.byteLength).toBe(26);
+    expect(await new Response(streamed!.body.stream).text()).toBe("the body of a large object");
+  });
+
+  it("reads the rest whole when asked for the bytes", async () => {
+    const record = encodeRecord(meta, bytes("0123456789").buffer as ArrayBuffer);
+    const streamed = await readStreamedRecord(recordStream(record, 7), record.byteLength);
+    expect(new TextDecoder().decode(await streamed!.body.bytes())).toBe("0123456789");
+  });
+
+  it("refuses a value shorter than its header says, a header longer than the value, and a Vary marker", async () => {
+    const record = encodeRecord(meta, bytes("body").buffer as ArrayBuffer);
+    const headerEnd = new DataView(record).getUint32(0) + 4;
+    expect(await readStreamedRecord(recordStream(record.slice(0, headerEnd - 1), 5), record.byteLength)).toBeUndefined();
+    expect(await readStreamedRecord(recordStream(record, 5), headerEnd - 1)).toBeUndefined();
+    const marker: VaryMarkerMeta = { v: 1, kind: "vary", headers: ["accept"], generation: "g", expiresAt: 1 };
+    const markerRecord = encodeRecord(marker);
+    expect(await readStreamedRecord(recordStream(markerRecord, 5), markerRecord.byteLength)).toBeUndefined();
   });
 });
 
