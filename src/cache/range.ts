@@ -46,3 +46,24 @@ export function ifRangeAllows(ifRange: string | null, storedHeaders: Headers): b
   const lastModified = parseHttpDate(storedHeaders.get("last-modified"));
   return date !== undefined && date === lastModified;
 }
+
+/**
+ * Bytes `start`..`end` (inclusive) of a streaming body (a large entry: entry.ts), the bytes before
+ * passing by unkept and the rest never read, as a stream of declared length (its Content-Length).
+ */
+export function sliceStream(stream: ReadableStream<Uint8Array>, start: number, end: number): ReadableStream<Uint8Array> {
+  let offset = 0;
+  const slicer = new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      const from = Math.max(0, start - offset);
+      const to = Math.min(chunk.length, end + 1 - offset);
+      offset += chunk.length;
+      if (from < to) controller.enqueue(chunk.subarray(from, to));
+      if (offset > end) controller.terminate(); // cancels the source: the rest is not read
+    },
+  });
+  const { readable, writable } = new FixedLengthStream(end - start + 1);
+  // A failure reaches the reader of `readable` (the client), as a short body.
+  stream.pipeThrough(slicer).pipeTo(writable).catch(() => {});
+  return readable;
+}

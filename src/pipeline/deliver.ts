@@ -3,8 +3,8 @@
 import { formatCacheStatus, type CacheStatus } from "../cache/cache-status.ts";
 import { CACHE_TAG_HEADERS } from "../cache/cache-tags.ts";
 import { isNotModified, notModifiedHeaders } from "../cache/conditional.ts";
-import { isStreamed, type FoundResponse, type StoredBody } from "../cache/entry.ts";
-import { decideRange, ifRangeAllows, type RangeDecision } from "../cache/range.ts";
+import { isStreamed, StreamedBody, type FoundResponse, type StoredBody } from "../cache/entry.ts";
+import { decideRange, ifRangeAllows, sliceStream, type RangeDecision } from "../cache/range.ts";
 import { ageSeconds } from "../cache/freshness.ts";
 import type { CompiledRoute } from "../config/validate-config.ts";
 import { appendToList, headersOf, hopByHopAnd, sfString, VIA_ENTRY, withoutHopByHop } from "../lib/headers.ts";
@@ -61,7 +61,7 @@ export function deliverResponse(
 /**
  * A stored response as the client receives it: Age (RFC 9111 §5.1) and Cache-Status added, answered
  * with 304 when the client's preconditions match, without a body for HEAD. A streaming (large) entry
- * passes its stream on; the caller reads it whole first when the request asks for a range.
+ * passes its stream on, or the range asked for.
  */
 export function deliverEntry(stored: FoundResponse, request: Request, cacheStatus: CacheStatus, now: number): Response {
   // Copying a prepared Headers object (kept with hot-tier entries) stays inside the runtime.
@@ -84,22 +84,25 @@ export function deliverEntry(stored: FoundResponse, request: Request, cacheStatu
     if (isStreamed(stored)) void stored.body.stream.cancel();
     return new Response(null, { status: stored.meta.status, headers });
   }
-  if (isStreamed(stored)) return new Response(stored.body.stream, { status: stored.meta.status, headers });
   if (stored.meta.status === 200 && requestHeaders.has("range") && ifRangeAllows(requestHeaders.get("if-range"), headers)) {
     return deliverRange(stored.body, headers, decideRange(requestHeaders.get("range"), stored.body.byteLength));
   }
-  return new Response(stored.body, { status: stored.meta.status, headers });
+  return new Response(bodyOf(stored.body), { status: stored.meta.status, headers });
 }
 
-function deliverRange(body: StoredBody, headers: Headers, range: RangeDecision): Response {
+const bodyOf = (body: StoredBody | StreamedBody) => (body instanceof StreamedBody ? body.stream : body);
+
+function deliverRange(body: StoredBody | StreamedBody, headers: Headers, range: RangeDecision): Response {
   headers.set("accept-ranges", "bytes");
   if (range.kind === "unsatisfiable") {
+    if (body instanceof StreamedBody) void body.stream.cancel();
     headers.set("content-range", `bytes */${body.byteLength}`);
     headers.delete("content-length");
     return new Response(null, { status: 416, headers });
   }
-  if (range.kind === "full") return new Response(body, { status: 200, headers });
+  if (range.kind === "full") return new Response(bodyOf(body), { status: 200, headers });
   headers.set("content-range", `bytes ${range.start}-${range.end}/${body.byteLength}`);
   headers.delete("content-length");
-  return new Response(body.slice(range.start, range.end + 1), { status: 206, headers });
+  const part = body instanceof StreamedBody ? sliceStream(body.stream, range.start, range.end) : body.slice(range.start, range.end + 1);
+  return new Response(part, { status: 206, headers });
 }

@@ -146,9 +146,7 @@ export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
     const reuse = decideReuse(looked.stored.meta, honorRequest ? requestHeaders.get("cache-control") : null, honorRequest, now);
     if (reuse.kind === "forward") fwd = reuse.reason;
     if (reuse.kind === "fresh") {
-      // A streaming entry goes to the client as it arrives; a range of it is cut from the whole body.
-      const { stored } = isStreamed(looked.stored) && requestHeaders.has("range") ? await withWholeBody(looked) : looked;
-      return deliverEntry(stored, request, reported({ hit: true, ttl: ttlSeconds(stored.meta, now), detail: looked.tier }), now);
+      return deliverEntry(looked.stored, request, reported({ hit: true, ttl: ttlSeconds(looked.stored.meta, now), detail: looked.tier }), now);
     }
     if (reuse.kind === "stale-while-revalidate") {
       // The refresh may need the bytes (a 304 keeps them), so a streaming entry is read whole.

@@ -139,7 +139,7 @@ describe("large objects: streamed from the location tier (tiered-store.ts)", () 
   const body = Array.from({ length: size / 16 }, (_, i) => i.toString(16).padStart(16, "-")).join("");
   const large = (cacheControl = "max-age=60"): OriginBehavior => ({ kind: "fixed", status: 200, headers: { "cache-control": cacheControl, etag: '"big"' }, body });
 
-  it("answers GET, HEAD, a range and a 304 from a streamed entry", async () => {
+  it("answers GET, HEAD, ranges and a 304 from a streamed entry", async () => {
     const { origin, worker } = await cachedSite(large());
     expect(await (await worker.fetch(get("/big"))).text()).toBe(body);
 
@@ -156,6 +156,10 @@ describe("large objects: streamed from the location tier (tiered-store.ts)", () 
     expect(partial.status).toBe(206);
     expect(partial.headers.get("content-range")).toBe(`bytes 1000000-1000031/${size}`);
     expect(await partial.text()).toBe(body.slice(1_000_000, 1_000_032));
+    const suffix = await worker.fetch(get("/big", { range: "bytes=-20" }));
+    expect(suffix.headers.get("content-range")).toBe(`bytes ${size - 20}-${size - 1}/${size}`);
+    expect(await suffix.text()).toBe(body.slice(-20));
+    expect((await worker.fetch(get("/big", { range: `bytes=${size}-` }))).status).toBe(416);
 
     const conditional = await worker.fetch(get("/big", { "if-none-match": '"big"' }));
     expect(conditional.status).toBe(304);

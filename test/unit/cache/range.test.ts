@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decideRange, ifRangeAllows } from "../../../src/cache/range.ts";
+import { decideRange, ifRangeAllows, sliceStream } from "../../../src/cache/range.ts";
 
 describe("decideRange", () => {
   it.each([
@@ -35,5 +35,44 @@ describe("ifRangeAllows", () => {
     ["Thu, 22 Oct 2015 07:28:00 GMT", false],
   ])("If-Range %s -> %s", (value, allowed) => {
     expect(ifRangeAllows(value, stored)).toBe(allowed);
+  });
+});
+
+describe("sliceStream", () => {
+  /** "0123456789..." in chunks of `size`, recording whether the rest was cancelled. */
+  function digits(total: number, size: number) {
+    const text = Array.from({ length: total }, (_, i) => String(i % 10)).join("");
+    const seen = { pulled: 0, cancelled: false };
+    let offset = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (offset >= total) return controller.close();
+        controller.enqueue(new TextEncoder().encode(text.slice(offset, offset + size)));
+        offset += size;
+        seen.pulled += 1;
+      },
+      cancel() {
+        seen.cancelled = true;
+      },
+    }, { highWaterMark: 0 });
+    return { text, stream, seen };
+  }
+
+  it.each([
+    ["inside one chunk", 2, 4, 10],
+    ["across chunks", 8, 23, 10],
+    ["to the last byte", 90, 99, 10],
+    ["one byte at a chunk's edge", 10, 10, 10],
+    ["chunks of one byte", 5, 9, 1],
+  ])("keeps only the range's bytes: %s", async (_case, start, end, chunkSize) => {
+    const { text, stream } = digits(100, chunkSize);
+    expect(await new Response(sliceStream(stream, start, end)).text()).toBe(text.slice(start, end + 1));
+  });
+
+  it("stops reading the source once the range is complete", async () => {
+    const { stream, seen } = digits(1000, 10);
+    expect(await new Response(sliceStream(stream, 0, 14)).text()).toBe("012345678901234");
+    expect(seen.cancelled).toBe(true);
+    expect(seen.pulled).toBeLessThan(5);
   });
 });

@@ -45,6 +45,14 @@ describe("TieredStore", () => {
     expect(new Uint8Array(await (stored.body as StreamedBody).bytes())).toEqual(body);
   });
 
+  it("inspects a large entry by its header alone (explain)", async () => {
+    await new ColoTier(caches.default).put("store-inspect", encodeRecord(meta, bodyOf(STREAMED_VALUE_MIN_BYTES)), 60);
+    const store = new TieredStore([new ColoTier(caches.default)], new KeyThrottle(1_000));
+    const [colo] = await store.inspect("store-inspect", 0);
+    expect(colo?.record?.meta).toEqual(meta);
+    expect(colo?.record?.body.byteLength).toBe(STREAMED_VALUE_MIN_BYTES);
+  });
+
   it("reads KV whole, large or not, and refills the location tier from it", async () => {
     const record = encodeRecord(meta, bodyOf(STREAMED_VALUE_MIN_BYTES + 5));
     await kv.put("store-kv-large", record);
