@@ -51,6 +51,7 @@ export type StoredResponse = {
   /** meta.headers as a Headers object, prepared once (decodeRecord, or the hot tier taking the entry); never mutated. */
   headers?: Headers;
 };
+
 /**
  * A large stored body as it arrives from its tier (tiered-store.ts): handed to one client as a
  * stream, never held whole in the isolate, where 128 MB are shared by every request in flight.
@@ -62,7 +63,7 @@ export class StreamedBody {
     this.stream = stream;
     this.byteLength = byteLength;
   }
-  /** The rest of the body, read whole: for what needs the bytes (ranges, revalidation, storing again). */
+  /** The rest of the body, read whole: for what needs the bytes (revalidation, storing again). */
   async bytes(): Promise<Uint8Array<ArrayBuffer>> {
     return new Uint8Array(await new Response(this.stream).arrayBuffer());
   }
@@ -76,6 +77,11 @@ export type FoundResponse = StoredResponse | StreamedResponse;
 
 export function isStreamed(stored: FoundResponse): stored is StreamedResponse {
   return stored.body instanceof StreamedBody;
+}
+
+/** Lets go of a body that will not be sent: a streaming one is cancelled, so its tier read ends. */
+export function discardBody(body: StoredBody | StreamedBody): void {
+  if (body instanceof StreamedBody) void body.stream.cancel();
 }
 
 /** A stored response's header field (names are stored lower-case), without building a Headers object. */

@@ -3,7 +3,7 @@
 import { formatCacheStatus, type CacheStatus } from "../cache/cache-status.ts";
 import { CACHE_TAG_HEADERS } from "../cache/cache-tags.ts";
 import { isNotModified, notModifiedHeaders } from "../cache/conditional.ts";
-import { isStreamed, StreamedBody, type FoundResponse, type StoredBody } from "../cache/entry.ts";
+import { discardBody, StreamedBody, type FoundResponse, type StoredBody } from "../cache/entry.ts";
 import { decideRange, ifRangeAllows, sliceStream, type RangeDecision } from "../cache/range.ts";
 import { ageSeconds } from "../cache/freshness.ts";
 import type { CompiledRoute } from "../config/validate-config.ts";
@@ -72,7 +72,7 @@ export function deliverEntry(stored: FoundResponse, request: Request, cacheStatu
   const requestHeaders = request.headers;
   const conditional = requestHeaders.has("if-none-match") || requestHeaders.has("if-modified-since");
   if (conditional && stored.meta.status === 200 && isNotModified(requestHeaders, (name) => headers.get(name))) {
-    if (isStreamed(stored)) void stored.body.stream.cancel();
+    discardBody(stored.body);
     return new Response(null, { status: 304, headers: notModifiedHeaders(headers) });
   }
   const bodiless = stored.meta.status === 204 || stored.meta.status === 304;
@@ -81,7 +81,7 @@ export function deliverEntry(stored: FoundResponse, request: Request, cacheStatu
   // frames the kept body itself (stored fields have none: fill-from-origin.ts).
   if (head && !bodiless) headers.set("content-length", String(stored.body.byteLength));
   if (head || bodiless) {
-    if (isStreamed(stored)) void stored.body.stream.cancel();
+    discardBody(stored.body);
     return new Response(null, { status: stored.meta.status, headers });
   }
   if (stored.meta.status === 200 && requestHeaders.has("range") && ifRangeAllows(requestHeaders.get("if-range"), headers)) {
@@ -95,7 +95,7 @@ const bodyOf = (body: StoredBody | StreamedBody) => (body instanceof StreamedBod
 function deliverRange(body: StoredBody | StreamedBody, headers: Headers, range: RangeDecision): Response {
   headers.set("accept-ranges", "bytes");
   if (range.kind === "unsatisfiable") {
-    if (body instanceof StreamedBody) void body.stream.cancel();
+    discardBody(body);
     headers.set("content-range", `bytes */${body.byteLength}`);
     headers.delete("content-length");
     return new Response(null, { status: 416, headers });

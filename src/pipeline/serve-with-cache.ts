@@ -11,7 +11,7 @@
 import type { CacheStatus, ForwardReason } from "../cache/cache-status.ts";
 import { buildCacheKey, normalizeQuery, parseCookies } from "../cache/cache-key.ts";
 import { has, parseDirectives } from "../cache/cache-control.ts";
-import { isStreamed, type FoundResponse, type ResponseEntryMeta, type StoredResponse, type VaryMarkerMeta } from "../cache/entry.ts";
+import { discardBody, isStreamed, type FoundResponse, type ResponseEntryMeta, type StoredResponse, type VaryMarkerMeta } from "../cache/entry.ts";
 import { decideReuse, isUsableOnError, staleFrom, ttlSeconds } from "../cache/freshness.ts";
 import type { Lookup, TieredStore, TierName } from "../cache/tiered-store.ts";
 import { variantKey } from "../cache/variants.ts";
@@ -82,7 +82,7 @@ function afterPurges(found: Looked, ctx: CacheRequest): Looked {
   const verdict = purgeVerdict(ledger, ctx.url, ctx.route, meta);
   if (verdict.kind === "none") return found;
   if (verdict.kind === "hard") {
-    if (isStreamed(found.stored)) void found.stored.body.stream.cancel();
+    discardBody(found.stored.body);
     return { kind: "miss", fwd: "miss", primaryKey: found.primaryKey, marker: found.marker, purged: true };
   }
   return { ...found, stored: { ...found.stored, meta: staleFrom(meta, verdict.at) } };
