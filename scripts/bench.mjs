@@ -143,10 +143,31 @@ async function runCollapse(round, { workers, origin }) {
   return { originRequests: origin.hitsFor(path), statuses, p50Ms: median(responses.map((r) => r.ms)), maxMs: Math.max(...responses.map((r) => r.ms)) };
 }
 
+/**
+ * A fresh worker (a new isolate, as in another location or after an eviction) whose KV holds what
+ * `filler` stored, keys moved to the new worker's host: its isolate has never seen them.
+ */
+async function withEntriesOf(filler, name, definition) {
+  const fromKv = await filler.mf.getKVNamespace("OUTPOST_CACHE");
+  const { keys } = await fromKv.list({ prefix: "outpost:" });
+  const entries = await Promise.all(keys.map(async ({ name: key }) => ({ key, ...(await fromKv.getWithMetadata(key, "arrayBuffer")) })));
+  await filler.stop();
+  const worker = await startTracked(name, definition);
+  const toKv = await worker.mf.getKVNamespace("OUTPOST_CACHE");
+  const [fromHost, toHost] = [new URL(filler.url).host, new URL(worker.url).host];
+  for (const { key, value, metadata } of entries) await toKv.put(key.replace(fromHost, toHost), value, metadata ? { metadata } : {});
+  return worker;
+}
+
 async function runStreams(outpostScript, origin) {
   const results = [];
   for (const variant of streamVariants(outpostScript, origin)) {
-    const worker = await startTracked(`stream-${results.length}`, variant.worker);
+    let worker = await startTracked(`stream-${results.length}`, variant.worker);
+    if (variant.hit) {
+      await request(`${worker.url}${variant.path}`); // the miss that stores the object (in waitUntil)
+      await sleep(1_000);
+      if (variant.hit === "cold") worker = await withEntriesOf(worker, `stream-${results.length}-cold`, variant.worker);
+    }
     if (!worker.pid) {
       await worker.stop();
       results.push({ variant, result: { growthBytes: Number.NaN, growthRatio: Number.NaN, transfers: 0, problem: "workerd process not found (needs Linux and /proc)" } });
@@ -154,10 +175,6 @@ async function runStreams(outpostScript, origin) {
     }
     pinCores([worker.pid]);
     await request(`${worker.url}/warm`);
-    if (variant.hit) {
-      await request(`${worker.url}${variant.path}`); // the miss that stores the object (in waitUntil)
-      await sleep(1_000);
-    }
     const transfers = [];
     for (let i = 0; i < STREAM_TRANSFERS; i += 1) {
       const url = variant.hit ? `${worker.url}${variant.path}` : `${worker.url}${variant.path}?transfer=${i}`;

@@ -72,7 +72,8 @@ export function streamVariants(outpostScript, origin) {
       expect: /fwd=miss;.*stored/,
       worker: outpostWorker(outpostScript, outpostConfig(origin.url, { cache: { max_object_bytes: MAX_OBJECT_BYTES } })),
     },
-    // Hits: `hit` stores the object first; `concurrent` transfers at once, their peak measured together.
+    // Hits: `hit` stores the object first ("cold": then moves it to a fresh worker's KV, whose isolate
+    // has never seen it); `concurrent` transfers at once, their peak measured together.
     {
       name: "20 MiB hit from the location tier (Cache API), 4 at once",
       path: "/large",
@@ -83,9 +84,18 @@ export function streamVariants(outpostScript, origin) {
       worker: outpostWorker(outpostScript, outpostConfig(origin.url, { cache: { max_object_bytes: MAX_OBJECT_BYTES } })),
     },
     {
-      name: "20 MiB hit from KV (tiers [kv]), 4 at once",
+      name: "20 MiB hit from KV (tiers [kv]) in the isolate that stored it, 4 at once",
       path: "/large",
       hit: true,
+      concurrent: 4,
+      expect: /^Outpost; hit;.*detail=kv$/,
+      target: 1,
+      worker: outpostWorker(outpostScript, outpostConfig(origin.url, { tiers: ["kv"], cache: { max_object_bytes: MAX_OBJECT_BYTES } })),
+    },
+    {
+      name: "20 MiB hit from KV (tiers [kv]) in an isolate new to it, 4 at once",
+      path: "/large",
+      hit: "cold",
       concurrent: 4,
       expect: /^Outpost; hit;.*detail=kv$/,
       worker: outpostWorker(outpostScript, outpostConfig(origin.url, { tiers: ["kv"], cache: { max_object_bytes: MAX_OBJECT_BYTES } })),

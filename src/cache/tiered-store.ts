@@ -16,13 +16,13 @@ const COLO_KEY_BASE = "https://outpost-cache.internal/";
 export type TierName = "memory" | "colo" | "kv";
 
 /**
- * Values from this size on are streamed from the location tier to the client instead of read
- * whole: each hit of a 20 MiB object read whole took ~60 MiB (locally, against 128 MB per isolate
- * in production). Below it, reading whole is the faster way, and keeps the bytes for the hot tier.
+ * Values from this size on are streamed from a storage tier to the client instead of read whole:
+ * each hit of a 20 MiB object read whole took ~60 MiB (locally, against 128 MB per isolate in
+ * production). Below it, reading whole is the faster way, and keeps the bytes for the hot tier.
  */
 export const STREAMED_VALUE_MIN_BYTES = 1024 * 1024;
 
-/** A stored value read as a stream, with its length (the Cache API's Content-Length). */
+/** A stored value read as a stream, with its length (the Cache API's Content-Length, KV metadata). */
 export interface StreamedValue {
   stream: ReadableStream<Uint8Array>;
   byteLength: number;
@@ -30,29 +30,62 @@ export interface StreamedValue {
 
 export interface CacheTier {
   readonly name: TierName;
-  /** The stored value (the location tier streams it from STREAMED_VALUE_MIN_BYTES on), or null. */
+  /** The stored value (streamed when large: see each tier), or null. */
   get(key: string): Promise<ArrayBuffer | StreamedValue | null>;
-  put(key: string, data: ArrayBuffer, ttlSeconds: number): Promise<void>;
+  put(key: string, data: ArrayBuffer | StreamedValue, ttlSeconds: number): Promise<void>;
   delete(key: string): Promise<void>;
+  /** Told when a value it returned whole was large (KV: read it as a stream next time). */
+  readWholeLarge?(key: string): void;
 }
+
+/** `value`'s stream with its length declared, so that what stores it knows the size up front. */
+function withLength({ stream, byteLength }: StreamedValue): ReadableStream<Uint8Array> {
+  const { readable, writable } = new FixedLengthStream(byteLength);
+  stream.pipeTo(writable).catch(() => {}); // a failed copy fails the write reading `readable`
+  return readable;
+}
+
+/** The metadata Outpost writes with a large KV value: its length, known before the value is read. */
+interface KvValueMetadata {
+  bytes?: number;
+}
+
+/** How many large keys a KV tier remembers (cleared when full). */
+const LARGE_KEYS_MAX = 1_000;
 
 export class KvTier implements CacheTier {
   readonly name = "kv";
   private readonly kv: KVNamespace;
+  /**
+   * Keys whose value this isolate knows to be large (it wrote one, or read one whole): read as a
+   * stream from then on. Other keys are read whole, because learning the length before the read
+   * costs every 10 KB hit (reading with metadata as a stream ~5% of its throughput, the header off
+   * a stream ~6%: A/B runs of 10 rounds). So an isolate's first read of a large value holds it whole.
+   */
+  private readonly largeKeys = new Set<string>();
   constructor(kv: KVNamespace) {
     this.kv = kv;
   }
-  /**
-   * Always read whole: deciding to stream needs the length before the read, and both ways of
-   * learning it cost a 10 KB hit: reading with metadata as a stream ~5% of its throughput, reading
-   * the head off a stream ~6% (A/B runs of 10 rounds). Large objects stream from the location tier,
-   * which a KV hit refills.
-   */
   get(key: string) {
-    return this.kv.get(key, "arrayBuffer");
+    return this.largeKeys.has(key) ? this.getStreamed(key) : this.kv.get(key, "arrayBuffer");
   }
-  async put(key: string, data: ArrayBuffer, ttlSeconds: number) {
-    await this.kv.put(key, data, { expirationTtl: Math.max(KV_MIN_TTL_SECONDS, ttlSeconds) });
+  readWholeLarge(key: string) {
+    if (this.largeKeys.size >= LARGE_KEYS_MAX) this.largeKeys.clear();
+    this.largeKeys.add(key);
+  }
+  private async getStreamed(key: string) {
+    const { value, metadata } = await this.kv.getWithMetadata<KvValueMetadata>(key, "stream");
+    if (value === null) return null;
+    const byteLength = metadata?.bytes;
+    if (typeof byteLength === "number" && byteLength >= STREAMED_VALUE_MIN_BYTES) return { stream: value, byteLength };
+    this.largeKeys.delete(key); // small now, or written without its length
+    return new Response(value).arrayBuffer();
+  }
+  async put(key: string, data: ArrayBuffer | StreamedValue, ttlSeconds: number) {
+    const large = data.byteLength >= STREAMED_VALUE_MIN_BYTES;
+    const metadata: KvValueMetadata | undefined = large ? { bytes: data.byteLength } : undefined;
+    await this.kv.put(key, data instanceof ArrayBuffer ? data : withLength(data), { expirationTtl: Math.max(KV_MIN_TTL_SECONDS, ttlSeconds), metadata });
+    if (large) this.readWholeLarge(key);
   }
   async delete(key: string) {
     await this.kv.delete(key);
@@ -75,8 +108,9 @@ export class ColoTier implements CacheTier {
     if (response.body && byteLength >= STREAMED_VALUE_MIN_BYTES) return { stream: response.body, byteLength };
     return await response.arrayBuffer();
   }
-  async put(key: string, data: ArrayBuffer, ttlSeconds: number) {
-    await this.cache.put(this.request(key), new Response(data, { headers: { "cache-control": `max-age=${Math.max(1, ttlSeconds)}` } }));
+  async put(key: string, data: ArrayBuffer | StreamedValue, ttlSeconds: number) {
+    const body = data instanceof ArrayBuffer ? data : withLength(data);
+    await this.cache.put(this.request(key), new Response(body, { headers: { "cache-control": `max-age=${Math.max(1, ttlSeconds)}` } }));
   }
   async delete(key: string) {
     await this.cache.delete(this.request(key));
@@ -157,11 +191,11 @@ export class TieredStore {
       timings?.phase(tier.name, startedAt, data === null ? "miss" : "hit");
       if (data === null) continue;
       if (!(data instanceof ArrayBuffer)) {
-        // Only the location tier streams, and no storage tier is nearer: nothing to refill.
-        const streamed = await readStreamedRecord(data.stream, data.byteLength);
+        const streamed = await this.readStreamed(index, key, data, background, now);
         if (streamed) return { record: streamed, tier: tier.name };
         continue;
       }
+      if (data.byteLength >= STREAMED_VALUE_MIN_BYTES) tier.readWholeLarge?.(key);
       const record = decodeRecord(data);
       if (!record) continue;
       const ttl = retentionSeconds(record.meta, now);
@@ -170,6 +204,24 @@ export class TieredStore {
       return { record, tier: tier.name };
     }
     return undefined;
+  }
+
+  /**
+   * A large value from tier `index`: its record with the body streaming, and the value streamed into
+   * the nearer tier that missed it (a tee: a client slower than the copy holds back what it has not
+   * read yet). Too large for the hot tier.
+   */
+  private async readStreamed(index: number, key: string, value: StreamedValue, background: (work: Promise<unknown>) => void, now: number): Promise<StreamedResponse | undefined> {
+    if (index === 0) return readStreamedRecord(value.stream, value.byteLength);
+    const [forClient, forTiers] = value.stream.tee();
+    const record = await readStreamedRecord(forClient, value.byteLength);
+    if (!record) {
+      await forTiers.cancel();
+      return undefined;
+    }
+    // Tiers are ordered Cache API, KV: only the Cache API can be nearer, and it takes the copy.
+    background(this.write(this.tiers[0]!, key, { stream: forTiers, byteLength: value.byteLength }, retentionSeconds(record.meta, now), now));
+    return record;
   }
 
   /** Writes every tier; failures are logged, never thrown. `encoded` is the record when already built. */
@@ -212,9 +264,10 @@ export class TieredStore {
     return record;
   }
 
-  private async write(tier: CacheTier, key: string, data: ArrayBuffer, ttl: number, now: number): Promise<void> {
+  private async write(tier: CacheTier, key: string, data: ArrayBuffer | StreamedValue, ttl: number, now: number): Promise<void> {
     if (tier.name === "kv" && !this.throttle.allow(key, now)) {
       logEvent("debug", "cache_kv_write_skipped", { reason: "one write per second per key" });
+      if (!(data instanceof ArrayBuffer)) await data.stream.cancel();
       return;
     }
     try {

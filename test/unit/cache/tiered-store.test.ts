@@ -31,6 +31,33 @@ describe("ColoTier (the Cache API)", () => {
   });
 });
 
+describe("KvTier", () => {
+  it("reads a value whole until it knows the key is large (it wrote it, or read it whole), then streams it with its length", async () => {
+    const large = encodeRecord(meta, bodyOf(STREAMED_VALUE_MIN_BYTES));
+    const writer = new KvTier(kv);
+    await writer.put("kv-large", large, 60);
+    const fromWriter = await writer.get("kv-large");
+    expect(fromWriter).not.toBeInstanceOf(ArrayBuffer);
+    expect((fromWriter as { byteLength: number }).byteLength).toBe(large.byteLength);
+    expect(new Uint8Array(await new Response((fromWriter as { stream: ReadableStream }).stream).arrayBuffer())).toEqual(new Uint8Array(large));
+
+    const reader = new KvTier(kv); // another isolate
+    expect(await reader.get("kv-large")).toBeInstanceOf(ArrayBuffer);
+    reader.readWholeLarge("kv-large");
+    expect(await reader.get("kv-large")).not.toBeInstanceOf(ArrayBuffer);
+  });
+
+  it("reads a known-large key whole again once its value is small, and forgets it", async () => {
+    const writer = new KvTier(kv);
+    await writer.put("kv-shrinks", encodeRecord(meta, bodyOf(STREAMED_VALUE_MIN_BYTES)), 60);
+    const small = encodeRecord(meta, bodyOf(100));
+    await kv.put("kv-shrinks", small); // written elsewhere, without metadata
+    const read = await writer.get("kv-shrinks");
+    expect(new Uint8Array(read as ArrayBuffer)).toEqual(new Uint8Array(small));
+    expect(await writer.get("kv-shrinks")).toBeInstanceOf(ArrayBuffer);
+  });
+});
+
 describe("TieredStore", () => {
   it("finds a large entry in the location tier with its body streaming, and does not refill the hot tier with it", async () => {
     const body = bodyOf(STREAMED_VALUE_MIN_BYTES + 123);
@@ -53,15 +80,29 @@ describe("TieredStore", () => {
     expect(colo?.record?.body.byteLength).toBe(STREAMED_VALUE_MIN_BYTES);
   });
 
-  it("reads KV whole, large or not, and refills the location tier from it", async () => {
-    const record = encodeRecord(meta, bodyOf(STREAMED_VALUE_MIN_BYTES + 5));
-    await kv.put("store-kv-large", record);
-    const store = new TieredStore([new ColoTier(caches.default), new KvTier(kv)], new KeyThrottle(1_000));
+  it("learns from a large value read whole from KV: the next read streams it", async () => {
+    await new KvTier(kv).put("store-kv-learn", encodeRecord(meta, bodyOf(STREAMED_VALUE_MIN_BYTES)), 60); // written by another isolate
+    const store = new TieredStore([new KvTier(kv)], new KeyThrottle(1_000));
+    const first = await store.getFromStorage("store-kv-learn", () => {}, 0);
+    expect(first!.record.body).toBeInstanceOf(Uint8Array);
+    const second = await store.getFromStorage("store-kv-learn", () => {}, 0);
+    expect(second!.record.body).toBeInstanceOf(StreamedBody);
+    await (second!.record.body as StreamedBody).stream.cancel();
+  });
+
+  it("streams a large KV value into the location tier while the client reads it", async () => {
+    const body = bodyOf(STREAMED_VALUE_MIN_BYTES + 5);
+    const kvTier = new KvTier(kv);
+    await kvTier.put("store-kv-large", encodeRecord(meta, body), 60); // this isolate wrote it: known large
+    const store = new TieredStore([new ColoTier(caches.default), kvTier], new KeyThrottle(1_000));
     const refills: Array<Promise<unknown>> = [];
     const found = await store.getFromStorage("store-kv-large", (work) => refills.push(work), 0);
     expect(found?.tier).toBe("kv");
-    expect(found!.record.body).toBeInstanceOf(Uint8Array);
+    expect(found!.record.body).toBeInstanceOf(StreamedBody);
+    expect(new Uint8Array(await (found!.record.body as StreamedBody).bytes())).toEqual(body);
     await Promise.all(refills);
-    expect((await store.getFromStorage("store-kv-large", () => {}, 0))?.tier).toBe("colo");
+    const again = await store.getFromStorage("store-kv-large", () => {}, 0);
+    expect(again?.tier).toBe("colo");
+    expect(new Uint8Array(await (again!.record.body as StreamedBody).bytes())).toEqual(body);
   });
 });
