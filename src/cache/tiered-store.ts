@@ -83,8 +83,8 @@ export class KvTier implements CacheTier {
   }
   async put(key: string, data: ArrayBuffer | StreamedValue, ttlSeconds: number) {
     const large = data.byteLength >= STREAMED_VALUE_MIN_BYTES;
-    const metadata: KvValueMetadata | undefined = large ? { bytes: data.byteLength } : undefined;
-    await this.kv.put(key, data instanceof ArrayBuffer ? data : withLength(data), { expirationTtl: Math.max(KV_MIN_TTL_SECONDS, ttlSeconds), metadata });
+    const metadata: KvValueMetadata = { bytes: data.byteLength };
+    await this.kv.put(key, data instanceof ArrayBuffer ? data : withLength(data), { expirationTtl: Math.max(KV_MIN_TTL_SECONDS, ttlSeconds), ...(large && { metadata }) });
     if (large) this.readWholeLarge(key);
   }
   async delete(key: string) {
@@ -208,8 +208,8 @@ export class TieredStore {
 
   /**
    * A large value from tier `index`: its record with the body streaming, and the value streamed into
-   * the nearer tier that missed it (a tee: a client slower than the copy holds back what it has not
-   * read yet). Too large for the hot tier.
+   * the nearer tier that missed it (a tee: whichever side is slower holds back what it has not read
+   * yet, at most the object). Too large for the hot tier.
    */
   private async readStreamed(index: number, key: string, value: StreamedValue, background: (work: Promise<unknown>) => void, now: number): Promise<StreamedResponse | undefined> {
     if (index === 0) return readStreamedRecord(value.stream, value.byteLength);
