@@ -5,7 +5,7 @@
 import type { SharedFill } from "../cache/cache-state.ts";
 import { queryForFill } from "../cache/cache-key.ts";
 import { parseCacheTags } from "../cache/cache-tags.ts";
-import { encodeRecordHead, readRecord, storedHeader, type ResponseEntryMeta, type StoredResponse, type VaryMarkerMeta } from "../cache/entry.ts";
+import { encodeRecordHead, isStreamed, readRecord, storedHeader, type FoundResponse, type ResponseEntryMeta, type StoredResponse, type VaryMarkerMeta } from "../cache/entry.ts";
 import { decideStorage, entryTimes, type EntryTimes } from "../cache/freshness.ts";
 import { variantKey, variantValues, varyHeaderNames } from "../cache/variants.ts";
 import { headersOf } from "../lib/headers.ts";
@@ -158,7 +158,7 @@ function varyValuesFor(stored: StoredResponse, headers: Headers): string | undef
 }
 
 /** The fill request made conditional on the stored response's validators (RFC 9111 §4.3.1). */
-function withValidators(request: Request, stored: StoredResponse): Request {
+function withValidators(request: Request, stored: FoundResponse): Request {
   const headers = new Headers(request.headers);
   const etag = storedHeader(stored, "etag");
   const lastModified = storedHeader(stored, "last-modified");
@@ -176,17 +176,18 @@ const KEPT_ON_UPDATE = new Set(["content-length", "content-encoding", "content-m
 /**
  * RFC 9111 §4.3.4: a 304 updates the stored response's header fields and so its freshness. The
  * updated entry is written back in the background; if the update forbids storing, the stored body
- * still answers this request once.
+ * still answers this request once. A streaming (large) entry is read whole: it is stored again.
  */
 async function refreshAfterNotModified(
   ctx: CacheRequest,
   request: Request,
   found: Found,
-  stored: StoredResponse,
+  foundStored: FoundResponse,
   notModified: Response,
   receivedAt: number,
 ): Promise<{ stored: StoredResponse; written: boolean }> {
   await notModified.body?.cancel();
+  const stored: StoredResponse = isStreamed(foundStored) ? { ...foundStored, body: await foundStored.body.bytes() } : foundStored;
   const headers = headersOf(stored.meta.headers);
   for (const [name, value] of deliveredHeaders(notModified.headers)) {
     if (!KEPT_ON_UPDATE.has(name) && name !== "via") headers.set(name, value);

@@ -47,13 +47,13 @@ export function cacheBypassReason(request: Request, route: CompiledRoute): { fwd
   return undefined;
 }
 
-/** `primaryKey` is the URL's key; `marker` the Vary marker stored there, if any. */
+/**
+ * What a lookup finds. `primaryKey` is the URL's key; `marker` the Vary marker stored there, if
+ * any. A large entry from a storage tier is still streaming (StreamedResponse).
+ */
 type Hit<Stored> = { kind: "hit"; stored: Stored; tier: TierName; primaryKey: string; marker?: VaryMarkerMeta };
 type Miss = { kind: "miss"; fwd: "miss" | "vary-miss"; primaryKey: string; marker?: VaryMarkerMeta; purged?: true };
-/** What the origin stages get: a stored response with its body in memory. */
-export type Found = Hit<StoredResponse> | Miss;
-/** What a lookup finds: a large entry from a storage tier may still be streaming (StreamedResponse). */
-type Looked = Hit<FoundResponse> | Miss;
+export type Found = Hit<FoundResponse> | Miss;
 
 /** The hit with its body in memory: a streaming entry is read whole (the only case that waits). */
 function withWholeBody(hit: Hit<FoundResponse>): Hit<StoredResponse> | Promise<Hit<StoredResponse>> {
@@ -74,7 +74,7 @@ export function purgeVerdict(ledger: PurgeLedger, url: URL, route: CompiledRoute
 }
 
 /** The ledger's verdict on a found entry; most entries were stored after the last purge (one comparison). */
-function afterPurges(found: Looked, ctx: CacheRequest): Looked {
+function afterPurges(found: Found, ctx: CacheRequest): Found {
   if (found.kind === "miss") return found;
   const { ledger } = ctx.deps.purges;
   const { meta } = found.stored;
@@ -88,7 +88,7 @@ function afterPurges(found: Looked, ctx: CacheRequest): Looked {
   return { ...found, stored: { ...found.stored, meta: staleFrom(meta, verdict.at) } };
 }
 
-function findEntry(store: TieredStore, key: string, ctx: CacheRequest, now: number): Looked | Promise<Looked> {
+function findEntry(store: TieredStore, key: string, ctx: CacheRequest, now: number): Found | Promise<Found> {
   // A hot-tier hit of a plain (not Vary) entry needs no await at all.
   const hot = store.getHot(key, now);
   if (store.hasMemory) ctx.trace.phase("memory", now, hot ? "hit" : "miss");
@@ -97,7 +97,7 @@ function findEntry(store: TieredStore, key: string, ctx: CacheRequest, now: numb
 }
 
 /** `hot` is what the hot tier already answered for `key` (a Vary marker, or nothing). */
-async function findInTiers(store: TieredStore, key: string, hot: Lookup | undefined, { request, exec, trace }: CacheRequest, now: number): Promise<Looked> {
+async function findInTiers(store: TieredStore, key: string, hot: Lookup | undefined, { request, exec, trace }: CacheRequest, now: number): Promise<Found> {
   const background = (work: Promise<unknown>) => exec.waitUntil(work);
   const primary = hot ?? (await store.getFromStorage(key, background, now, trace));
   if (!primary) return { kind: "miss", fwd: "miss", primaryKey: key };
@@ -137,34 +137,36 @@ export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
   const recentlyUncacheable = deps.cacheState.isRecentlyUncacheable(key, lookupAt);
   const skipLookup = authenticated || recentlyUncacheable;
   const lookup = skipLookup ? ({ kind: "miss", fwd: "miss", primaryKey: key } satisfies Found) : findEntry(store, key, ctx, lookupAt);
-  const looked = afterPurges(lookup instanceof Promise ? await lookup : lookup, ctx);
+  const found = afterPurges(lookup instanceof Promise ? await lookup : lookup, ctx);
   const honorRequest = route.cache.request_cache_control === "honor";
-  let fwd: ForwardReason = skipLookup ? "bypass" : looked.kind === "miss" ? looked.fwd : "stale";
+  let fwd: ForwardReason = skipLookup ? "bypass" : found.kind === "miss" ? found.fwd : "stale";
 
-  if (looked.kind === "hit") {
-    const now = looked.tier === "memory" ? lookupAt : deps.clock.now();
-    const reuse = decideReuse(looked.stored.meta, honorRequest ? requestHeaders.get("cache-control") : null, honorRequest, now);
+  if (found.kind === "hit") {
+    const now = found.tier === "memory" ? lookupAt : deps.clock.now();
+    const reuse = decideReuse(found.stored.meta, honorRequest ? requestHeaders.get("cache-control") : null, honorRequest, now);
     if (reuse.kind === "forward") fwd = reuse.reason;
     if (reuse.kind === "fresh") {
-      return deliverEntry(looked.stored, request, reported({ hit: true, ttl: ttlSeconds(looked.stored.meta, now), detail: looked.tier }), now);
+      return deliverEntry(found.stored, request, reported({ hit: true, ttl: ttlSeconds(found.stored.meta, now), detail: found.tier }), now);
     }
     if (reuse.kind === "stale-while-revalidate") {
-      // The refresh may need the bytes (a 304 keeps them), so a streaming entry is read whole.
-      const whole = withWholeBody(looked);
-      const found = whole instanceof Promise ? await whole : whole;
-      refreshInBackground(ctx, key, found);
-      return deliverEntry(found.stored, request, reported({ hit: true, ttl: ttlSeconds(found.stored.meta, now), detail: `${found.tier}:stale-while-revalidate` }), now);
+      // The background refresh may need the bytes (a 304 keeps them) while the client reads the
+      // entry, so a streaming entry is read whole.
+      const pending = withWholeBody(found);
+      const whole = pending instanceof Promise ? await pending : pending;
+      refreshInBackground(ctx, key, whole);
+      return deliverEntry(whole.stored, request, reported({ hit: true, ttl: ttlSeconds(whole.stored.meta, now), detail: `${whole.tier}:stale-while-revalidate` }), now);
     }
   } else if (honorRequest && has(parseDirectives(requestHeaders.get("cache-control")), "only-if-cached")) {
     // RFC 9111 §5.2.1.7: nothing stored that satisfies the request -> 504.
     throw new OutpostError(504, "not_cached", "The request asked for a cached response only (only-if-cached) and none is stored");
   }
 
-  // Stale from here on: revalidation and stale-if-error need the stored body's bytes.
-  const found: Found = looked.kind === "hit" ? await withWholeBody(looked) : looked;
   const fill = await fillFromOrigin(ctx, key, found, { collapse: !skipLookup && request.method === "GET" });
   const now = deps.clock.now();
   const stale = found.kind === "hit" && isUsableOnError(found.stored.meta, now) ? found.stored : undefined;
+  const servingStale = stale && (fill.kind === "failed" || (fill.kind === "response" && fill.response.status >= 500));
+  // A streaming stale entry that is not served is let go (a 304 has read it whole: fill-from-origin.ts).
+  if (found.kind === "hit" && !servingStale && fill.kind !== "revalidated") discardBody(found.stored.body);
 
   if (fill.kind === "shared") {
     return deliverEntry(fill.stored, request, reported({ fwd, collapsed: true, ttl: ttlSeconds(fill.stored.meta, now), detail: "collapsed" }), now);

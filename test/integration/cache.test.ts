@@ -195,6 +195,37 @@ describe("large objects: streamed from the location tier (tiered-store.ts)", () 
   });
 });
 
+describe("large objects: a stale streamed entry", () => {
+  const size = 1536 * 1024;
+  const body = "a".repeat(size);
+  const newBody = "b".repeat(size);
+
+  it("is let go when the origin sends a new version, which replaces it", async () => {
+    const { origin, worker } = await cachedSite({ kind: "fixed", status: 200, headers: { "cache-control": "max-age=60" }, body });
+    await (await worker.fetch(get("/big"))).text();
+    await origin.behave({ kind: "fixed", status: 200, headers: { "cache-control": "max-age=60" }, body: newBody });
+    worker.clock.advance(61_000);
+    const fresh = await worker.fetch(get("/big"));
+    expect(cacheStatus(fresh)).toBe("Outpost; fwd=stale; fwd-status=200; ttl=60; stored");
+    expect(await fresh.text()).toBe(newBody);
+    const hit = await worker.fetch(get("/big"));
+    expect(cacheStatus(hit)).toBe("Outpost; hit; ttl=60; detail=colo");
+    expect(await hit.text()).toBe(newBody);
+    expect(await origin.hits()).toBe(2);
+  });
+
+  it("is served whole when the origin answers 5xx (stale-if-error)", async () => {
+    const { origin, worker } = await cachedSite({ kind: "fixed", status: 200, headers: { "cache-control": "max-age=60, stale-if-error=600" }, body });
+    await (await worker.fetch(get("/big"))).text();
+    await origin.behave({ kind: "fixed", status: 503, body: "down" });
+    worker.clock.advance(61_000);
+    const rescued = await worker.fetch(get("/big"));
+    expect(cacheStatus(rescued)).toBe("Outpost; fwd=stale; fwd-status=503; ttl=-1; detail=stale-if-error");
+    expect(await rescued.text()).toBe(body);
+    expect(await origin.hits()).toBe(2);
+  });
+});
+
 describe("what is never stored", () => {
   it.each([
     ["Set-Cookie", echo("max-age=60", { "set-cookie": "session=abc" }), {}],
