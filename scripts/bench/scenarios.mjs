@@ -61,6 +61,22 @@ export async function workerDefinitions(projectRoot, outpostScript, { origin, re
   };
 }
 
+/**
+ * Four clients at once fetch the 20 MiB object, stored first (`hit`; "cold": then moved to a fresh
+ * worker's KV, whose isolate has never seen it); their peak is measured together.
+ */
+function largeHits(outpostScript, origin, where, { tiers, tier, hit = true, target }) {
+  return {
+    name: `20 MiB hit ${where}, 4 at once`,
+    path: "/large",
+    hit,
+    concurrent: 4,
+    expect: new RegExp(`^Outpost; hit;.*detail=${tier}$`),
+    target,
+    worker: outpostWorker(outpostScript, outpostConfig(origin.url, { tiers, cache: { max_object_bytes: MAX_OBJECT_BYTES } })),
+  };
+}
+
 /** Workers for the 20 MiB streaming measurements, each started fresh so its memory starts clean. */
 export function streamVariants(outpostScript, origin) {
   return [
@@ -72,34 +88,9 @@ export function streamVariants(outpostScript, origin) {
       expect: /fwd=miss;.*stored/,
       worker: outpostWorker(outpostScript, outpostConfig(origin.url, { cache: { max_object_bytes: MAX_OBJECT_BYTES } })),
     },
-    // Hits: `hit` stores the object first ("cold": then moves it to a fresh worker's KV, whose isolate
-    // has never seen it); `concurrent` transfers at once, their peak measured together.
-    {
-      name: "20 MiB hit from the location tier (Cache API), 4 at once",
-      path: "/large",
-      hit: true,
-      concurrent: 4,
-      expect: /^Outpost; hit;.*detail=colo$/,
-      target: 1, // less than one object for four hits: none of them holds it
-      worker: outpostWorker(outpostScript, outpostConfig(origin.url, { cache: { max_object_bytes: MAX_OBJECT_BYTES } })),
-    },
-    {
-      name: "20 MiB hit from KV (tiers [kv]) in the isolate that stored it, 4 at once",
-      path: "/large",
-      hit: true,
-      concurrent: 4,
-      expect: /^Outpost; hit;.*detail=kv$/,
-      target: 1,
-      worker: outpostWorker(outpostScript, outpostConfig(origin.url, { tiers: ["kv"], cache: { max_object_bytes: MAX_OBJECT_BYTES } })),
-    },
-    {
-      name: "20 MiB hit from KV (tiers [kv]) in an isolate new to it, 4 at once",
-      path: "/large",
-      hit: "cold",
-      concurrent: 4,
-      expect: /^Outpost; hit;.*detail=kv$/,
-      worker: outpostWorker(outpostScript, outpostConfig(origin.url, { tiers: ["kv"], cache: { max_object_bytes: MAX_OBJECT_BYTES } })),
-    },
+    largeHits(outpostScript, origin, "from the location tier (Cache API)", { tier: "colo", target: 1 }), // < one object for four hits: none holds it
+    largeHits(outpostScript, origin, "from KV (tiers [kv]) in the isolate that stored it", { tiers: ["kv"], tier: "kv", target: 1 }),
+    largeHits(outpostScript, origin, "from KV (tiers [kv]) in an isolate new to it", { tiers: ["kv"], tier: "kv", hit: "cold" }),
   ];
 }
 

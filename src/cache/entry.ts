@@ -79,6 +79,12 @@ export function isStreamed(stored: FoundResponse): stored is StreamedResponse {
   return stored.body instanceof StreamedBody;
 }
 
+/** The response with its body in memory: a streaming one is read whole (the only case that waits). */
+export function wholeResponse(stored: FoundResponse): StoredResponse | Promise<StoredResponse> {
+  if (!isStreamed(stored)) return stored;
+  return stored.body.bytes().then((body) => ({ ...stored, body }));
+}
+
 /** Lets go of a body that will not be sent: a streaming one is cancelled, so its tier read ends. */
 export function discardBody(body: StoredBody | StreamedBody): void {
   if (body instanceof StreamedBody) void body.stream.cancel();

@@ -1,5 +1,6 @@
 // Byte ranges served from a stored full response (RFC 9110 §14). One range per request: a request
 // for several ranges gets the whole representation, which RFC 9110 §14.2 allows.
+import { withLength } from "../lib/streams.ts";
 import { parseHttpDate } from "./freshness.ts";
 
 export type RangeDecision =
@@ -62,8 +63,5 @@ export function sliceStream(stream: ReadableStream<Uint8Array>, start: number, e
       if (offset > end) controller.terminate(); // cancels the source: the rest is not read
     },
   });
-  const { readable, writable } = new FixedLengthStream(end - start + 1);
-  // A failure reaches the reader of `readable` (the client), as a short body.
-  stream.pipeThrough(slicer).pipeTo(writable).catch(() => {});
-  return readable;
+  return withLength(stream.pipeThrough(slicer), end - start + 1);
 }

@@ -3,6 +3,7 @@
 // Every storage error degrades to a miss or a skipped write: the request is then served from the
 // origin, never failed.
 import { describeError, logEvent } from "../lib/log.ts";
+import { withLength } from "../lib/streams.ts";
 import { decodeRecord, encodeRecord, readStreamedRecord, retentionSeconds, type EntryMeta, type StoredBody, type StoredRecord, type StreamedResponse } from "./entry.ts";
 import { HOT_TIER_MAX_BODY_BYTES, type MemoryTier } from "./memory-tier.ts";
 
@@ -36,13 +37,6 @@ export interface CacheTier {
   delete(key: string): Promise<void>;
   /** Told when a value it returned whole was large (KV: read it as a stream next time). */
   readWholeLarge?(key: string): void;
-}
-
-/** `value`'s stream with its length declared, so that what stores it knows the size up front. */
-function withLength({ stream, byteLength }: StreamedValue): ReadableStream<Uint8Array> {
-  const { readable, writable } = new FixedLengthStream(byteLength);
-  stream.pipeTo(writable).catch(() => {}); // a failed copy fails the write reading `readable`
-  return readable;
 }
 
 /** The metadata Outpost writes with a large KV value: its length, known before the value is read. */
@@ -84,7 +78,7 @@ export class KvTier implements CacheTier {
   async put(key: string, data: ArrayBuffer | StreamedValue, ttlSeconds: number) {
     const large = data.byteLength >= STREAMED_VALUE_MIN_BYTES;
     const metadata: KvValueMetadata = { bytes: data.byteLength };
-    await this.kv.put(key, data instanceof ArrayBuffer ? data : withLength(data), { expirationTtl: Math.max(KV_MIN_TTL_SECONDS, ttlSeconds), ...(large && { metadata }) });
+    await this.kv.put(key, data instanceof ArrayBuffer ? data : withLength(data.stream, data.byteLength), { expirationTtl: Math.max(KV_MIN_TTL_SECONDS, ttlSeconds), ...(large && { metadata }) });
     if (large) this.readWholeLarge(key);
   }
   async delete(key: string) {
@@ -109,7 +103,7 @@ export class ColoTier implements CacheTier {
     return await response.arrayBuffer();
   }
   async put(key: string, data: ArrayBuffer | StreamedValue, ttlSeconds: number) {
-    const body = data instanceof ArrayBuffer ? data : withLength(data);
+    const body = data instanceof ArrayBuffer ? data : withLength(data.stream, data.byteLength);
     await this.cache.put(this.request(key), new Response(body, { headers: { "cache-control": `max-age=${Math.max(1, ttlSeconds)}` } }));
   }
   async delete(key: string) {

@@ -5,7 +5,7 @@
 import type { SharedFill } from "../cache/cache-state.ts";
 import { queryForFill } from "../cache/cache-key.ts";
 import { parseCacheTags } from "../cache/cache-tags.ts";
-import { encodeRecordHead, isStreamed, readRecord, storedHeader, type FoundResponse, type ResponseEntryMeta, type StoredResponse, type VaryMarkerMeta } from "../cache/entry.ts";
+import { encodeRecordHead, readRecord, storedHeader, wholeResponse, type FoundResponse, type ResponseEntryMeta, type StoredResponse, type VaryMarkerMeta } from "../cache/entry.ts";
 import { decideStorage, entryTimes, type EntryTimes } from "../cache/freshness.ts";
 import { variantKey, variantValues, varyHeaderNames } from "../cache/variants.ts";
 import { headersOf } from "../lib/headers.ts";
@@ -187,7 +187,7 @@ async function refreshAfterNotModified(
   receivedAt: number,
 ): Promise<{ stored: StoredResponse; written: boolean }> {
   await notModified.body?.cancel();
-  const stored: StoredResponse = isStreamed(foundStored) ? { ...foundStored, body: await foundStored.body.bytes() } : foundStored;
+  const stored = await wholeResponse(foundStored);
   const headers = headersOf(stored.meta.headers);
   for (const [name, value] of deliveredHeaders(notModified.headers)) {
     if (!KEPT_ON_UPDATE.has(name) && name !== "via") headers.set(name, value);

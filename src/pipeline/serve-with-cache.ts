@@ -11,7 +11,7 @@
 import type { CacheStatus, ForwardReason } from "../cache/cache-status.ts";
 import { buildCacheKey, normalizeQuery, parseCookies } from "../cache/cache-key.ts";
 import { has, parseDirectives } from "../cache/cache-control.ts";
-import { discardBody, isStreamed, type FoundResponse, type ResponseEntryMeta, type StoredResponse, type VaryMarkerMeta } from "../cache/entry.ts";
+import { discardBody, wholeResponse, type FoundResponse, type ResponseEntryMeta, type StoredResponse, type VaryMarkerMeta } from "../cache/entry.ts";
 import { decideReuse, isUsableOnError, staleFrom, ttlSeconds } from "../cache/freshness.ts";
 import type { Lookup, TieredStore, TierName } from "../cache/tiered-store.ts";
 import { variantKey } from "../cache/variants.ts";
@@ -54,13 +54,6 @@ export function cacheBypassReason(request: Request, route: CompiledRoute): { fwd
 type Hit<Stored> = { kind: "hit"; stored: Stored; tier: TierName; primaryKey: string; marker?: VaryMarkerMeta };
 type Miss = { kind: "miss"; fwd: "miss" | "vary-miss"; primaryKey: string; marker?: VaryMarkerMeta; purged?: true };
 export type Found = Hit<FoundResponse> | Miss;
-
-/** The hit with its body in memory: a streaming entry is read whole (the only case that waits). */
-function withWholeBody(hit: Hit<FoundResponse>): Hit<StoredResponse> | Promise<Hit<StoredResponse>> {
-  const { stored } = hit;
-  if (!isStreamed(stored)) return hit as Hit<StoredResponse>; // its body is in memory: checked just above
-  return stored.body.bytes().then((body) => ({ ...hit, stored: { ...stored, body } }));
-}
 
 /** What the purge ledger says of an entry stored for this URL (also used by explain). */
 export function purgeVerdict(ledger: PurgeLedger, url: URL, route: CompiledRoute, meta: ResponseEntryMeta): PurgeVerdict {
@@ -151,10 +144,10 @@ export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
     if (reuse.kind === "stale-while-revalidate") {
       // The background refresh may need the bytes (a 304 keeps them) while the client reads the
       // entry, so a streaming entry is read whole.
-      const pending = withWholeBody(found);
-      const whole = pending instanceof Promise ? await pending : pending;
-      refreshInBackground(ctx, key, whole);
-      return deliverEntry(whole.stored, request, reported({ hit: true, ttl: ttlSeconds(whole.stored.meta, now), detail: `${whole.tier}:stale-while-revalidate` }), now);
+      const pending = wholeResponse(found.stored);
+      const stored = pending instanceof Promise ? await pending : pending;
+      refreshInBackground(ctx, key, { ...found, stored });
+      return deliverEntry(stored, request, reported({ hit: true, ttl: ttlSeconds(stored.meta, now), detail: `${found.tier}:stale-while-revalidate` }), now);
     }
   } else if (honorRequest && has(parseDirectives(requestHeaders.get("cache-control")), "only-if-cached")) {
     // RFC 9111 §5.2.1.7: nothing stored that satisfies the request -> 504.
