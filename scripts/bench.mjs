@@ -2,7 +2,8 @@
 // `npm run bench [-- --quick]`: Outpost against baseline workers in one run, on the Miniflare Node
 // API (the leanest local runner with KV and the Cache API), with autocannon on loopback and local
 // origins. Load scenarios are interleaved and repeated in rounds (A B C ... then ... C B A, so slow
-// drift of the machine hits both sides of a comparison alike); every round starts every worker afresh
+// drift of the machine hits both sides of a comparison alike), and the sides of each throughput target
+// take turns in 200 ms slices within their round (a `group`); every round starts every worker afresh
 // (one workerd process is a few per cent faster or slower than another for its whole life: fresh
 // processes average that out instead of fixing it for the run), and every measured load follows an
 // unmeasured warm-up load (the JIT compiles Outpost's code first). Every scenario is checked before
@@ -18,7 +19,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { CONNECTIONS, burst, cpuMs, load, loadInBatches, median, pinCores, request, sleep, streamWithMemory, workerdPids } from "./bench/measure.mjs";
+import { CONNECTIONS, burst, cpuMs, load, loadAlternating, loadInBatches, median, pinCores, request, sleep, streamWithMemory, workerdPids } from "./bench/measure.mjs";
 import { LARGE_OBJECT_BYTES, startOrigin, startRefusingOrigin, startResettingOrigin } from "./bench/origins.mjs";
 import { COLLAPSE_REQUESTS, loadScenarios, measurements, streamMeasurement, streamVariants, workerDefinitions } from "./bench/scenarios.mjs";
 import { bundleWorker, startWorker } from "./worker-bundle.mjs";
@@ -57,29 +58,52 @@ function logTally(counts = {}) {
 const running = new Set();
 let origins = [];
 
-/** Starts one worker and finds its workerd process (Miniflare starts one per instance); `logCounts` carries a tally over. */
-async function startTracked(name, { script, env }, logCounts) {
+/**
+ * Starts one worker and finds its workerd process (Miniflare starts one per instance); `logCounts`
+ * carries a tally over; `moreEnv` joins the definition's env.
+ */
+async function startTracked(name, { script, env }, logCounts, moreEnv = {}) {
   const before = new Set(workerdPids());
   const logs = logTally(logCounts);
-  const worker = await startWorker(name, script, env, { handleStructuredLogs: logs.handle });
+  const worker = await startWorker(name, script, { ...env, ...moreEnv }, { handleStructuredLogs: logs.handle });
   running.add(worker.mf);
   const pid = workerdPids().find((p) => !before.has(p));
   return { ...worker, pid, logs: logs.counts, stop: () => running.delete(worker.mf) && worker.mf.dispose() };
 }
 
 /**
- * The bytes Outpost keeps in KV for `path` (its record: header, then the 10 KB body), so the bare KV
- * worker reads the same value from KV as the Outpost KV-tier hit it is compared with.
+ * The entry Outpost keeps in KV for `path`: its key, its value (the record: header, then the 10 KB
+ * body) and its expiration, so the bare KV worker reads the same key as the Outpost KV-tier hit it is
+ * compared with.
  */
 async function storedEntry(worker, path) {
   await request(`${worker.url}${path}`); // a miss; the entry is written in waitUntil
   const kv = await worker.mf.getKVNamespace("OUTPOST_CACHE");
   for (let attempt = 0; attempt < 50; attempt += 1) {
     const { keys } = await kv.list({ prefix: "outpost:v2:" });
-    if (keys.length === 1) return kv.get(keys[0].name, "arrayBuffer");
+    if (keys.length === 1) return { key: keys[0].name, value: await kv.get(keys[0].name, "arrayBuffer"), expiration: keys[0].expiration };
     await sleep(50);
   }
   throw new Error(`bench: Outpost stored no single KV entry for ${path}`);
+}
+
+/** Starts a worker that reads Outpost's stored entry (definition.entry, scenarios.mjs), with the entry in its KV. */
+async function startEntryReader(name, definition, logCounts, entry) {
+  const worker = await startTracked(name, definition, logCounts, definition.entry.env?.(entry));
+  const kv = await worker.mf.getKVNamespace("KV");
+  await kv.put(definition.entry.key(entry, worker.url), entry.value, definition.entry.lasting ? {} : { expiration: entry.expiration });
+  return worker;
+}
+
+/** Scenarios in order, the members of a `group` (listed next to each other) together. */
+function groupsOf(scenarios) {
+  const groups = [];
+  for (const scenario of scenarios) {
+    const last = groups.at(-1);
+    if (scenario.group && last?.[0].group === scenario.group) last.push(scenario);
+    else groups.push([scenario]);
+  }
+  return groups;
 }
 
 /** The scenario's kind of load for `seconds`: batches over its connections, or autocannon. */
@@ -88,12 +112,38 @@ function loadFor(scenario, url, seconds) {
   return load(url, { seconds, unique: scenario.unique });
 }
 
-/** One scenario's round; a scenario that cannot run (a failed breaker reset, a lost origin) is a problem, not a crash. */
-function runScenario(scenario, round, context) {
-  return measureScenario(scenario, round, context).catch((error) => ({ problem: `failed: ${error.message}` }));
+/**
+ * One round of a group of scenarios (one alone, or the members of a `group`, whose loads alternate);
+ * a scenario that cannot run (a failed breaker reset, a lost origin) is a problem, not a crash.
+ */
+async function runScenarios(group, round, context) {
+  const failed = (error) => ({ problem: `failed: ${error.message}` });
+  if (group.length === 1) return [await measureScenario(group[0], round, context).catch(failed)];
+  const prepared = [];
+  for (const scenario of group) prepared.push(await prepareScenario(scenario, round, context).catch(failed));
+  const loading = group.flatMap((_, index) => (prepared[index].problem ? [] : [index]));
+  const targets = loading.map((index) => ({ url: prepared[index].url, pid: context.workers[group[index].worker].pid }));
+  const loads = await loadAlternating(targets, { seconds: SECONDS }).catch((error) => targets.map(() => failed(error)));
+  return group.map((scenario, index) => {
+    const load = loads[loading.indexOf(index)];
+    if (!load || load.problem) return load ?? prepared[index];
+    return checkSample(scenario, load, prepared[index], context);
+  });
 }
 
-async function measureScenario(scenario, round, { workers, origin, resetting, counters }) {
+async function measureScenario(scenario, round, context) {
+  const prepared = await prepareScenario(scenario, round, context);
+  if (prepared.problem) return prepared;
+  const { pid } = context.workers[scenario.worker];
+  const cpuBefore = cpuMs(pid);
+  const sample = await loadFor(scenario, prepared.url, scenario.batch ? BATCH_SECONDS : SECONDS);
+  // workerd's CPU per answered request (background work included): steadier than req/s on a busy machine.
+  sample.cpuMsPerRequest = Math.round(((cpuMs(pid) - cpuBefore) / sample.requests) * 1000) / 1000;
+  return checkSample(scenario, sample, prepared, context);
+}
+
+/** Warms the scenario's worker up and probes it; returns where to load, or the problem the probe found. */
+async function prepareScenario(scenario, round, { workers, origin, resetting }) {
   const url = `${workers[scenario.worker].url}${scenario.path}`;
   await scenario.before?.();
   for (let i = 0; i < (scenario.warm ?? 0); i += 1) {
@@ -106,14 +156,11 @@ async function measureScenario(scenario, round, { workers, origin, resetting, co
   const probeHeaders = { cacheStatus: probe.headers["cache-status"], upstream: probe.headers["outpost-upstream"], cfCacheStatus: probe.headers["cf-cache-status"] };
   const problem = probe.status !== 200 ? `probe answered ${probe.status}` : scenario.probe?.(probe);
   if (problem) return { problem, probe: probeHeaders };
+  return { url, probeHeaders, originBefore: scenario.segment ? origin.hits(scenario.segment) : 0, deadBefore: resetting.connections() };
+}
 
-  const originBefore = scenario.segment ? origin.hits(scenario.segment) : 0;
-  const deadBefore = resetting.connections();
-  const { pid } = workers[scenario.worker];
-  const cpuBefore = cpuMs(pid);
-  const sample = await loadFor(scenario, url, scenario.batch ? BATCH_SECONDS : SECONDS);
-  // workerd's CPU per answered request (background work included): steadier than req/s on a busy machine.
-  sample.cpuMsPerRequest = Math.round(((cpuMs(pid) - cpuBefore) / sample.requests) * 1000) / 1000;
+/** What the origin saw during the load, checked against what the scenario claims. */
+function checkSample(scenario, sample, { probeHeaders, originBefore, deadBefore }, { origin, resetting, counters }) {
   sample.originRequests = scenario.segment ? origin.hits(scenario.segment) - originBefore : undefined;
   sample.probe = probeHeaders;
   if (scenario.countsDeadOrigin) {
@@ -212,15 +259,16 @@ async function main() {
   const collapse = [];
   for (let round = 0; round < ROUNDS; round += 1) {
     workers = {};
-    for (const [name, definition] of Object.entries(definitions)) workers[name] = await startTracked(name, definition, logs[name]);
+    for (const [name, definition] of Object.entries(definitions)) if (!definition.entry) workers[name] = await startTracked(name, definition, logs[name]);
     const entry = await storedEntry(workers["outpost-kv"], "/object");
-    await (await workers["bare-kv"].mf.getKVNamespace("KV")).put("object", entry);
-    // The hand-written hits read it under the key they build from the URL (host, path, query).
-    for (const name of ["floor-memory", "floor-kv"]) await (await workers[name].mf.getKVNamespace("KV")).put(`${new URL(workers[name].url).host}/object`, entry);
+    for (const [name, definition] of Object.entries(definitions)) if (definition.entry) workers[name] = await startEntryReader(name, definition, logs[name], entry);
     pinning = pinCores(Object.values(workers).map((w) => w.pid));
     if (round === 0) console.log(`bench: ${pinning}`);
     const order = round % 2 === 0 ? scenarios : [...scenarios].reverse();
-    for (const scenario of order) samples[scenario.name].push(await runScenario(scenario, round, { workers, origin, resetting, counters }));
+    for (const group of groupsOf(order)) {
+      const results = await runScenarios(group, round, { workers, origin, resetting, counters });
+      group.forEach((scenario, index) => samples[scenario.name].push(results[index]));
+    }
     collapse.push(await runCollapse(round, { workers, origin }));
     for (const worker of Object.values(workers)) await worker.stop();
     console.log(`bench: round ${round + 1}/${ROUNDS} done (${Math.round((Date.now() - startedAt) / 1000)} s)`);

@@ -1,6 +1,7 @@
 // Reference, not a baseline to beat: the least a worker can do to answer a cache hit with what the
-// issues require of every hit, hand-written with none of Outpost's pipeline. From the URL it builds a
-// key; it reads Outpost's own record (the bench copies it into this worker's KV under that key),
+// issues require of every hit, hand-written with none of Outpost's pipeline. From the URL it builds
+// the key Outpost would (`KEY_PREFIX`, then origin, path and query); it reads Outpost's own record
+// (the bench copies it into this worker's KV under that key, with its expiration),
 // decodes it, and answers with the stored status and headers plus Age and Cache-Status (#4),
 // Server-Timing and a request id (#5), checking what every hit must check (authorization,
 // preconditions, range, HEAD). With TIER = "memory" it reads KV once and then answers from memory,
@@ -23,7 +24,7 @@ export default {
   async fetch(request, env) {
     const startedAt = Date.now();
     const url = new URL(request.url);
-    const key = `${url.host}${url.pathname}${url.search}`;
+    const key = `${env.KEY_PREFIX}${url.protocol}//${url.host}${url.pathname}${url.search}`;
     const fields = request.headers;
     const id = fields.get("cf-ray") ?? `${(isolateId ??= crypto.randomUUID().slice(0, 12))}-${(++counter).toString(36)}`;
     // Outpost forwards these; the reference only measures hits, so anything else is an error the probe sees.

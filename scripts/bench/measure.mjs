@@ -82,6 +82,45 @@ export async function loadInBatches(url, { seconds, batch, connections, between 
   return summarise(latencies, { requests, seconds: loadSeconds, errors });
 }
 
+/**
+ * Loads several targets ({ url, pid }) in turn, `sliceMs` each (A B C A B C ...), until each has had
+ * `seconds` of load, over `connections` keep-alive connections per target; a slice ends when its last
+ * request does. Targets measured one after the other drift apart with the machine (a bare worker and
+ * Outpost moved by up to ±15% against each other between 4 s loads); in short turns they share its
+ * state. Returns one summary per target, with workerd's CPU per request counted slice by slice (two
+ * targets may share a worker).
+ */
+export async function loadAlternating(targets, { seconds, sliceMs = 200, connections = CONNECTIONS }) {
+  const sides = targets.map(() => ({ agent: new Agent({ keepAlive: true, maxSockets: connections }), latencies: [], requests: 0, errors: 0, ms: 0, cpuMs: 0 }));
+  try {
+    for (let loaded = 0; loaded < seconds * 1000; loaded += sliceMs) {
+      for (const [index, { url, pid }] of targets.entries()) {
+        const side = sides[index];
+        const cpuBefore = cpuMs(pid);
+        const startedAt = performance.now();
+        const deadline = startedAt + sliceMs;
+        const connection = async () => {
+          while (performance.now() < deadline) {
+            const response = await request(url, { agent: side.agent });
+            side.latencies.push(response.ms);
+            side.requests += 1;
+            if (response.status !== 200) side.errors += 1;
+          }
+        };
+        await Promise.all(Array.from({ length: connections }, connection));
+        side.ms += performance.now() - startedAt;
+        side.cpuMs += cpuMs(pid) - cpuBefore;
+      }
+    }
+  } finally {
+    for (const side of sides) side.agent.destroy();
+  }
+  return sides.map((side) => ({
+    ...summarise(side.latencies, { requests: side.requests, seconds: side.ms / 1000, errors: side.errors }),
+    cpuMsPerRequest: Math.round((side.cpuMs / side.requests) * 1000) / 1000,
+  }));
+}
+
 /** One GET; resolves with status, headers and time to the end of the body. */
 export function request(url, { agent } = {}) {
   return new Promise((resolve, reject) => {
@@ -204,7 +243,9 @@ function slowRead(url, bytesPerSecond) {
 
 /**
  * Resident memory of one workerd process while `url` streams to a client reading at
- * `bytesPerSecond`: sampled every `intervalMs`; growth is the peak minus the median of 300 ms before.
+ * `bytesPerSecond`: sampled every `intervalMs`; growth is the peak from the transfer's start on minus
+ * the lowest sample of the 300 ms before. (RSS can still be falling then, as memory from an earlier
+ * request is returned: a peak over the whole window once counted 17 MiB that were being freed.)
  */
 export async function streamWithMemory(url, pid, { bytesPerSecond, intervalMs = 20 }) {
   const sampler = startSampler(pid, intervalMs);
@@ -212,9 +253,8 @@ export async function streamWithMemory(url, pid, { bytesPerSecond, intervalMs = 
   const response = await slowRead(url, bytesPerSecond);
   await sleep(300);
   const samples = await sampler.stop(); // [ms since the sampler started, KiB]
-  const before = samples.filter(([t]) => t < 300).map(([, kib]) => kib);
-  const baselineKiB = median(before);
-  const peakKiB = Math.max(...samples.map(([, kib]) => kib));
+  const baselineKiB = Math.min(...samples.filter(([t]) => t < 300).map(([, kib]) => kib));
+  const peakKiB = Math.max(...samples.filter(([t]) => t >= 300).map(([, kib]) => kib));
   return {
     status: response.status,
     bytes: response.bytes,

@@ -38,18 +38,32 @@ function failoverConfig({ backupUrl, refusingUrl, resettingUrl }) {
 }
 
 const outpostWorker = (script, config) => ({ script, env: outpostEnv(config) });
+const text = (value) => ({ type: "text", value });
 
-/** name -> { script, env } for every worker the throughput scenarios use. */
+/**
+ * The hand-written hits build their key from the URL as Outpost does: Outpost's key prefix (version,
+ * cache version, route), then origin, path and query.
+ */
+const keyPrefix = (entry) => entry.key.slice(0, entry.key.indexOf("|") + 1);
+const floorEntry = { env: (entry) => ({ KEY_PREFIX: text(keyPrefix(entry)) }), key: (entry, workerUrl) => `${keyPrefix(entry)}${workerUrl}/object` };
+
+/**
+ * name -> { script, env } for every worker the throughput scenarios use. A worker with `entry` reads
+ * the entry Outpost stored for /object ({ key, value, expiration }): it starts once that exists, with
+ * `entry.env(entry)` added to its env, and finds the entry in its own KV under `entry.key(entry, url)`,
+ * with Outpost's expiration unless `lasting`.
+ */
 export async function workerDefinitions(projectRoot, outpostScript, { origin, refusing, resetting }) {
   const baseline = (file) => readFileSync(join(projectRoot, "bench/workers", file), "utf8");
   return {
     "bare-constant": { script: baseline("bare-constant.js"), env: {} },
-    "bare-kv": { script: baseline("bare-kv.js"), env: { KV: { type: "kv" } } },
-    "floor-memory": { script: baseline("floor-hit.js"), env: { KV: { type: "kv" }, TIER: { type: "text", value: "memory" } } },
-    "floor-kv": { script: baseline("floor-hit.js"), env: { KV: { type: "kv" }, TIER: { type: "text", value: "kv" } } },
-    "bare-proxy": { script: baseline("bare-proxy.js"), env: { ORIGIN: { type: "text", value: origin.url } } },
-    "bare-cache-miss": { script: baseline("bare-cache-miss.js"), env: { ORIGIN: { type: "text", value: origin.url }, KV: { type: "kv" } } },
-    "hono-cache": { script: await bundleFile(join(projectRoot, "bench/workers/hono-cache.js")), env: { ORIGIN: { type: "text", value: origin.url } } },
+    "bare-kv": { script: baseline("bare-kv.js"), env: { KV: { type: "kv" } }, entry: { env: (entry) => ({ KEY: text(entry.key) }), key: (entry) => entry.key } },
+    "bare-kv-short-key": { script: baseline("bare-kv.js"), env: { KV: { type: "kv" }, KEY: text("object") }, entry: { key: () => "object", lasting: true } },
+    "floor-memory": { script: baseline("floor-hit.js"), env: { KV: { type: "kv" }, TIER: text("memory") }, entry: floorEntry },
+    "floor-kv": { script: baseline("floor-hit.js"), env: { KV: { type: "kv" }, TIER: text("kv") }, entry: floorEntry },
+    "bare-proxy": { script: baseline("bare-proxy.js"), env: { ORIGIN: text(origin.url) } },
+    "bare-cache-miss": { script: baseline("bare-cache-miss.js"), env: { ORIGIN: text(origin.url), KV: { type: "kv" } } },
+    "hono-cache": { script: await bundleFile(join(projectRoot, "bench/workers/hono-cache.js")), env: { ORIGIN: text(origin.url) } },
     "outpost-all-tiers": outpostWorker(outpostScript, outpostConfig(origin.url)),
     "outpost-colo": outpostWorker(outpostScript, outpostConfig(origin.url, { tiers: ["colo", "kv"] })),
     "outpost-kv": outpostWorker(outpostScript, outpostConfig(origin.url, { tiers: ["kv"] })),
@@ -109,20 +123,21 @@ const honoHit = (response) => (response.headers["cf-cache-status"] === "HIT" ? u
  * of a previous scenario still on their way cannot be counted for the next one.
  * `batch` scenarios run in batches of that many requests over `connections` (loadInBatches). `[<id>]` in a path is replaced by
  * a unique id per request (autocannon's idReplacement): every request is a different URL.
- * The two sides of each throughput target run next to each other (bare constant and the hot hit, bare
- * KV and the KV hit, bare proxy and the pass-through): a scenario measured later in a round runs a
- * little slower (with the KV pair six scenarios apart, one run measured the KV hit at 0.71-0.83x in
- * rounds of one order and 1.01-1.05x in the reversed rounds). The hand-written hits (the floors) sit
- * just before their bare worker.
+ * The sides of each throughput target (bare constant and the hot hit, bare KV and the KV hit, bare
+ * proxy and the pass-through), with their hand-written hits, form a `group`, measured together: their
+ * loads alternate in short slices (loadAlternating). Measured one after the other for 4 s each, a
+ * bare worker and its Outpost counterpart moved against each other by up to ±15% per round, as this
+ * machine's speed drifts; alternating, every side sees the same machine.
  */
 export function loadScenarios({ refusing, urlOf }) {
   const resetRefusingBreaker = () => reviveAndReset(refusing, urlOf("outpost-failover"));
   return [
-    { name: "hand-written hit, memory (floor)", worker: "floor-memory", path: "/object", warm: 1, probe: cacheStatus(/^Outpost; hit; ttl=\d+; detail=memory$/) },
-    { name: "bare constant 10 KB", worker: "bare-constant", path: "/" },
-    { name: "Outpost hit (hot tier)", worker: "outpost-all-tiers", path: "/object", warm: 2, probe: cacheStatus(/^Outpost; hit;.*detail=memory$/), segment: "object", origin: "none" },
+    { name: "hand-written hit, memory (floor)", group: "hot", worker: "floor-memory", path: "/object", warm: 1, probe: cacheStatus(/^Outpost; hit; ttl=\d+; detail=memory$/) },
+    { name: "bare constant 10 KB", group: "hot", worker: "bare-constant", path: "/" },
+    { name: "Outpost hit (hot tier)", group: "hot", worker: "outpost-all-tiers", path: "/object", warm: 2, probe: cacheStatus(/^Outpost; hit;.*detail=memory$/), segment: "object", origin: "none" },
     {
       name: "Outpost stale (stale-while-revalidate)",
+      group: "hot",
       worker: "outpost-all-tiers",
       path: "/stale",
       warm: 2,
@@ -132,11 +147,12 @@ export function loadScenarios({ refusing, urlOf }) {
     },
     { name: "hono/cache hit", worker: "hono-cache", path: "/hono/object", warm: 2, probe: honoHit, segment: "hono", origin: "none" },
     { name: "Outpost hit (Cache API tier)", worker: "outpost-colo", path: "/object", warm: 2, probe: cacheStatus(/^Outpost; hit;.*detail=colo$/), segment: "object", origin: "none" },
-    { name: "hand-written hit, KV (floor)", worker: "floor-kv", path: "/object", probe: cacheStatus(/^Outpost; hit; ttl=\d+; detail=kv$/) },
-    { name: "bare KV read 10 KB", worker: "bare-kv", path: "/" },
-    { name: "Outpost hit (KV tier)", worker: "outpost-kv", path: "/object", warm: 2, probe: cacheStatus(/^Outpost; hit;.*detail=kv$/), segment: "object", origin: "none" },
-    { name: "bare proxy", worker: "bare-proxy", path: "/pass-bare", segment: "pass-bare", origin: "each" },
-    { name: "Outpost pass-through (uncacheable)", worker: "outpost-all-tiers", path: "/pass", probe: cacheStatus(/fwd=(miss|bypass);.*no-store/), segment: "pass", origin: "each" },
+    { name: "hand-written hit, KV (floor)", group: "kv", worker: "floor-kv", path: "/object", probe: cacheStatus(/^Outpost; hit; ttl=\d+; detail=kv$/) },
+    { name: "bare KV read 10 KB", group: "kv", worker: "bare-kv", path: "/" },
+    { name: "bare KV read 10 KB, short key", group: "kv", worker: "bare-kv-short-key", path: "/" },
+    { name: "Outpost hit (KV tier)", group: "kv", worker: "outpost-kv", path: "/object", warm: 2, probe: cacheStatus(/^Outpost; hit;.*detail=kv$/), segment: "object", origin: "none" },
+    { name: "bare proxy", group: "proxy", worker: "bare-proxy", path: "/pass-bare", segment: "pass-bare", origin: "each" },
+    { name: "Outpost pass-through (uncacheable)", group: "proxy", worker: "outpost-all-tiers", path: "/pass", probe: cacheStatus(/fwd=(miss|bypass);.*no-store/), segment: "pass", origin: "each" },
     {
       name: "Outpost miss, tiers [memory] only",
       worker: "outpost-misses-memory",
@@ -229,6 +245,8 @@ export function measurements() {
     throughput("Outpost hit (KV tier)", "bare KV read 10 KB", 0.9),
     throughput("Outpost hit (hot tier)", "bare constant 10 KB", 0.8),
     throughput("Outpost pass-through (uncacheable)", "bare proxy", 0.9),
+    throughput("Outpost hit (KV tier)", "bare KV read 10 KB, short key"),
+    throughput("bare KV read 10 KB, short key", "bare KV read 10 KB"),
     throughput("hand-written hit, KV (floor)", "bare KV read 10 KB"),
     throughput("Outpost hit (KV tier)", "hand-written hit, KV (floor)"),
     throughput("hand-written hit, memory (floor)", "bare constant 10 KB"),
