@@ -22,7 +22,7 @@ import { fileURLToPath } from "node:url";
 import { CONNECTIONS, burst, cpuMs, load, loadAlternating, loadInBatches, median, pinCores, request, sleep, streamWithMemory, workerdPids } from "./bench/measure.mjs";
 import { LARGE_OBJECT_BYTES, startOrigin, startRefusingOrigin, startResettingOrigin } from "./bench/origins.mjs";
 import { COLLAPSE_REQUESTS, loadScenarios, measurements, streamMeasurement, streamVariants, workerDefinitions } from "./bench/scenarios.mjs";
-import { bundleWorker, startWorker } from "./worker-bundle.mjs";
+import { bundleWorker, startWorker, storedKvEntry } from "./worker-bundle.mjs";
 
 const projectRoot = join(dirname(fileURLToPath(import.meta.url)), "..");
 const quick = process.argv.includes("--quick");
@@ -69,22 +69,6 @@ async function startTracked(name, { script, env }, logCounts, moreEnv = {}) {
   running.add(worker.mf);
   const pid = workerdPids().find((p) => !before.has(p));
   return { ...worker, pid, logs: logs.counts, stop: () => running.delete(worker.mf) && worker.mf.dispose() };
-}
-
-/**
- * The entry Outpost keeps in KV for `path`: its key, its value (the record: header, then the 10 KB
- * body) and its expiration, so the bare KV worker reads the same key as the Outpost KV-tier hit it is
- * compared with.
- */
-async function storedEntry(worker, path) {
-  await request(`${worker.url}${path}`); // a miss; the entry is written in waitUntil
-  const kv = await worker.mf.getKVNamespace("OUTPOST_CACHE");
-  for (let attempt = 0; attempt < 50; attempt += 1) {
-    const { keys } = await kv.list({ prefix: "outpost:v2:" });
-    if (keys.length === 1) return { key: keys[0].name, value: await kv.get(keys[0].name, "arrayBuffer"), expiration: keys[0].expiration };
-    await sleep(50);
-  }
-  throw new Error(`bench: Outpost stored no single KV entry for ${path}`);
 }
 
 /** Starts a worker that reads Outpost's stored entry (definition.entry, scenarios.mjs), with the entry in its KV. */
@@ -260,7 +244,8 @@ async function main() {
   for (let round = 0; round < ROUNDS; round += 1) {
     workers = {};
     for (const [name, definition] of Object.entries(definitions)) if (!definition.entry) workers[name] = await startTracked(name, definition, logs[name]);
-    const entry = await storedEntry(workers["outpost-kv"], "/object");
+    await request(`${workers["outpost-kv"].url}/object`); // a miss stores the entry the bare KV worker reads
+    const entry = await storedKvEntry(workers["outpost-kv"].mf);
     for (const [name, definition] of Object.entries(definitions)) if (definition.entry) workers[name] = await startEntryReader(name, definition, logs[name], entry);
     pinning = pinCores(Object.values(workers).map((w) => w.pid));
     if (round === 0) console.log(`bench: ${pinning}`);

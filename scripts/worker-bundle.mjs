@@ -13,9 +13,10 @@ export const COMPATIBILITY_DATE = "2026-10-20";
 
 /**
  * Bundles the worker into `.wrangler/<name>/` and returns the bundle's source. `entry` (a path from the
- * project root) replaces wrangler.toml's `main`, for a worker that wraps Outpost (the drills' KV faults).
+ * project root) replaces wrangler.toml's `main`, for a worker that wraps Outpost (the drills' KV faults);
+ * `root` bundles another checkout's wrangler.toml and src/ (`npm run ab`'s base revision).
  */
-export function bundleWorker(name, { minify = true, entry } = {}) {
+export function bundleWorker(name, { minify = true, entry, root = projectRoot } = {}) {
   const outdir = join(projectRoot, ".wrangler", name);
   rmSync(outdir, { recursive: true, force: true });
   execFileSync(
@@ -31,7 +32,7 @@ export function bundleWorker(name, { minify = true, entry } = {}) {
       outdir,
       ...(minify ? [] : ["--minify=false"]),
     ],
-    { cwd: projectRoot, stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
+    { cwd: root, stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
   );
   const files = readdirSync(outdir).filter((file) => file.endsWith(".js"));
   return files.map((file) => readFileSync(join(outdir, file), "utf8")).join("\n");
@@ -40,6 +41,20 @@ export function bundleWorker(name, { minify = true, entry } = {}) {
 /** Outpost's bindings on the Miniflare Node API: the cache's KV namespace and the configuration as `[vars.OUTPOST]`. */
 export function outpostEnv(config) {
   return { OUTPOST_CACHE: { type: "kv" }, OUTPOST: { type: "json", value: config } };
+}
+
+/**
+ * The one entry an Outpost worker keeps in KV once a miss has stored it (in waitUntil): its key, its
+ * value (the record: header, then the body) and its expiration, for a bare worker to read the same key.
+ */
+export async function storedKvEntry(mf) {
+  const kv = await mf.getKVNamespace("OUTPOST_CACHE");
+  for (let attempt = 0; attempt < 50; attempt += 1) {
+    const { keys } = await kv.list({ prefix: "outpost:v2:" });
+    if (keys.length === 1) return { key: keys[0].name, value: await kv.get(keys[0].name, "arrayBuffer"), expiration: keys[0].expiration };
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error("Outpost stored no single KV entry");
 }
 
 /** One ES-module worker on 127.0.0.1 (a free port); `env` takes Miniflare 5 bindings ({ type: "kv" }, ...). */
