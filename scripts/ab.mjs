@@ -15,9 +15,9 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { CONNECTIONS, cpuMs, median, pinCores, request, sleep, workerdPids } from "./bench/measure.mjs";
+import { CONNECTIONS, cpuMs, median, pinCores, request, sleep, startWithPid } from "./bench/measure.mjs";
 import { startOrigin } from "./bench/origins.mjs";
-import { bundleWorker, outpostEnv, startWorker, storedKvEntry } from "./worker-bundle.mjs";
+import { bundleWorker, outpostEnv, storedKvEntry } from "./worker-bundle.mjs";
 
 const projectRoot = join(dirname(fileURLToPath(import.meta.url)), "..");
 const { values } = parseArgs({
@@ -48,12 +48,11 @@ function bundleRevision(revision) {
 /** Workers still running: stopped after each round, or when the run fails half-way. */
 const running = new Set();
 
-/** Starts a worker and finds its workerd process (Miniflare starts one per instance). */
+/** Starts a worker (its logs dropped) and finds its workerd process. */
 async function startTracked(name, script, env) {
-  const before = new Set(workerdPids());
-  const worker = await startWorker(name, script, env, { handleStructuredLogs: () => {} });
+  const worker = await startWithPid(name, script, env, { handleStructuredLogs: () => {} });
   running.add(worker.mf);
-  return { ...worker, pid: workerdPids().find((pid) => !before.has(pid)) };
+  return worker;
 }
 
 const loadTogether = (workers, seconds) =>

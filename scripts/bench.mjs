@@ -19,10 +19,10 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { CONNECTIONS, burst, cpuMs, load, loadAlternating, loadInBatches, median, pinCores, request, sleep, streamWithMemory, workerdPids } from "./bench/measure.mjs";
+import { CONNECTIONS, burst, cpuMs, load, loadAlternating, loadInBatches, median, pinCores, request, sleep, startWithPid, streamWithMemory } from "./bench/measure.mjs";
 import { LARGE_OBJECT_BYTES, startOrigin, startRefusingOrigin, startResettingOrigin } from "./bench/origins.mjs";
 import { COLLAPSE_REQUESTS, loadScenarios, measurements, streamMeasurement, streamVariants, workerDefinitions } from "./bench/scenarios.mjs";
-import { bundleWorker, startWorker, storedKvEntry } from "./worker-bundle.mjs";
+import { bundleWorker, storedKvEntry } from "./worker-bundle.mjs";
 
 const projectRoot = join(dirname(fileURLToPath(import.meta.url)), "..");
 const quick = process.argv.includes("--quick");
@@ -63,12 +63,10 @@ let origins = [];
  * carries a tally over; `moreEnv` joins the definition's env.
  */
 async function startTracked(name, { script, env }, logCounts, moreEnv = {}) {
-  const before = new Set(workerdPids());
   const logs = logTally(logCounts);
-  const worker = await startWorker(name, script, { ...env, ...moreEnv }, { handleStructuredLogs: logs.handle });
+  const worker = await startWithPid(name, script, { ...env, ...moreEnv }, { handleStructuredLogs: logs.handle });
   running.add(worker.mf);
-  const pid = workerdPids().find((p) => !before.has(p));
-  return { ...worker, pid, logs: logs.counts, stop: () => running.delete(worker.mf) && worker.mf.dispose() };
+  return { ...worker, logs: logs.counts, stop: () => running.delete(worker.mf) && worker.mf.dispose() };
 }
 
 /** Starts a worker that reads Outpost's stored entry (definition.entry, scenarios.mjs), with the entry in its KV. */

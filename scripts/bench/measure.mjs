@@ -6,6 +6,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { Agent, get } from "node:http";
 import { Worker } from "node:worker_threads";
+import { startWorker } from "../worker-bundle.mjs";
 
 export const CONNECTIONS = 10;
 
@@ -157,6 +158,13 @@ export function workerdPids() {
   } catch {
     return [];
   }
+}
+
+/** A worker started on Miniflare (worker-bundle.mjs), with its workerd process (one per instance). */
+export async function startWithPid(name, script, env, options) {
+  const before = new Set(workerdPids());
+  const worker = await startWorker(name, script, env, options);
+  return { ...worker, pid: workerdPids().find((pid) => !before.has(pid)) };
 }
 
 /**

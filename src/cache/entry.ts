@@ -1,6 +1,7 @@
 // What a cache tier holds under a key, in one value (one read on a hit): a 4-byte length, a JSON
 // header, then the body. The header is versioned; anything unreadable is a miss, never an error.
 import { headersOf } from "../lib/headers.ts";
+import { withLength } from "../lib/streams.ts";
 import type { EntryTimes } from "./freshness.ts";
 
 /**
@@ -179,7 +180,7 @@ export async function readStreamedRecord(stream: ReadableStream<Uint8Array>, byt
     if (parsed?.meta.kind !== "response") throw new Error("not a response");
     reader.releaseLock();
     const bodyLength = byteLength - 4 - headerLength;
-    return { meta: parsed.meta, headers: parsed.headers, body: new StreamedBody(prepend(received.subarray(4 + headerLength), stream, bodyLength), bodyLength) };
+    return { meta: parsed.meta, headers: parsed.headers, body: new StreamedBody(withLength(stream, bodyLength, received.subarray(4 + headerLength)), bodyLength) };
   } catch {
     await reader.cancel().catch(() => {});
     return undefined;
@@ -191,28 +192,6 @@ function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
   joined.set(a, 0);
   joined.set(b, a.length);
   return joined;
-}
-
-/**
- * `first`, then the rest of `rest`, as one stream of `length` bytes: the runtime pipes the rest
- * without the isolate touching it, and the length becomes the answer's Content-Length.
- */
-function prepend(first: Uint8Array, rest: ReadableStream<Uint8Array>, length: number): ReadableStream<Uint8Array> {
-  const { readable, writable } = new FixedLengthStream(length);
-  const pump = async () => {
-    const writer = writable.getWriter();
-    try {
-      if (first.length > 0) await writer.write(first);
-    } catch (error) {
-      await rest.cancel(error).catch(() => {});
-      return;
-    }
-    writer.releaseLock();
-    await rest.pipeTo(writable);
-  };
-  // Errors reach the reader of `readable` (the client), which is where they belong.
-  pump().catch(() => {});
-  return readable;
 }
 
 /** How long a storage tier should keep a record: until nothing about it can be used any more. */
