@@ -83,6 +83,11 @@ export function describeCacheKey({ url, headers, country, routeName, cacheVersio
   return [`outpost:${KEY_FORMAT_VERSION}:${cacheVersion}:${routeName}`, base, ...dimensions].join("|");
 }
 
+/** Whether a route's key depends on the URL alone: no header, cookie or country dimension. */
+export function isKeyedByUrlOnly(policy: CachePolicy): boolean {
+  return policy.key.headers.length === 0 && policy.key.cookies.length === 0 && !policy.key.country;
+}
+
 /** The key, or a promise of it when it is too long for KV and must be hashed (the rare case). */
 export function buildCacheKey(input: CacheKeyInput): string | Promise<string> {
   const plain = describeCacheKey(input);

@@ -33,7 +33,9 @@ export class RequestStats {
     const outcome = cacheOutcome(status);
     this.outcomes[outcome] += 1;
     if ((outcome === "hit" || outcome === "stale") && status?.detail) {
-      const tier = status.detail.split(":")[0]!;
+      // "kv" or "kv:stale-while-revalidate": the tier is the part before any ":" (no array per hit).
+      const colon = status.detail.indexOf(":");
+      const tier = colon === -1 ? status.detail : status.detail.slice(0, colon);
       this.hitsByTier[tier] = (this.hitsByTier[tier] ?? 0) + 1;
     }
     return outcome;

@@ -9,7 +9,7 @@
 //               storable -> stream to the client while the copy is stored; waiters get the copy
 //   origin failed or answered 5xx, entry within stale-if-error -> deliver the stale entry
 import type { CacheStatus, ForwardReason } from "../cache/cache-status.ts";
-import { buildCacheKey, normalizeQuery, parseCookies } from "../cache/cache-key.ts";
+import { buildCacheKey, isKeyedByUrlOnly, normalizeQuery, parseCookies } from "../cache/cache-key.ts";
 import { has, parseDirectives } from "../cache/cache-control.ts";
 import { discardBody, wholeResponse, type FoundResponse, type ResponseEntryMeta, type StoredResponse, type VaryMarkerMeta } from "../cache/entry.ts";
 import { decideReuse, isUsableOnError, staleFrom, ttlSeconds } from "../cache/freshness.ts";
@@ -102,22 +102,29 @@ async function findInTiers(store: TieredStore, key: string, hot: Lookup | undefi
   return { kind: "hit", stored: variant.record as FoundResponse, tier: variant.tier, primaryKey: key, marker };
 }
 
+/** The request's cache key, remembered per route and URL when the route is keyed by the URL alone. */
+function cacheKeyOf({ request, url, route, config, deps }: CacheRequest): string | Promise<string> {
+  const build = () =>
+    buildCacheKey({
+      url,
+      headers: request.headers,
+      // request.cf is materialised on first access, which costs CPU on every hit: read it only when keyed by it.
+      country: route.cache.key.country && typeof request.cf?.country === "string" ? request.cf.country : undefined,
+      routeName: route.name,
+      cacheVersion: config.cacheVersion,
+      policy: route.cache,
+    });
+  return isKeyedByUrlOnly(route.cache) ? deps.cacheState.keyFor(route, url.href, build) : build();
+}
+
 export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
-  const { request, url, route, config, deps, trace } = ctx;
+  const { request, route, config, deps, trace } = ctx;
   const requestHeaders = request.headers; // one call into the runtime, not one per field read
   const store = deps.cacheState.openStore(ctx.env.OUTPOST_CACHE, ctx.config.cacheTiers);
   const ledgerRead = deps.purges.ensureFresh(ctx.env, config.cacheVersion, (work) => ctx.exec.waitUntil(work));
   if (ledgerRead) await ledgerRead;
   // Hits are the hot path: what is not a promise is not awaited (no extra microtask turns).
-  const keyResult = buildCacheKey({
-    url,
-    headers: requestHeaders,
-    // request.cf is materialised on first access, which costs CPU on every hit: read it only when keyed by it.
-    country: route.cache.key.country && typeof request.cf?.country === "string" ? request.cf.country : undefined,
-    routeName: route.name,
-    cacheVersion: config.cacheVersion,
-    policy: route.cache,
-  });
+  const keyResult = cacheKeyOf(ctx);
   const key = typeof keyResult === "string" ? keyResult : await keyResult;
   const reported = (status: CacheStatus): CacheStatus => (trace.cacheStatus = route.cache.expose_key ? { ...status, key } : status);
   // Answers to authenticated requests may be stored when the origin allows it (RFC 9111 §3.5), but

@@ -4,7 +4,7 @@
 // Fixed seeds keep CI stable; a failure prints the seed and the shrunk counterexample.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { buildCacheKey, describeCacheKey, normalizeQuery, type CacheKeyInput } from "../../../src/cache/cache-key.ts";
+import { buildCacheKey, describeCacheKey, isKeyedByUrlOnly, normalizeQuery, type CacheKeyInput } from "../../../src/cache/cache-key.ts";
 import { cachePolicySchema, type CachePolicy } from "../../../src/config/schema.ts";
 
 const RUNS = { seed: 9111, numRuns: 500 };
@@ -222,5 +222,15 @@ describe("cache key separators", () => {
     const first = await keyOf(input(url, policy, { headers: new Headers({ "x-a": "1|h:x-b=2", "x-b": "" }) }));
     const second = await keyOf(input(url, policy, { headers: new Headers({ "x-a": "1", "x-b": "2|h:x-b=" }) }));
     expect(first).not.toBe(second);
+  });
+});
+
+describe("isKeyedByUrlOnly", () => {
+  it("is true only without header, cookie and country dimensions", () => {
+    expect(isKeyedByUrlOnly(cachePolicySchema.parse({}))).toBe(true);
+    expect(isKeyedByUrlOnly(cachePolicySchema.parse({ query: { sort: false } }))).toBe(true);
+    expect(isKeyedByUrlOnly(cachePolicySchema.parse({ key: { headers: ["x-variant"] } }))).toBe(false);
+    expect(isKeyedByUrlOnly(cachePolicySchema.parse({ key: { cookies: ["lang"] } }))).toBe(false);
+    expect(isKeyedByUrlOnly(cachePolicySchema.parse({ key: { country: true } }))).toBe(false);
   });
 });

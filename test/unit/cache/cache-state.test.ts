@@ -1,0 +1,48 @@
+// The isolate's memory of cache keys: a key built once per route and URL, never shared between
+// routes, hashed keys not kept, and bounded.
+import { describe, expect, it } from "vitest";
+import { CacheState } from "../../../src/cache/cache-state.ts";
+
+function counter(key: string | Promise<string>) {
+  const build = () => {
+    build.calls += 1;
+    return key;
+  };
+  build.calls = 0;
+  return build;
+}
+
+describe("CacheState.keyFor", () => {
+  it("builds a route's key for a URL once, and again for another route", () => {
+    const state = new CacheState();
+    const [routeA, routeB] = [{}, {}];
+    const build = counter("outpost:v2:1:a|https://example.com/p");
+    expect(state.keyFor(routeA, "https://example.com/p", build)).toBe("outpost:v2:1:a|https://example.com/p");
+    expect(state.keyFor(routeA, "https://example.com/p", build)).toBe("outpost:v2:1:a|https://example.com/p");
+    expect(build.calls).toBe(1);
+    state.keyFor(routeB, "https://example.com/p", build);
+    state.keyFor(routeA, "https://example.com/q", build);
+    expect(build.calls).toBe(3);
+  });
+
+  it("does not keep hashed keys (promises)", async () => {
+    const state = new CacheState();
+    const route = {};
+    const build = counter(Promise.resolve("outpost:v2:1:a|sha256:00"));
+    await state.keyFor(route, "https://example.com/long", build);
+    await state.keyFor(route, "https://example.com/long", build);
+    expect(build.calls).toBe(2);
+  });
+
+  it("forgets every key when 1,000 are kept", () => {
+    const state = new CacheState();
+    const route = {};
+    const build = counter("k");
+    for (let index = 0; index < 1_000; index += 1) state.keyFor(route, `https://example.com/${index}`, build);
+    state.keyFor(route, "https://example.com/0", build);
+    expect(build.calls).toBe(1_000);
+    state.keyFor(route, "https://example.com/new", build); // the 1,001st: the memory is cleared first
+    state.keyFor(route, "https://example.com/0", build);
+    expect(build.calls).toBe(1_002);
+  });
+});
