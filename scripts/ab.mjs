@@ -17,7 +17,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { CONNECTIONS, cpuMs, median, pinCores, request, sleep, startWithPid } from "./bench/measure.mjs";
 import { startOrigin } from "./bench/origins.mjs";
-import { bundleWorker, outpostEnv, storedKvEntry } from "./worker-bundle.mjs";
+import { bundleWorker, copyKvEntry, outpostEnv, storedKvEntry } from "./worker-bundle.mjs";
 
 const projectRoot = join(dirname(fileURLToPath(import.meta.url)), "..");
 const { values } = parseArgs({
@@ -80,7 +80,7 @@ try {
     }
     const entry = await storedKvEntry(outposts.base.mf);
     const reference = await startTracked(`ab-bare-${round}`, bare, { KV: { type: "kv" }, KEY: { type: "text", value: entry.key } });
-    await (await reference.mf.getKVNamespace("KV")).put(entry.key, entry.value, { expiration: entry.expiration });
+    await copyKvEntry(reference.mf, entry);
     const workers = [
       { ...reference, path: "/" },
       { ...outposts.base, path: values.path },

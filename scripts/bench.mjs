@@ -22,7 +22,7 @@ import { fileURLToPath } from "node:url";
 import { CONNECTIONS, burst, cpuMs, load, loadAlternating, loadInBatches, median, pinCores, request, sleep, startWithPid, streamWithMemory } from "./bench/measure.mjs";
 import { LARGE_OBJECT_BYTES, startOrigin, startRefusingOrigin, startResettingOrigin } from "./bench/origins.mjs";
 import { COLLAPSE_REQUESTS, loadScenarios, measurements, streamMeasurement, streamVariants, workerDefinitions } from "./bench/scenarios.mjs";
-import { bundleWorker, storedKvEntry } from "./worker-bundle.mjs";
+import { bundleWorker, copyKvEntry, storedKvEntry } from "./worker-bundle.mjs";
 
 const projectRoot = join(dirname(fileURLToPath(import.meta.url)), "..");
 const quick = process.argv.includes("--quick");
@@ -72,8 +72,7 @@ async function startTracked(name, { script, env }, logCounts, moreEnv = {}) {
 /** Starts a worker that reads Outpost's stored entry (definition.entry, scenarios.mjs), with the entry in its KV. */
 async function startEntryReader(name, definition, logCounts, entry) {
   const worker = await startTracked(name, definition, logCounts, definition.entry.env?.(entry));
-  const kv = await worker.mf.getKVNamespace("KV");
-  await kv.put(definition.entry.key(entry, worker.url), entry.value, definition.entry.lasting ? {} : { expiration: entry.expiration });
+  await copyKvEntry(worker.mf, entry, { key: definition.entry.key(entry, worker.url), lasting: definition.entry.lasting });
   return worker;
 }
 

@@ -57,6 +57,15 @@ export async function storedKvEntry(mf) {
   throw new Error("Outpost stored no single KV entry");
 }
 
+/**
+ * Puts a stored entry (storedKvEntry) into another worker's `KV` binding: under its own key, with its
+ * expiration, unless `key` or `lasting` (no expiration) say otherwise.
+ */
+export async function copyKvEntry(mf, entry, { key = entry.key, lasting = false } = {}) {
+  const kv = await mf.getKVNamespace("KV");
+  await kv.put(key, entry.value, lasting ? {} : { expiration: entry.expiration });
+}
+
 /** One ES-module worker on 127.0.0.1 (a free port); `env` takes Miniflare 5 bindings ({ type: "kv" }, ...). */
 export async function startWorker(name, script, env, options = {}) {
   const mf = new Miniflare({

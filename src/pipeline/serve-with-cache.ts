@@ -102,12 +102,15 @@ async function findInTiers(store: TieredStore, key: string, hot: Lookup | undefi
   return { kind: "hit", stored: variant.record as FoundResponse, tier: variant.tier, primaryKey: key, marker };
 }
 
-/** The request's cache key, remembered per route and URL when the route is keyed by the URL alone. */
-function cacheKeyOf({ request, url, route, config, deps }: CacheRequest): string | Promise<string> {
+/**
+ * The request's cache key, remembered per route and URL when the route is keyed by the URL alone.
+ * `headers` is `request.headers`, read once by the caller.
+ */
+function cacheKeyOf({ request, url, route, config, deps }: CacheRequest, headers: Headers): string | Promise<string> {
   const build = () =>
     buildCacheKey({
       url,
-      headers: request.headers,
+      headers,
       // request.cf is materialised on first access, which costs CPU on every hit: read it only when keyed by it.
       country: route.cache.key.country && typeof request.cf?.country === "string" ? request.cf.country : undefined,
       routeName: route.name,
@@ -124,7 +127,7 @@ export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
   const ledgerRead = deps.purges.ensureFresh(ctx.env, config.cacheVersion, (work) => ctx.exec.waitUntil(work));
   if (ledgerRead) await ledgerRead;
   // Hits are the hot path: what is not a promise is not awaited (no extra microtask turns).
-  const keyResult = cacheKeyOf(ctx);
+  const keyResult = cacheKeyOf(ctx, requestHeaders);
   const key = typeof keyResult === "string" ? keyResult : await keyResult;
   const reported = (status: CacheStatus): CacheStatus => (trace.cacheStatus = route.cache.expose_key ? { ...status, key } : status);
   // Answers to authenticated requests may be stored when the origin allows it (RFC 9111 §3.5), but
