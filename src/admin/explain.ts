@@ -10,9 +10,9 @@ import { ageSeconds, decideReuse, isUsableOnError, staleFrom, ttlSeconds } from 
 import { variantKey } from "../cache/variants.ts";
 import { formatIssues, type CompiledConfig } from "../config/validate-config.ts";
 import { OutpostError } from "../lib/errors.ts";
-import type { PipelineDeps, PipelineEnv } from "../pipeline/handle-request.ts";
+import type { PipelineDeps, PipelineEnv } from "../pipeline/types.ts";
 import { matchRoute } from "../pipeline/match-route.ts";
-import { orderByHealth, selectPools, type VisitorCf } from "../pipeline/select-pools.ts";
+import { orderByHealth, selectPools, type VisitorCf } from "../steering/select-pools.ts";
 import { cacheBypassReason, purgeVerdict } from "../pipeline/serve-with-cache.ts";
 import { describeOrigin, iso } from "./status.ts";
 

@@ -3,7 +3,7 @@
 // started. Isolates are many and short-lived on Workers: counters describe the one that answered.
 import type { CompiledConfig } from "../config/validate-config.ts";
 import type { OriginHealth, OriginRef } from "../health/origin-health.ts";
-import type { PipelineDeps, PipelineEnv } from "../pipeline/handle-request.ts";
+import type { PipelineDeps, PipelineEnv } from "../pipeline/types.ts";
 
 /** Epoch ms as the admin API writes times. */
 export const iso = (at: number) => new Date(at).toISOString();

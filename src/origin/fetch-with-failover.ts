@@ -5,7 +5,7 @@ import type { CompiledRoute } from "../config/validate-config.ts";
 import type { OriginHealth } from "../health/origin-health.ts";
 import type { Clock } from "../lib/clock.ts";
 import { logEvent } from "../lib/log.ts";
-import type { Candidate } from "../pipeline/select-pools.ts";
+import type { Candidate } from "../steering/select-pools.ts";
 import { attemptOrigin, type AttemptOutcome } from "./attempt-origin.ts";
 import { buildUpstreamRequest } from "./build-upstream-request.ts";
 

@@ -9,7 +9,7 @@ import { ageSeconds } from "../cache/freshness.ts";
 import type { CompiledRoute } from "../config/validate-config.ts";
 import { appendToList, headersOf, hopByHopAnd, sfString, VIA_ENTRY, withoutHopByHop } from "../lib/headers.ts";
 import type { AttemptRecord } from "../origin/fetch-with-failover.ts";
-import type { Candidate } from "./select-pools.ts";
+import type { Candidate } from "../steering/select-pools.ts";
 
 export const UPSTREAM_HEADER = "outpost-upstream";
 

@@ -13,7 +13,7 @@ import { describeError, logEvent } from "../lib/log.ts";
 import type { AttemptRecord } from "../origin/fetch-with-failover.ts";
 import { deliveredHeaders, type Served } from "./deliver.ts";
 import { forwardToOrigin } from "./forward.ts";
-import type { CacheRequest, Found } from "./serve-with-cache.ts";
+import type { CacheRequest, Found } from "./types.ts";
 
 export type Fill =
   | { kind: "shared"; stored: StoredResponse }

@@ -4,8 +4,8 @@ import type { CompiledRoute } from "../config/validate-config.ts";
 import { OutpostError } from "../lib/errors.ts";
 import type { RequestTrace } from "../observe/request-trace.ts";
 import { fetchWithFailover, type AttemptRecord, type FailoverResult } from "../origin/fetch-with-failover.ts";
-import type { PipelineDeps, PipelineEnv } from "./handle-request.ts";
-import { orderByHealth, selectPools, steeringInput } from "./select-pools.ts";
+import type { PipelineDeps, PipelineEnv } from "./types.ts";
+import { orderByHealth, selectPools, steeringInput } from "../steering/select-pools.ts";
 
 export interface Forwarded {
   result: FailoverResult;

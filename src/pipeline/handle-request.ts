@@ -9,41 +9,15 @@
 //   invalidate-> a successful unsafe request drops the stored responses it changed (RFC 9111 §4.4)
 // (The admin prefix is dispatched before this, in app.ts; Server-Timing, the request log and the
 // counters after it, in observe/finish-request.ts.)
-import type { CacheState } from "../cache/cache-state.ts";
-import type { ConfigEnv } from "../config/load-config.ts";
 import type { CompiledConfig, ConfigValidation } from "../config/validate-config.ts";
-import type { OriginHealth } from "../health/origin-health.ts";
-import type { Clock } from "../lib/clock.ts";
 import { OutpostError } from "../lib/errors.ts";
-import type { RequestStats } from "../observe/request-stats.ts";
 import type { RequestTrace } from "../observe/request-trace.ts";
-import type { PurgeState } from "../purge/purge-state.ts";
-import type { Random } from "../steering/weighted.ts";
 import { deliverResponse } from "./deliver.ts";
 import { forwardToOrigin, upstreamFailure } from "./forward.ts";
 import { invalidateAfterUnsafeRequest } from "./invalidate.ts";
 import { matchRoute } from "./match-route.ts";
 import { cacheBypassReason, serveWithCache } from "./serve-with-cache.ts";
-
-export interface PipelineDeps {
-  clock: Clock;
-  /** Steering's random draws. */
-  random: Random;
-  /** Draws which requests are logged (observability.request_log_sample_rate). */
-  logSample: Random;
-  /** This isolate's view of origin health (circuit breakers + the shared health snapshot). */
-  health: OriginHealth;
-  /** This isolate's collapsed fills, refreshes in flight and KV write throttle. */
-  cacheState: CacheState;
-  /** This isolate's copy of the purge ledger. */
-  purges: PurgeState;
-  /** Counters since the isolate started. */
-  stats: RequestStats;
-}
-
-export interface PipelineEnv extends ConfigEnv {
-  OUTPOST_CACHE?: KVNamespace;
-}
+import type { PipelineDeps, PipelineEnv } from "./types.ts";
 
 /** The compiled configuration, or the 500 every request gets while it is broken. */
 export function configOrThrow(loaded: ConfigValidation): CompiledConfig {

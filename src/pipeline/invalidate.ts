@@ -5,7 +5,7 @@
 import { buildCacheKey } from "../cache/cache-key.ts";
 import type { CompiledConfig, CompiledRoute } from "../config/validate-config.ts";
 import { describeError, logEvent } from "../lib/log.ts";
-import type { PipelineDeps, PipelineEnv } from "./handle-request.ts";
+import type { PipelineDeps, PipelineEnv } from "./types.ts";
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
 

@@ -11,30 +11,18 @@
 import type { CacheStatus, ForwardReason } from "../cache/cache-status.ts";
 import { buildCacheKey, isKeyedByUrlOnly, normalizeQuery, parseCookies } from "../cache/cache-key.ts";
 import { has, parseDirectives } from "../cache/cache-control.ts";
-import { discardBody, wholeResponse, type FoundResponse, type ResponseEntryMeta, type StoredResponse, type VaryMarkerMeta } from "../cache/entry.ts";
+import { discardBody, wholeResponse, type FoundResponse, type ResponseEntryMeta, type StoredResponse } from "../cache/entry.ts";
 import { decideReuse, isUsableOnError, staleFrom, ttlSeconds } from "../cache/freshness.ts";
-import type { Lookup, TieredStore, TierName } from "../cache/tiered-store.ts";
+import type { Lookup, TieredStore } from "../cache/tiered-store.ts";
 import { variantKey } from "../cache/variants.ts";
-import type { CompiledConfig, CompiledRoute } from "../config/validate-config.ts";
+import type { CompiledRoute } from "../config/validate-config.ts";
 import { OutpostError } from "../lib/errors.ts";
-import type { RequestTrace } from "../observe/request-trace.ts";
 import { fileIdentity, type PurgeLedger, type PurgeVerdict } from "../purge/purge-ledger.ts";
 import { describeError, logEvent } from "../lib/log.ts";
 import { deliverEntry, deliverResponse } from "./deliver.ts";
 import { fetchAndStore, fillFromOrigin, originRequest } from "./fill-from-origin.ts";
 import { upstreamFailure } from "./forward.ts";
-import type { PipelineDeps, PipelineEnv } from "./handle-request.ts";
-
-export interface CacheRequest {
-  request: Request;
-  url: URL;
-  route: CompiledRoute;
-  config: CompiledConfig;
-  env: PipelineEnv;
-  exec: ExecutionContext;
-  deps: PipelineDeps;
-  trace: RequestTrace;
-}
+import type { CacheRequest, Found, Hit } from "./types.ts";
 
 /** Why a request skips the cache entirely, or undefined when it may use it. */
 export function cacheBypassReason(request: Request, route: CompiledRoute): { fwd: ForwardReason; detail?: string } | undefined {
@@ -46,14 +34,6 @@ export function cacheBypassReason(request: Request, route: CompiledRoute): { fwd
   }
   return undefined;
 }
-
-/**
- * What a lookup finds. `primaryKey` is the URL's key; `marker` the Vary marker stored there, if
- * any. A large entry from a storage tier is still streaming (StreamedResponse).
- */
-type Hit<Stored> = { kind: "hit"; stored: Stored; tier: TierName; primaryKey: string; marker?: VaryMarkerMeta };
-type Miss = { kind: "miss"; fwd: "miss" | "vary-miss"; primaryKey: string; marker?: VaryMarkerMeta; purged?: true };
-export type Found = Hit<FoundResponse> | Miss;
 
 /** What the purge ledger says of an entry stored for this URL (also used by explain). */
 export function purgeVerdict(ledger: PurgeLedger, url: URL, route: CompiledRoute, meta: ResponseEntryMeta): PurgeVerdict {

@@ -3,7 +3,7 @@ import { loadConfig } from "../config/load-config.ts";
 import { runHealthChecks } from "../health/run-health-checks.ts";
 import { describeError, logEvent } from "../lib/log.ts";
 import { reconcilePurgeLedger } from "../purge/reconcile-ledger.ts";
-import type { PipelineDeps, PipelineEnv } from "../pipeline/handle-request.ts";
+import type { PipelineDeps, PipelineEnv } from "../pipeline/types.ts";
 
 export async function runScheduled(
   _controller: ScheduledController,

@@ -2,7 +2,10 @@
 // A control server on 127.0.0.1 creates origins on ephemeral ports and steers them: each origin
 // counts and records the requests it receives and can echo, answer a fixed response, stream a body
 // that it holds back until released, answer slowly, hang, reset connections, or stop listening
-// (connections refused). Every test creates its own origins, so parallel test files never share counts.
+// (connections refused). It also misbehaves on purpose: a whole answer held until released, a body
+// that stalls or resets after its first bytes (with a declared Content-Length), a large body, answers
+// that depend on the request's validators (304s with their own fields), and a sequence of answers.
+// Every test creates its own origins, so parallel test files never share counts.
 import { createServer } from "node:http";
 
 /** @typedef {{ kind: "echo", status?: number, headers?: Record<string, string | string[]> }
@@ -11,7 +14,12 @@ import { createServer } from "node:http";
  *  | { kind: "hang" }
  *  | { kind: "reset" }
  *  | { kind: "held-stream", firstChunk: string, rest: string }
- *  | { kind: "pipe" }} OriginBehavior */
+ *  | { kind: "pipe" }
+ *  | { kind: "held", then: OriginBehavior }
+ *  | { kind: "broken-body", status?: number, headers?: Record<string, string | string[]>, firstChunk: string, declaredLength: number, end: "stall" | "reset" }
+ *  | { kind: "large", bytes: number, status?: number, headers?: Record<string, string | string[]> }
+ *  | { kind: "conditional", notModified: { headers?: Record<string, string | string[]> }, otherwise: OriginBehavior }
+ *  | { kind: "sequence", steps: OriginBehavior[] }} OriginBehavior */
 
 class FleetOrigin {
   constructor(id, name) {
@@ -20,6 +28,8 @@ class FleetOrigin {
     /** @type {OriginBehavior} */
     this.behavior = { kind: "echo" };
     this.requests = [];
+    /** How many requests a "sequence" behaviour has answered (the last step repeats). */
+    this.sequenceAt = 0;
     this.sockets = new Set();
     this.releases = [];
     this.server = createServer((req, res) => this.#handle(req, res));
@@ -106,6 +116,44 @@ class FleetOrigin {
         res.write(behavior.firstChunk);
         this.releases.push(() => res.end(behavior.rest));
         return;
+      case "held":
+        // The whole answer waits for release(): lets a test start concurrent requests first.
+        this.releases.push(() => this.#respond(behavior.then, record, res));
+        return;
+      case "broken-body":
+        // Headers and the first bytes of a body that never completes: it stalls forever, or the
+        // connection is reset after the first chunk.
+        res.writeHead(behavior.status ?? 200, { ...base, "content-length": String(behavior.declaredLength), ...behavior.headers });
+        res.write(behavior.firstChunk);
+        if (behavior.end === "reset") setTimeout(() => res.socket?.destroy(), 20);
+        return;
+      case "large": {
+        res.writeHead(behavior.status ?? 200, { ...base, "content-type": "application/octet-stream", "content-length": String(behavior.bytes), ...behavior.headers });
+        if (record.method === "HEAD") return res.end();
+        const chunk = Buffer.alloc(64 * 1024, 97);
+        let left = behavior.bytes;
+        const writeMore = () => {
+          while (left > 0) {
+            const piece = left >= chunk.length ? chunk : chunk.subarray(0, left);
+            left -= piece.length;
+            if (!res.write(piece)) return void res.once("drain", writeMore);
+          }
+          res.end();
+        };
+        writeMore();
+        return;
+      }
+      case "conditional": {
+        const conditional = record.headers["if-none-match"] !== undefined || record.headers["if-modified-since"] !== undefined;
+        if (!conditional) return this.#respond(behavior.otherwise, record, res);
+        res.writeHead(304, { ...base, ...behavior.notModified.headers });
+        res.end();
+        return;
+      }
+      case "sequence": {
+        const step = behavior.steps[Math.min(this.sequenceAt++, behavior.steps.length - 1)];
+        return this.#respond(step, record, res);
+      }
       default: {
         const body = JSON.stringify({ origin: this.name, n: this.requests.length, method: record.method, url: record.url, headers: record.headers, bodyBytes: record.bodyBytes });
         res.writeHead(behavior.status ?? 200, { ...base, "content-type": "application/json", ...behavior.headers });
@@ -146,6 +194,7 @@ export async function startOriginFleet() {
       switch (action) {
         case "behavior":
           origin.behavior = body;
+          origin.sequenceAt = 0;
           return send(200, {});
         case "stop":
           await origin.stop();

@@ -9,7 +9,17 @@ export type OriginBehavior =
   | { kind: "hang" }
   | { kind: "reset" }
   | { kind: "held-stream"; firstChunk: string; rest: string }
-  | { kind: "pipe" };
+  | { kind: "pipe" }
+  /** The whole answer waits for release(). */
+  | { kind: "held"; then: OriginBehavior }
+  /** Headers declaring `declaredLength` bytes, `firstChunk`, then a stall (never ends) or a reset. */
+  | { kind: "broken-body"; status?: number; headers?: Record<string, string | string[]>; firstChunk: string; declaredLength: number; end: "stall" | "reset" }
+  /** `bytes` bytes of "a" with a Content-Length. */
+  | { kind: "large"; bytes: number; status?: number; headers?: Record<string, string | string[]> }
+  /** 304 with `notModified.headers` when the request carries If-None-Match or If-Modified-Since. */
+  | { kind: "conditional"; notModified: { headers?: Record<string, string | string[]> }; otherwise: OriginBehavior }
+  /** One step per request, in order; the last step repeats. */
+  | { kind: "sequence"; steps: OriginBehavior[] };
 
 export interface RecordedRequest {
   method: string;

@@ -10,7 +10,7 @@ import { readFileSync, writeFileSync, existsSync, mkdirSync } from "node:fs";
 import { createServer } from "node:http";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { unpackFromRegistry } from "./node22.mjs";
+import { unpackFromRegistry } from "../scripts/node22.mjs";
 
 const SUITE_VERSION = "0.4.5";
 const projectRoot = join(dirname(fileURLToPath(import.meta.url)), "..");

@@ -6,7 +6,7 @@
 import autocannon from "autocannon";
 import { createServer } from "node:http";
 import { parseArgs } from "node:util";
-import { bundleWorker, outpostEnv, startWorker } from "./worker-bundle.mjs";
+import { bundleWorker, outpostEnv, startWorker } from "../scripts/worker-bundle.mjs";
 
 const { values } = parseArgs({ options: { path: { type: "string", default: "/object" }, tiers: { type: "string", default: "memory,colo,kv" }, seconds: { type: "string", default: "4" } } });
 const INSPECTOR_PORT = 9239;

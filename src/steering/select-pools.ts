@@ -5,9 +5,9 @@
 import type { OriginConfig, PoolConfig } from "../config/schema.ts";
 import type { CompiledRoute } from "../config/validate-config.ts";
 import type { OriginHealth, OriginRef } from "../health/origin-health.ts";
-import { distanceKm, visitorCoordinates } from "../steering/proximity.ts";
-import { regionOf } from "../steering/regions.ts";
-import { chosenFirst, hashString, pickWeighted, type Random } from "../steering/weighted.ts";
+import { distanceKm, visitorCoordinates } from "./proximity.ts";
+import { regionOf } from "./regions.ts";
+import { chosenFirst, hashString, pickWeighted, type Random } from "./weighted.ts";
 
 /** One origin of one pool: what steering orders and health judges. */
 export type Candidate = OriginRef;

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { OutpostConfigInput } from "../../../src/config/schema.ts";
 import { validateConfig, type CompiledRoute } from "../../../src/config/validate-config.ts";
 import { OriginHealth } from "../../../src/health/origin-health.ts";
-import { orderByHealth, selectPools, type SteeringInput, type VisitorCf } from "../../../src/pipeline/select-pools.ts";
+import { orderByHealth, selectPools, type SteeringInput, type VisitorCf } from "../../../src/steering/select-pools.ts";
 import { TestClock } from "../../helpers/worker.ts";
 
 const pools: OutpostConfigInput["pools"] = [

@@ -2,7 +2,7 @@
 // scenarios with the check that proves each one is what it claims, and the measurements (targets).
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { bundleFile, outpostEnv } from "../worker-bundle.mjs";
+import { bundleFile, outpostEnv } from "../../scripts/worker-bundle.mjs";
 import { LARGE_OBJECT_BYTES } from "./origins.mjs";
 
 /** The largest max_object_bytes the schema allows (KV's 25 MiB minus room for the entry header). */

@@ -6,7 +6,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { Agent, get } from "node:http";
 import { Worker } from "node:worker_threads";
-import { startWorker } from "../worker-bundle.mjs";
+import { startWorker } from "../../scripts/worker-bundle.mjs";
 
 export const CONNECTIONS = 10;
 

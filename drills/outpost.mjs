@@ -5,10 +5,10 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Log, LogLevel } from "miniflare";
-import { outpostEnv, startWorker } from "../worker-bundle.mjs";
+import { outpostEnv, startWorker } from "../scripts/worker-bundle.mjs";
 import { check } from "./report.mjs";
 
-const LOG_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..", ".wrangler", "drill-logs");
+const LOG_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", ".wrangler", "drill-logs");
 
 /**
  * Log lines that mean the Worker failed rather than handled a failure: an exception that escaped a

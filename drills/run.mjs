@@ -8,12 +8,12 @@
 // Each drill prints its table; the run exits 1 when any drill misses its criteria.
 // --short runs a short variant of every drill (CI: under a minute in all); the full run takes ~2 minutes.
 import { parseArgs } from "node:util";
-import { bundleWorker } from "./worker-bundle.mjs";
-import { allOriginsDownDrill } from "./drill/all-origins-down.mjs";
-import { kvFaultsDrill } from "./drill/kv-faults.mjs";
-import { primaryRestartDrill } from "./drill/primary-restart.mjs";
-import { check, printDrill, printSummary, passed } from "./drill/report.mjs";
-import { slowOriginDrill } from "./drill/slow-origin.mjs";
+import { bundleWorker } from "../scripts/worker-bundle.mjs";
+import { allOriginsDownDrill } from "./all-origins-down.mjs";
+import { kvFaultsDrill } from "./kv-faults.mjs";
+import { primaryRestartDrill } from "./primary-restart.mjs";
+import { check, printDrill, printSummary, passed } from "./report.mjs";
+import { slowOriginDrill } from "./slow-origin.mjs";
 
 const DRILLS = {
   "primary-restart": { run: primaryRestartDrill, bundle: "outpost" },
@@ -23,7 +23,7 @@ const DRILLS = {
 };
 const BUNDLES = {
   outpost: () => bundleWorker("drill-build"),
-  "kv-faults": () => bundleWorker("drill-kv-faults-build", { entry: "scripts/drill/kv-faults-worker.ts" }),
+  "kv-faults": () => bundleWorker("drill-kv-faults-build", { entry: "drills/kv-faults-worker.ts" }),
 };
 
 function parseDrillArgs(argv) {

@@ -15,9 +15,9 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { CONNECTIONS, cpuMs, median, pinCores, request, sleep, startWithPid } from "./bench/measure.mjs";
-import { startOrigin } from "./bench/origins.mjs";
-import { bundleWorker, copyKvEntry, outpostEnv, storedKvEntry } from "./worker-bundle.mjs";
+import { CONNECTIONS, cpuMs, median, pinCores, request, sleep, startWithPid } from "./lib/measure.mjs";
+import { startOrigin } from "./lib/origins.mjs";
+import { bundleWorker, copyKvEntry, outpostEnv, storedKvEntry } from "../scripts/worker-bundle.mjs";
 
 const projectRoot = join(dirname(fileURLToPath(import.meta.url)), "..");
 const { values } = parseArgs({

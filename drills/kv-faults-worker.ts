@@ -11,8 +11,8 @@
 //
 // GET /__drill/kv-faults answers the wrapper's own counters (calls and faults per method); it is
 // handled here, before Outpost, and only exists in this drill worker.
-import outpost from "../../src/index.ts";
-import type { OutpostEnv } from "../../src/env.ts";
+import outpost from "../src/index.ts";
+import type { OutpostEnv } from "../src/env.ts";
 
 interface FaultPlan {
   errorRate: number;
