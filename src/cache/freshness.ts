@@ -2,6 +2,8 @@
 // it be served stale, and may a stored entry answer a request now. Time always comes in as an
 // argument; nothing here reads a clock.
 import type { CachePolicy } from "../config/schema.ts";
+import { headersOf } from "../lib/headers.ts";
+import { parseCookies } from "./cache-key.ts";
 import { deltaSeconds, has, parseDirectives, type Directives } from "./cache-control.ts";
 
 /** Status codes that are heuristically cacheable (RFC 9110 §15.1), minus 206 (we store only whole objects). */
@@ -25,7 +27,9 @@ export type BypassReason =
   | "vary-star"
   | "must-understand"
   | "not-fresh"
-  | "heuristic-with-cookie";
+  | "heuristic-with-cookie"
+  /** A 5xx from a refill: the stored entry stays for stale-if-error. */
+  | "error-over-entry";
 
 export type StorageDecision =
   | {
@@ -49,6 +53,8 @@ export interface StorageInput {
   policy: CachePolicy;
   /** When the response arrived, ms since the epoch. */
   receivedAt: number;
+  /** The answer would replace a stored response (a refill or revalidation of a found entry). */
+  replacesEntry?: boolean;
 }
 
 /**
@@ -109,7 +115,7 @@ function heuristicLifetime(headers: Headers, receivedAt: number): number | undef
   return Math.min(HEURISTIC_MAX_SECONDS, Math.floor(((date - lastModified) / 1000) * HEURISTIC_FRACTION));
 }
 
-export function decideStorage({ method, requestHeaders, status, responseHeaders, policy, receivedAt }: StorageInput): StorageDecision {
+export function decideStorage({ method, requestHeaders, status, responseHeaders, policy, receivedAt, replacesEntry = false }: StorageInput): StorageDecision {
   if (method !== "GET") return { store: false, reason: "method" };
   if (status === 206) return { store: false, reason: "partial-content" };
   if (status < 200) return { store: false, reason: "status" };
@@ -124,25 +130,36 @@ export function decideStorage({ method, requestHeaders, status, responseHeaders,
     return { store: false, reason: "no-store" };
   }
   if (has(directives, "private")) return { store: false, reason: "private" };
+  // RFC 9111 §3.5 allows storing an answer to an authenticated request the origin marks public,
+  // s-maxage or must-revalidate; a route does so only when it opts in (origins send must-revalidate
+  // on personal pages), and a configured TTL never does.
   const publiclyCacheable = has(directives, "public") || has(directives, "s-maxage") || has(directives, "must-revalidate");
-  // A shared cache must not reuse answers to authenticated requests unless told so (RFC 9111 §3.5).
-  if (requestHeaders.has("authorization") && !publiclyCacheable) return { store: false, reason: "authorization" };
+  if (requestHeaders.has("authorization") && !(policy.cache_authorized && publiclyCacheable)) return { store: false, reason: "authorization" };
   if (responseHeaders.has("set-cookie") && !policy.strip_set_cookie) return { store: false, reason: "set-cookie" };
   if ((responseHeaders.get("vary") ?? "").split(",").some((name) => name.trim() === "*")) return { store: false, reason: "vary-star" };
+  // Only the route's statuses: one client can provoke a 400 or a 431, and a 5xx is transient.
+  if (!policy.cache_statuses.includes(status)) return { store: false, reason: "status" };
+  // An error never replaces a stored entry: stale-if-error (RFC 5861 §4) needs the last good answer.
+  if (replacesEntry && status >= 500) return { store: false, reason: "error-over-entry" };
 
-  const explicit = policy.edge_ttl_seconds ?? explicitLifetime(directives, targeted, responseHeaders, receivedAt);
-  const configured = policy.status_ttl_seconds[String(status)];
-  let lifetimeSeconds: number;
-  if (explicit !== undefined) lifetimeSeconds = explicit;
-  else if (configured !== undefined) lifetimeSeconds = configured;
-  else if (HEURISTICALLY_CACHEABLE.has(status) || has(directives, "public")) {
-    // A guess is no basis for sharing an answer to a request with cookies: it may be personal
-    // (a page that only forgot Cache-Control). Explicit freshness or the route's TTL still count.
-    if (requestHeaders.has("cookie") && !has(directives, "public")) return { store: false, reason: "heuristic-with-cookie" };
-    lifetimeSeconds = heuristicLifetime(responseHeaders, receivedAt) ?? 0;
-  } else return { store: false, reason: "status" };
-  // no-cache: may be stored, but never reused without revalidation (RFC 9111 §5.2.2.4).
-  if (has(directives, "no-cache") && policy.edge_ttl_seconds === undefined) lifetimeSeconds = 0;
+  // Whether is decided by the origin's own freshness (or a heuristic); a configured TTL (edge_ttl_seconds,
+  // status_ttl_seconds) then changes how long, never whether.
+  const originLifetime = explicitLifetime(directives, targeted, responseHeaders, receivedAt);
+  const isPublic = has(directives, "public");
+  // Without explicit freshness only heuristically cacheable statuses, or `public`, may be stored (RFC 9111 §4.2.2).
+  if (originLifetime === undefined && !HEURISTICALLY_CACHEABLE.has(status) && !isPublic) return { store: false, reason: "status" };
+  // Sharing an answer to a request with cookies takes the origin's word: positive explicit freshness
+  // or public. A guess (heuristic) or "stale at once" (revalidated later with another visitor's
+  // validators) may be a personal page that only forgot Cache-Control, and a route's TTL is no word
+  // of the origin's. Cookies in key.cookies or public_cookies do not make a request personal.
+  if (!(originLifetime !== undefined && originLifetime > 0) && !isPublic && hasPersonalCookie(requestHeaders, policy)) {
+    return { store: false, reason: "heuristic-with-cookie" };
+  }
+  let lifetimeSeconds =
+    policy.edge_ttl_seconds ?? originLifetime ?? policy.status_ttl_seconds[String(status)] ?? heuristicLifetime(responseHeaders, receivedAt) ?? 0;
+  // no-cache: may be stored, but never reused without revalidation (RFC 9111 §5.2.2.4), whatever the
+  // route's TTL (ignore_origin_no_cache is the explicit override).
+  if (has(directives, "no-cache")) lifetimeSeconds = 0;
 
   const initialAge = initialAgeSeconds(responseHeaders, receivedAt);
   // Stale on arrival is worth keeping only when it can be revalidated cheaply (a 304 instead of the body).
@@ -169,6 +186,15 @@ export function decideStorage({ method, requestHeaders, status, responseHeaders,
 
 function hasValidator(headers: Headers): boolean {
   return headers.has("etag") || headers.has("last-modified");
+}
+
+/** Does the request carry a cookie other than key.cookies and public_cookies? Unparsable ones count. */
+function hasPersonalCookie(requestHeaders: Headers, policy: CachePolicy): boolean {
+  const header = requestHeaders.get("cookie");
+  if (header === null || header.trim() === "") return false;
+  const cookies = parseCookies(header);
+  if (cookies.size === 0) return true;
+  return [...cookies.keys()].some((name) => !policy.key.cookies.includes(name) && !policy.public_cookies.includes(name));
 }
 
 /** The timestamps an entry carries; freshness is decided from them, never from storage expiry. */
@@ -252,6 +278,32 @@ export function staleFrom<T extends EntryTimes>(times: T, at: number): T {
   };
 }
 
-export function isUsableOnError(times: EntryTimes, now: number): boolean {
-  return now < times.staleIfErrorUntilAt;
+/**
+ * May a stale entry answer because the origin failed? Within its own stale-if-error window, or within
+ * the request's (`requestSeconds`, from requestStaleIfErrorSeconds) counted from the end of freshness.
+ */
+export function isUsableOnError(times: EntryTimes, now: number, requestSeconds = 0): boolean {
+  return now < times.staleIfErrorUntilAt || now < times.freshUntilAt + requestSeconds * 1000;
+}
+
+/**
+ * The origin answers that count as errors for stale-if-error (RFC 5861 §4: "500, 502, 503, or 504").
+ * Not 501 or 505 (the origin's definite answer about the method or version), nor any 4xx.
+ */
+export function isStaleIfErrorStatus(status: number): boolean {
+  return status === 500 || status === 502 || status === 503 || status === 504;
+}
+
+/**
+ * A request's stale-if-error=N (RFC 5861 §4; honoured only where the route honours request
+ * directives): the client accepts an answer up to N seconds stale when the origin fails. Never
+ * beyond max_stale_if_error_seconds, and 0 when the stored response forbids serving stale
+ * (must-revalidate, proxy-revalidate, no-cache, s-maxage: RFC 9111 §4.2.4, §5.2.2.10).
+ */
+export function requestStaleIfErrorSeconds(requestCacheControl: string | null, storedHeaders: ReadonlyArray<readonly [string, string]>, policy: CachePolicy): number {
+  const requested = deltaSeconds(parseDirectives(requestCacheControl), "stale-if-error");
+  if (requested === undefined) return 0;
+  const { directives } = effectiveDirectives(headersOf(storedHeaders), policy);
+  if (["must-revalidate", "proxy-revalidate", "no-cache", "s-maxage"].some((name) => has(directives, name))) return 0;
+  return Math.min(requested, policy.max_stale_if_error_seconds ?? Number.POSITIVE_INFINITY);
 }

@@ -101,6 +101,9 @@ const weightSchema = z.number().check(z.minimum(0), z.maximum(1));
 const secondsSchema = z.int().check(z.minimum(0), z.maximum(31_536_000));
 const headerNameSchema = z.string().check(z.regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, "must be a header name"), z.toLowerCase());
 
+/** What a route stores by default: see cache_statuses. */
+export const DEFAULT_CACHE_STATUSES: ReadonlyArray<number> = [200, 203, 204, 300, 301, 302, 303, 307, 308, 404, 405, 410, 414];
+
 /** Per-route cache policy (RFC 9111 semantics; every override is opt-in). */
 export const cachePolicySchema = z.strictObject({
   /** Store and serve responses from the cache. Off: every request goes to the origin. */
@@ -115,10 +118,31 @@ export const cachePolicySchema = z.strictObject({
   max_stale_if_error_seconds: z.optional(secondsSchema),
   /** Add the cache key to Cache-Status (`key="…"`): for debugging, it reveals how keys are built. */
   expose_key: z._default(z.boolean(), false),
-  /** Freshness for statuses that come without explicit freshness, e.g. { "404" = 30 } (negative caching). */
+  /** Freshness for statuses that come without explicit freshness, e.g. { "404" = 30 } (negative caching); only statuses in cache_statuses. */
   status_ttl_seconds: z._default(z.record(z.string().check(z.regex(/^[1-5]\d\d$/, "must be a status code")), secondsSchema), {}),
+  /**
+   * The only statuses this route stores, whatever the freshness (a configured TTL never adds one). The
+   * default: RFC 9110 §15.1's heuristically cacheable codes without 206 and 501, plus 302, 303 and 307
+   * (stored only with explicit freshness). No 5xx and no 4xx a client can provoke (400, 403, 431).
+   */
+  cache_statuses: z._default(
+    z.array(z.int().check(z.minimum(200), z.maximum(599), z.refine((status) => status !== 206 && status !== 304, "206 and 304 are never stored (a cache keeps whole responses)"))),
+    [...DEFAULT_CACHE_STATUSES],
+  ),
+  /**
+   * Store answers to requests with Authorization when the origin allows it with public, s-maxage or
+   * must-revalidate (RFC 9111 §3.5). Off (default): never stored, since many origins send
+   * must-revalidate on personal answers.
+   */
+  cache_authorized: z._default(z.boolean(), false),
   /** Requests carrying any of these cookies bypass the cache (logged-in users, carts). */
   bypass_cookies: z._default(z.array(z.string().check(z.minLength(1))), []),
+  /**
+   * Cookies that never personalise an answer (analytics, consent). An answer to a request with any
+   * other cookie (outside key.cookies) is stored only with the origin's positive explicit freshness
+   * or public; these do not count.
+   */
+  public_cookies: z._default(z.array(z.string().check(z.minLength(1))), []),
   /** Store responses that set cookies, without their Set-Cookie (only for truly public pages). */
   strip_set_cookie: z._default(z.boolean(), false),
   /** Treat the origin's `no-cache` as absent. Only for origins known to misuse it. */
@@ -153,7 +177,16 @@ export const cachePolicySchema = z.strictObject({
     }),
     {},
   ),
-});
+}).check(
+  // A TTL for a status the route never stores would silently do nothing.
+  z.superRefine((policy, ctx) => {
+    for (const status of Object.keys(policy.status_ttl_seconds)) {
+      if (!policy.cache_statuses.includes(Number(status))) {
+        ctx.addIssue({ code: "custom", path: ["status_ttl_seconds", status], message: `${status} is not in cache_statuses; list it there to store ${status} answers`, input: policy });
+      }
+    }
+  }),
+);
 
 export const STEERING_POLICIES = ["off", "geo", "proximity", "random"] as const;
 

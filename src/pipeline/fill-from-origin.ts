@@ -114,7 +114,7 @@ export async function fetchAndStore(
   }
   const served = { candidate, steeringReason: forwarded.steeringReason, attempts };
   const headers = deliveredHeaders(response.headers);
-  const decision = decideStorage({ method: request.method, requestHeaders: request.headers, status: response.status, responseHeaders: response.headers, policy: route.cache, receivedAt });
+  const decision = decideStorage({ method: request.method, requestHeaders: request.headers, status: response.status, responseHeaders: response.headers, policy: route.cache, receivedAt, replacesEntry: found.kind === "hit" });
   const maxBytes = Math.min(route.cache.max_object_bytes, ctx.deps.cacheState.openStore(ctx.env.OUTPOST_CACHE, ctx.config.cacheTiers).maxBodyBytes);
   const tooLarge = decision.store && Number(response.headers.get("content-length") ?? 0) > maxBytes;
   if (!decision.store || tooLarge) {

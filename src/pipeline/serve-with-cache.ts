@@ -7,12 +7,12 @@
 //   stale, within stale-while-revalidate -> deliver HIT now, refresh in waitUntil (once per isolate)
 //   miss / stale -> fill-from-origin.ts: collapsed, conditional when a validator exists;
 //               storable -> stream to the client while the copy is stored; waiters get the copy
-//   origin failed or answered 5xx, entry within stale-if-error -> deliver the stale entry
+//   origin failed or answered 500/502/503/504, entry within stale-if-error -> deliver the stale entry
 import type { CacheStatus, ForwardReason } from "../cache/cache-status.ts";
 import { buildCacheKey, isKeyedByUrlOnly, normalizeQuery, parseCookies } from "../cache/cache-key.ts";
 import { has, parseDirectives } from "../cache/cache-control.ts";
 import { discardBody, wholeResponse, type FoundResponse, type ResponseEntryMeta, type StoredResponse } from "../cache/entry.ts";
-import { decideReuse, isUsableOnError, staleFrom, ttlSeconds } from "../cache/freshness.ts";
+import { decideReuse, isStaleIfErrorStatus, isUsableOnError, requestStaleIfErrorSeconds, staleFrom, ttlSeconds } from "../cache/freshness.ts";
 import type { Lookup, TieredStore } from "../cache/tiered-store.ts";
 import { variantKey } from "../cache/variants.ts";
 import type { CompiledRoute } from "../config/validate-config.ts";
@@ -146,8 +146,9 @@ export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
 
   const fill = await fillFromOrigin(ctx, key, found, { collapse: !skipLookup && request.method === "GET" });
   const now = deps.clock.now();
-  const stale = found.kind === "hit" && isUsableOnError(found.stored.meta, now) ? found.stored : undefined;
-  const servingStale = stale && (fill.kind === "failed" || (fill.kind === "response" && fill.response.status >= 500));
+  const requestWindow = found.kind === "hit" && honorRequest ? requestStaleIfErrorSeconds(requestHeaders.get("cache-control"), found.stored.meta.headers, route.cache) : 0;
+  const stale = found.kind === "hit" && isUsableOnError(found.stored.meta, now, requestWindow) ? found.stored : undefined;
+  const servingStale = stale && (fill.kind === "failed" || (fill.kind === "response" && isStaleIfErrorStatus(fill.response.status)));
   // A streaming stale entry that is not served is let go (a 304 has read it whole: fill-from-origin.ts).
   if (found.kind === "hit" && !servingStale && fill.kind !== "revalidated") discardBody(found.stored.body);
 
@@ -162,7 +163,7 @@ export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
     throw upstreamFailure(route, fill.attempts);
   }
   const { response } = fill;
-  if (response.status >= 500 && stale) {
+  if (isStaleIfErrorStatus(response.status) && stale) {
     await fill.body?.cancel();
     return deliverEntry(stale, request, reported({ fwd: "stale", fwdStatus: response.status, ttl: ttlSeconds(stale.meta, now), detail: "stale-if-error" }), now);
   }

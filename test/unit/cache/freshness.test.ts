@@ -44,8 +44,8 @@ describe("storability (RFC 9111 §3)", () => {
     ["Authorization with public", { "cache-control": "public, max-age=60" }],
     ["Authorization with s-maxage", { "cache-control": "s-maxage=60" }],
     ["Authorization with must-revalidate", { "cache-control": "must-revalidate, max-age=60" }],
-  ])("stores %s (RFC 9111 §3.5)", (_case, headers) => {
-    expect(decide(headers, { request: { authorization: "Bearer x" } }).store).toBe(true);
+  ])("stores %s when the route opts in with cache_authorized (RFC 9111 §3.5)", (_case, headers) => {
+    expect(decide(headers, { request: { authorization: "Bearer x" }, policy: { cache_authorized: true } }).store).toBe(true);
   });
 
   it("stores must-understand with no-store for a status it understands (RFC 9111 §5.2.2.3)", () => {
@@ -174,5 +174,132 @@ describe("reuse of a stored entry", () => {
     ["max-stale", NOW + 85_000, "fresh"],
   ])("honours request %s when the route says so", (directive, now, kind) => {
     expect(decideReuse(times, directive, true, now).kind).toBe(kind);
+  });
+});
+
+// Imported here, beside the tests that use them (imports are hoisted), so edits above stay apart.
+import { isStaleIfErrorStatus, requestStaleIfErrorSeconds } from "../../../src/cache/freshness.ts";
+
+// A configured TTL (edge_ttl_seconds, status_ttl_seconds) changes how long, never whether: each
+// refusal below holds under the default policy and under every TTL a route can force.
+describe("decideStorage: safety rules no configured TTL overrides", () => {
+  const OLD = { "last-modified": httpDate(NOW - 10_000_000) };
+  const forced = [
+    ["the default policy", {}],
+    ["edge_ttl_seconds", { edge_ttl_seconds: 600 }],
+    ["status_ttl_seconds", { status_ttl_seconds: { "200": 600 } }],
+  ] as const;
+  const refusals: Array<[string, Record<string, string>, { status?: number; request?: Record<string, string> }, string]> = [
+    ["private", { "cache-control": "private, max-age=60" }, {}, "private"],
+    ["no-store", { "cache-control": "no-store" }, {}, "no-store"],
+    ["Set-Cookie", { "cache-control": "max-age=60", "set-cookie": "sid=1" }, {}, "set-cookie"],
+    ["an answer to Authorization", { "cache-control": "max-age=60" }, { request: { authorization: "Bearer x" } }, "authorization"],
+    ["an answer to Authorization marked public", { "cache-control": "public, max-age=60" }, { request: { authorization: "Bearer x" } }, "authorization"],
+    ["a cookie request's answer without freshness", {}, { request: { cookie: "sid=1" } }, "heuristic-with-cookie"],
+    ["a cookie request's answer with only Last-Modified", OLD, { request: { cookie: "sid=1" } }, "heuristic-with-cookie"],
+    ["a cookie request's answer stale at once (max-age=0, ETag)", { "cache-control": "max-age=0", etag: '"v1"' }, { request: { cookie: "sid=1" } }, "heuristic-with-cookie"],
+    ["a 302 without explicit freshness", {}, { status: 302 }, "status"],
+    ...[400, 401, 403, 429, 431, 500, 501, 502, 503, 504, 505, 299, 599].map(
+      (status) => [`a ${status} with explicit freshness`, { "cache-control": "max-age=60" }, { status }, "status"] as [string, Record<string, string>, { status: number }, string],
+    ),
+  ];
+
+  describe.each(forced)("under %s", (_name, routePolicy) => {
+    it.each(refusals)("does not store %s", (_case, headers, options, reason) => {
+      expect(decide(headers, { ...options, policy: routePolicy })).toEqual({ store: false, reason });
+    });
+
+    it("keeps no-cache's revalidation: the lifetime stays 0", () => {
+      expect(lifetime(decide({ "cache-control": "no-cache", etag: '"v1"' }, { policy: routePolicy }))).toBe(0);
+    });
+  });
+
+  it("sets how long a storable answer is fresh", () => {
+    expect(lifetime(decide(OLD, { policy: { edge_ttl_seconds: 600 } }))).toBe(600);
+    expect(lifetime(decide({ "cache-control": "max-age=0" }, { policy: { edge_ttl_seconds: 600 } }))).toBe(600);
+    expect(lifetime(decide({}, { status: 404, policy: { status_ttl_seconds: { "404": 30 } } }))).toBe(30);
+  });
+
+  it("stores other statuses only when the route lists them in cache_statuses, with the origin's freshness", () => {
+    const policyWith500 = { cache_statuses: [200, 500], edge_ttl_seconds: 30 };
+    expect(lifetime(decide({ "cache-control": "max-age=60" }, { status: 500, policy: policyWith500 }))).toBe(30);
+    expect(decide({}, { status: 500, policy: { cache_statuses: [200, 500], status_ttl_seconds: { "500": 5 } } })).toEqual({ store: false, reason: "status" });
+    expect(decide({ "cache-control": "max-age=60" }, { status: 404, policy: { cache_statuses: [200] } })).toEqual({ store: false, reason: "status" });
+  });
+
+  it("never lets an error replace a stored entry, even a listed one (stale-if-error needs it)", () => {
+    const input = (status: number) => ({
+      method: "GET",
+      requestHeaders: new Headers(),
+      status,
+      responseHeaders: new Headers({ date: httpDate(NOW), "cache-control": "max-age=60" }),
+      policy: policy({ cache_statuses: [200, 404, 500, 503] }),
+      receivedAt: NOW,
+    });
+    expect(decideStorage({ ...input(500), replacesEntry: true })).toEqual({ store: false, reason: "error-over-entry" });
+    expect(decideStorage({ ...input(503), replacesEntry: true })).toEqual({ store: false, reason: "error-over-entry" });
+    expect(decideStorage({ ...input(500), replacesEntry: false }).store).toBe(true);
+    expect(decideStorage({ ...input(404), replacesEntry: true }).store).toBe(true);
+  });
+
+  it("stores an answer to Authorization with cache_authorized only when the origin allows it (RFC 9111 §3.5)", () => {
+    const authorized = { request: { authorization: "Bearer x" } };
+    expect(decide({ "cache-control": "public, max-age=60" }, { ...authorized, policy: { cache_authorized: true } }).store).toBe(true);
+    expect(decide({ "cache-control": "max-age=60" }, { ...authorized, policy: { cache_authorized: true, edge_ttl_seconds: 600 } })).toEqual({ store: false, reason: "authorization" });
+  });
+
+  it.each([
+    ["cookies the route keys on", { cookie: "lang=en" }, { key: { cookies: ["lang"] } }],
+    ["public_cookies", { cookie: "_ga=GA1.2; lang=en" }, { key: { cookies: ["lang"] }, public_cookies: ["_ga"] }],
+    ["an empty Cookie field", { cookie: " " }, {}],
+  ])("stores a heuristic answer to a request with only %s", (_case, request, routePolicy) => {
+    expect(lifetime(decide(OLD, { request, policy: { ...routePolicy, edge_ttl_seconds: 600 } }))).toBe(600);
+  });
+
+  it.each([
+    ["a keyed and an unkeyed cookie", "lang=en; sid=1"],
+    ["an unparsable Cookie field", "garbage"],
+  ])("does not store a heuristic answer to a request with %s", (_case, cookie) => {
+    expect(decide(OLD, { request: { cookie }, policy: { key: { cookies: ["lang"] }, edge_ttl_seconds: 600 } })).toEqual({ store: false, reason: "heuristic-with-cookie" });
+  });
+
+  it("stores a cookie request's answer on the origin's word: positive explicit freshness or public", () => {
+    expect(lifetime(decide({ "cache-control": "max-age=60" }, { request: { cookie: "sid=1" } }))).toBe(60);
+    expect(lifetime(decide({ "cache-control": "public", ...OLD }, { request: { cookie: "sid=1" } }))).toBe(1000);
+  });
+});
+
+describe("stale-if-error statuses and the request directive (RFC 5861 §4)", () => {
+  it.each([500, 502, 503, 504])("counts %i as an error", (status) => {
+    expect(isStaleIfErrorStatus(status)).toBe(true);
+  });
+
+  it.each([200, 304, 400, 404, 429, 501, 505, 599])("does not count %i as an error", (status) => {
+    expect(isStaleIfErrorStatus(status)).toBe(false);
+  });
+
+  const stored = (cacheControl: string): Array<[string, string]> => [["cache-control", cacheControl]];
+
+  it.each([
+    ["stale-if-error=60", "max-age=60", {}, 60],
+    ["max-age=5, stale-if-error=60", "max-age=60, stale-while-revalidate=5", {}, 60],
+    ["stale-if-error=600", "max-age=60", { max_stale_if_error_seconds: 120 }, 120],
+    [null, "max-age=60", {}, 0],
+    ["stale-if-error", "max-age=60", {}, 0],
+    ["stale-if-error=60", "max-age=60, must-revalidate", {}, 0],
+    ["stale-if-error=60", "max-age=60, proxy-revalidate", {}, 0],
+    ["stale-if-error=60", "no-cache", {}, 0],
+    ["stale-if-error=60", "s-maxage=60", {}, 0],
+  ])("gives request %j against stored %j the window it allows", (request, response, routePolicy, expected) => {
+    expect(requestStaleIfErrorSeconds(request, stored(response), policy(routePolicy))).toBe(expected);
+  });
+
+  it("keeps an entry usable on error within the request's window, counted from the end of freshness", () => {
+    const decision = decide({ "cache-control": "max-age=60" }, { policy: { stale_if_error_seconds: 0 } });
+    if (!decision.store) throw new Error("fixture must be storable");
+    const times = entryTimes(decision, NOW);
+    expect(isUsableOnError(times, NOW + 60_000)).toBe(false);
+    expect(isUsableOnError(times, NOW + 89_999, 30)).toBe(true);
+    expect(isUsableOnError(times, NOW + 90_000, 30)).toBe(false);
   });
 });

@@ -51,7 +51,7 @@ const cache = fc.record(
     enabled: fc.boolean(),
     edge_ttl_seconds: fc.nat({ max: 31_536_000 }),
     stale_while_revalidate_seconds: fc.nat({ max: 86_400 }),
-    status_ttl_seconds: fc.dictionary(fc.constantFrom("200", "404", "410", "503"), fc.nat({ max: 3600 })),
+    status_ttl_seconds: fc.dictionary(fc.constantFrom("200", "404", "410", "301"), fc.nat({ max: 3600 })),
     bypass_cookies: fc.array(fc.constantFrom("session", "cart")),
     request_cache_control: fc.constantFrom("ignore", "honor"),
     query: fc.record({ sort: fc.boolean(), deny: fc.array(fc.string({ maxLength: 5 })), strip_tracking: fc.boolean() }, { requiredKeys: [] }),
