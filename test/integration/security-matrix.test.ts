@@ -3,12 +3,13 @@
 // A configured TTL changes how long an answer is fresh, never whether it may be stored or shared.
 // Each test asserts what the second visitor received and how many requests the origin saw.
 //
-// Mutations these tests kill (each tried by hand in src/cache/freshness.ts decideStorage):
-// - `policy.edge_ttl_seconds ?? …` deciding storability again (the old code): 5xx/431 rules fail
-//   under the forced edge TTL, and the personal-cookie rule fails there too;
-// - dropping the cache_statuses check: "never stores a 500/502/503/400/403/431" fails everywhere;
-// - dropping `replacesEntry && status >= 500`: the stale-if-error rule fails under edge TTL;
-// - `policy.cache_authorized &&` removed: the Authorization rule fails for public/s-maxage/must-revalidate.
+// Mutations these tests kill (each tried by hand; test/integration/stale-if-error.test.ts and the
+// decideStorage block of test/unit/cache/freshness.test.ts cover the rest):
+// - the old rule, `policy.edge_ttl_seconds ?? explicitLifetime(...)` deciding whether: the 5xx/4xx,
+//   no-pinning, Authorization and session-cookie rules fail under the forced edge TTL (74 tests red);
+// - the cache_statuses check in decideStorage removed: "never stores a 500 … 431" fails under every policy;
+// - `policy.cache_authorized &&` removed: the Authorization rule fails for public, s-maxage, must-revalidate;
+// - the cookie rule taking an explicit max-age=0 as the origin's word (`>= 0`): the ETag case fails.
 import { describe, expect, it } from "vitest";
 import type { OutpostConfigInput } from "../../src/config/schema.ts";
 import { createOrigin, type EchoBody, type OriginBehavior } from "../helpers/origins.ts";

@@ -180,3 +180,27 @@ describe("steering configuration", () => {
     expect(result.ok && result.config.routes[0]).toMatchObject({ retry_on_statuses: [502, 503, 504], max_replay_body_bytes: 65_536 });
   });
 });
+
+describe("validateConfig: what a route stores", () => {
+  const withCache = (cache: Record<string, unknown>) => ({ pools: [pool("main")], routes: [route("site", ["main"], { cache })] });
+
+  it("defaults to the statuses safe to share and to never storing answers to Authorization", () => {
+    const result = validateConfig(withCache({}));
+    expect(result.ok && result.config.routes[0]?.cache).toMatchObject({
+      cache_statuses: [200, 203, 204, 300, 301, 302, 303, 307, 308, 404, 405, 410, 414],
+      cache_authorized: false,
+      public_cookies: [],
+    });
+  });
+
+  it.each([
+    ["a status_ttl_seconds for a status the route does not store", { status_ttl_seconds: { "503": 5 } }, ["routes[0].cache.status_ttl_seconds.503: 503 is not in cache_statuses; list it there to store 503 answers"]],
+    ["a 206 in cache_statuses", { cache_statuses: [200, 206] }, ["routes[0].cache.cache_statuses[1]: 206 and 304 are never stored (a cache keeps whole responses)"]],
+  ])("rejects %s", (_case, cache, problems) => {
+    expect(validateConfig(withCache(cache))).toEqual({ ok: false, problems });
+  });
+
+  it("accepts a status_ttl_seconds for a status the route lists", () => {
+    expect(validateConfig(withCache({ cache_statuses: [200, 503], status_ttl_seconds: { "503": 5 } })).ok).toBe(true);
+  });
+});
