@@ -6,7 +6,7 @@
 // Mutations these tests kill (each tried by hand; test/integration/stale-if-error.test.ts and the
 // decideStorage block of test/unit/cache/freshness.test.ts cover the rest):
 // - the old rule, `policy.edge_ttl_seconds ?? explicitLifetime(...)` deciding whether: the 5xx/4xx,
-//   no-pinning, Authorization and session-cookie rules fail under the forced edge TTL (74 tests red);
+//   no-pinning, Authorization and session-cookie rules fail (74 tests red, 14 of them under the edge TTL);
 // - the cache_statuses check in decideStorage removed: "never stores a 500 … 431" fails under every policy;
 // - `policy.cache_authorized &&` removed: the Authorization rule fails for public, s-maxage, must-revalidate;
 // - the cookie rule taking an explicit max-age=0 as the origin's word (`>= 0`): the ETag case fails.
