@@ -4,7 +4,8 @@
 // through the `npm start -- --origin` interface (wrangler dev, default cache policy), and the suite's
 // client sends every test through Outpost. Prints Outpost's pass counts next to the published
 // results of other caches (shipped in the same package), writes conformance/latest.json, and exits 1
-// when Outpost passes fewer required tests than conformance/baseline.json records.
+// when Outpost passes fewer required tests than conformance/baseline.json records. Required failures
+// not explained in baseline.json's known_failures are named (and listed ones that now pass).
 import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync, existsSync, mkdirSync } from "node:fs";
 import { createServer } from "node:http";
@@ -63,6 +64,19 @@ async function startOutpost(originUrl, port) {
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   return { stop: () => process.kill(-child.pid, "SIGINT") };
+}
+
+/** Required tests Outpost fails, by the suite's own verdict rules. */
+function failingRequired(suites, results, determineTestResult) {
+  const failing = [];
+  for (const suite of suites) {
+    for (const test of suite.tests) {
+      if ((test.kind ?? "required") !== "required" || test.browser_only) continue;
+      const verdict = determineTestResult(suites, test.id, results);
+      if (verdict[2] !== "-" && verdict[2] !== "✅") failing.push(test.id);
+    }
+  }
+  return failing;
 }
 
 /** Pass counts by the suite's own verdict rules (lib/display.mjs); "check" tests are informational. */
@@ -128,6 +142,13 @@ async function main() {
   const baselineFile = join(resultsDir, "baseline.json");
   if (existsSync(baselineFile)) {
     const baseline = JSON.parse(readFileSync(baselineFile, "utf8"));
+    // Every failure should be a known one, with its reason recorded in baseline.json.
+    const known = baseline.known_failures ?? {};
+    const failing = failingRequired(tests, results, determineTestResult);
+    const unexplained = failing.filter((id) => !(id in known));
+    const fixed = Object.keys(known).filter((id) => !failing.includes(id));
+    if (unexplained.length > 0) console.log(`\nconformance: required failures not in baseline.json's known_failures: ${unexplained.join(", ")}`);
+    if (fixed.length > 0) console.log(`\nconformance: now passing, remove from known_failures: ${fixed.join(", ")}`);
     if (ours.required.passed < baseline.required_passed) {
       console.error(`\nconformance: ${ours.required.passed} required tests passed, below the recorded ${baseline.required_passed}`);
       process.exitCode = 1;

@@ -1,7 +1,12 @@
-// Parsing of Cache-Control style fields (RFC 9111 §5.2), also used for CDN-Cache-Control (RFC 9213)
-// and Surrogate-Control. Directive names are case-insensitive; arguments may be tokens or quoted
-// strings (RFC 9110 §5.6.4). A directive that appears twice with different arguments is recorded as
-// conflicting: RFC 9111 §4.2.1 lets a cache then treat the response as stale, which we do.
+// Parsing of Cache-Control style fields (RFC 9111 §5.2), also used for Surrogate-Control (not a
+// Structured Field: the Edge Architecture note predates them). Directive names are case-insensitive;
+// arguments may be tokens or quoted strings (RFC 9110 §5.6.4). A directive that appears twice with
+// different arguments is recorded as conflicting: RFC 9111 §4.2.1 lets a cache then treat the
+// response as stale, which we do.
+// CDN-Cache-Control is a Structured Field Dictionary (RFC 9213 §2.1, RFC 9651 §3.2) and has its own
+// parser below: the two grammars differ on errors, and RFC 9213 warns that using a Cache-Control
+// parser for it breaks interoperability.
+import { parseDictionary, Token, type BareItem, type InnerList, type Item } from "structured-headers";
 export interface Directives {
   /** Lower-cased directive name -> argument (`true` when it has none). */
   readonly values: ReadonlyMap<string, string | true>;
@@ -69,4 +74,48 @@ export function deltaSeconds(directives: Directives, name: string): number | und
 
 export function has(directives: Directives, name: string): boolean {
   return directives.values.has(name);
+}
+
+/** Directives whose argument is a delta-seconds: an Integer in a Structured Field (RFC 9213 §2.1). */
+const INTEGER_DIRECTIVES = new Set(["max-age", "s-maxage", "stale-while-revalidate", "stale-if-error"]);
+/** Directives without an argument: always Boolean true in a Structured Field (RFC 9213 §2.1). */
+const FLAG_DIRECTIVES = new Set(["no-store", "must-revalidate", "proxy-revalidate", "public", "must-understand", "no-transform", "immutable"]);
+/** Directives that are bare or carry a list of field names as a String (RFC 9213 §2.1, RFC 9111 §5.2.2.4, §5.2.2.7). */
+const FLAG_OR_FIELD_NAMES_DIRECTIVES = new Set(["no-cache", "private"]);
+
+/**
+ * A targeted field such as CDN-Cache-Control (RFC 9213 §2.1): a Structured Field Dictionary whose
+ * members are cache directives, parameters ignored. Undefined when the field is absent, empty, does
+ * not parse, or gives a known directive a value of the wrong type (`max-age="60"`, `max-age=-1`,
+ * `no-store=?0`): RFC 9213 §2.1 has such a field ignored as a whole, as if it were not there, so
+ * Cache-Control applies. (A Decimal with no fraction, `max-age=60.0`, reads as 60: the parser
+ * returns both number types as one.)
+ */
+export function parseTargetedDirectives(field: string | null | undefined): Directives | undefined {
+  if (field === null || field === undefined) return undefined;
+  let dictionary: Map<string, Item | InnerList>;
+  try {
+    dictionary = parseDictionary(field);
+  } catch {
+    return undefined;
+  }
+  if (dictionary.size === 0) return undefined;
+  const values = new Map<string, string | true>();
+  for (const [name, [value]] of dictionary) {
+    const argument = directiveArgument(name, value);
+    if (argument === undefined) return undefined;
+    values.set(name, argument);
+  }
+  // A Dictionary keeps the last of duplicate keys (RFC 9651 §4.2.2): nothing conflicts.
+  return { values, conflicting: new Set() };
+}
+
+/** A member's value as parseDirectives would give it, or undefined when its type is wrong for the directive. */
+function directiveArgument(name: string, value: BareItem | Item[]): string | true | undefined {
+  if (INTEGER_DIRECTIVES.has(name)) return typeof value === "number" && Number.isInteger(value) && value >= 0 ? String(value) : undefined;
+  if (FLAG_DIRECTIVES.has(name)) return value === true ? true : undefined;
+  const text = typeof value === "string" ? value : value instanceof Token ? value.toString() : undefined;
+  if (FLAG_OR_FIELD_NAMES_DIRECTIVES.has(name)) return value === true ? true : text;
+  // Extension directives (RFC 9111 §5.2.3): any type; only their presence matters here.
+  return text ?? true;
 }

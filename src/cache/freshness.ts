@@ -4,7 +4,8 @@
 import type { CachePolicy } from "../config/schema.ts";
 import { headersOf } from "../lib/headers.ts";
 import { parseCookies } from "./cache-key.ts";
-import { deltaSeconds, has, parseDirectives, type Directives } from "./cache-control.ts";
+import { deltaSeconds, has, parseDirectives, parseTargetedDirectives, type Directives } from "./cache-control.ts";
+import { parseHttpDate } from "./http-date.ts";
 
 /** Status codes that are heuristically cacheable (RFC 9110 §15.1), minus 206 (we store only whole objects). */
 const HEURISTICALLY_CACHEABLE = new Set([200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501]);
@@ -42,6 +43,8 @@ export type StorageDecision =
       staleIfErrorSeconds: number;
       /** Extra seconds to keep the entry after its stale windows, for revalidation with validators. */
       revalidationRetentionSeconds: number;
+      /** Stale must never be served without revalidation, whatever a request's max-stale says (RFC 9111 §4.2.4). */
+      mustRevalidate: boolean;
     }
   | { store: false; reason: BypassReason };
 
@@ -55,39 +58,49 @@ export interface StorageInput {
   receivedAt: number;
   /** The answer would replace a stored response (a refill or revalidation of a found entry). */
   replacesEntry?: boolean;
+  /** When the request that brought it was sent (RFC 9111 §4.2.3 request_time); receivedAt when unknown. */
+  requestedAt?: number;
 }
 
 /**
  * The directives this cache obeys: CDN-Cache-Control (RFC 9213) or, failing that, Surrogate-Control
- * replace Cache-Control entirely for a CDN; Cache-Control otherwise.
+ * replace Cache-Control entirely for a CDN; Cache-Control otherwise. A CDN-Cache-Control that is
+ * empty or fails to parse as a Structured Field is ignored as if absent (RFC 9213 §2.1); so is an
+ * empty Surrogate-Control.
  */
 export function effectiveDirectives(headers: Headers, policy: Pick<CachePolicy, "ignore_origin_no_cache">): { directives: Directives; targeted: boolean } {
-  const targetedField = headers.get("cdn-cache-control") ?? headers.get("surrogate-control");
-  const parsed = parseDirectives(targetedField ?? headers.get("cache-control"));
-  if (!policy.ignore_origin_no_cache || !parsed.values.has("no-cache")) return { directives: parsed, targeted: targetedField !== null };
+  const cdn = parseTargetedDirectives(headers.get("cdn-cache-control"));
+  const surrogate = cdn ? null : headers.get("surrogate-control") || null;
+  const targeted = cdn !== undefined || surrogate !== null;
+  const parsed = cdn ?? parseDirectives(surrogate ?? headers.get("cache-control"));
+  if (!policy.ignore_origin_no_cache || !parsed.values.has("no-cache")) return { directives: parsed, targeted };
   const values = new Map(parsed.values);
   values.delete("no-cache");
-  return { directives: { values, conflicting: parsed.conflicting }, targeted: targetedField !== null };
-}
-
-export function parseHttpDate(value: string | null): number | undefined {
-  if (value === null) return undefined;
-  const time = Date.parse(value);
-  return Number.isFinite(time) ? time : undefined;
+  return { directives: { values, conflicting: parsed.conflicting }, targeted };
 }
 
 /**
- * RFC 9111 §4.2.3: the larger of the Age header and the apparent age from Date. An Age that is not
- * one non-negative integer (a list, a fraction, text, parameters) cannot be trusted: the response
- * counts as already stale (Infinity), as the HTTP caching test suite expects.
+ * Age (RFC 9111 §5.1) in seconds: of a list, the first member; an invalid value (not a non-negative
+ * integer: text, a sign, a fraction, parameters) is ignored, as if absent. Values beyond 2^31 are
+ * clamped (delta-seconds, RFC 9111 §1.2.2).
  */
-export function initialAgeSeconds(headers: Headers, receivedAt: number): number {
-  const ageHeader = headers.get("age");
-  if (ageHeader !== null && !/^\d+$/.test(ageHeader.trim())) return Number.POSITIVE_INFINITY;
-  const ageValue = ageHeader === null ? 0 : Math.min(Number(ageHeader.trim()), 2 ** 31);
-  const date = parseHttpDate(headers.get("date"));
+export function parseAge(value: string | null): number | undefined {
+  if (value === null) return undefined;
+  const first = value.split(",", 1)[0]!.trim();
+  return /^\d+$/.test(first) ? Math.min(Number(first), 2 ** 31) : undefined;
+}
+
+/**
+ * Corrected initial age (RFC 9111 §4.2.3): the larger of the apparent age (response time minus Date)
+ * and the Age value plus the response delay (response time minus request time), which counts the
+ * time the answer spent travelling to us.
+ */
+export function initialAgeSeconds(headers: Headers, receivedAt: number, requestedAt = receivedAt): number {
+  const ageValue = parseAge(headers.get("age")) ?? 0;
+  const responseDelay = Math.max(0, (receivedAt - requestedAt) / 1000);
+  const date = parseHttpDate(headers.get("date"), receivedAt);
   const apparentAge = date === undefined ? 0 : Math.max(0, (receivedAt - date) / 1000);
-  return Math.max(ageValue, apparentAge);
+  return Math.max(apparentAge, ageValue + responseDelay);
 }
 
 /** Explicit freshness lifetime, or undefined when the response gives none (RFC 9111 §4.2.1). */
@@ -101,21 +114,21 @@ function explicitLifetime(directives: Directives, targeted: boolean, headers: He
   if (has(directives, "max-age") || has(directives, "s-maxage")) return 0; // present but invalid
   if (targeted || !headers.has("expires")) return undefined;
   // An invalid Expires, such as "0", means already expired (RFC 9111 §5.3).
-  const expires = parseHttpDate(headers.get("expires"));
+  const expires = parseHttpDate(headers.get("expires"), receivedAt);
   if (expires === undefined) return 0;
-  const date = parseHttpDate(headers.get("date")) ?? receivedAt;
+  const date = parseHttpDate(headers.get("date"), receivedAt) ?? receivedAt;
   return Math.max(0, (expires - date) / 1000);
 }
 
 function heuristicLifetime(headers: Headers, receivedAt: number): number | undefined {
-  const lastModified = parseHttpDate(headers.get("last-modified"));
+  const lastModified = parseHttpDate(headers.get("last-modified"), receivedAt);
   if (lastModified === undefined) return undefined;
-  const date = parseHttpDate(headers.get("date")) ?? receivedAt;
+  const date = parseHttpDate(headers.get("date"), receivedAt) ?? receivedAt;
   if (date <= lastModified) return undefined;
   return Math.min(HEURISTIC_MAX_SECONDS, Math.floor(((date - lastModified) / 1000) * HEURISTIC_FRACTION));
 }
 
-export function decideStorage({ method, requestHeaders, status, responseHeaders, policy, receivedAt, replacesEntry = false }: StorageInput): StorageDecision {
+export function decideStorage({ method, requestHeaders, status, responseHeaders, policy, receivedAt, requestedAt, replacesEntry = false }: StorageInput): StorageDecision {
   if (method !== "GET") return { store: false, reason: "method" };
   if (status === 206) return { store: false, reason: "partial-content" };
   if (status < 200) return { store: false, reason: "status" };
@@ -161,7 +174,7 @@ export function decideStorage({ method, requestHeaders, status, responseHeaders,
   // route's TTL (ignore_origin_no_cache is the explicit override).
   if (has(directives, "no-cache")) lifetimeSeconds = 0;
 
-  const initialAge = initialAgeSeconds(responseHeaders, receivedAt);
+  const initialAge = initialAgeSeconds(responseHeaders, receivedAt, requestedAt);
   // Stale on arrival is worth keeping only when it can be revalidated cheaply (a 304 instead of the body).
   const revalidatable = hasValidator(responseHeaders);
   if (lifetimeSeconds <= initialAge && !revalidatable) return { store: false, reason: "not-fresh" };
@@ -181,6 +194,7 @@ export function decideStorage({ method, requestHeaders, status, responseHeaders,
     staleWhileRevalidateSeconds: window("stale-while-revalidate", policy.stale_while_revalidate_seconds),
     staleIfErrorSeconds: Math.min(window("stale-if-error", policy.stale_if_error_seconds), policy.max_stale_if_error_seconds ?? Number.POSITIVE_INFINITY),
     revalidationRetentionSeconds: revalidatable ? REVALIDATION_RETENTION_SECONDS : 0,
+    mustRevalidate: forbidsStale || impliesRevalidate,
   };
 }
 
@@ -206,6 +220,11 @@ export interface EntryTimes {
   staleIfErrorUntilAt: number;
   /** Until when a storage tier should keep the entry at all. */
   keepUntilAt: number;
+  /**
+   * The response forbids serving it stale unrevalidated (must-revalidate, proxy-revalidate, no-cache,
+   * s-maxage): no request's max-stale overrides that (RFC 9111 §4.2.4). Absent in older entries.
+   */
+  mustRevalidate?: true;
 }
 
 export function entryTimes(decision: Extract<StorageDecision, { store: true }>, receivedAt: number): EntryTimes {
@@ -220,6 +239,8 @@ export function entryTimes(decision: Extract<StorageDecision, { store: true }>, 
     staleWhileRevalidateUntilAt,
     staleIfErrorUntilAt,
     keepUntilAt: Math.max(staleWhileRevalidateUntilAt, staleIfErrorUntilAt, freshUntilAt + decision.revalidationRetentionSeconds * 1000),
+    // Present even when undefined, so that a 304's update ({ ...meta, ...entryTimes() }) clears it.
+    mustRevalidate: decision.mustRevalidate ? true : undefined,
   };
 }
 
@@ -255,7 +276,9 @@ export function decideReuse(times: EntryTimes, requestCacheControl: string | nul
     if (minFresh !== undefined && ttl < minFresh) return { kind: "forward", reason: "request" };
   }
   if (now < times.freshUntilAt) return { kind: "fresh" };
-  if (request && has(request, "max-stale")) {
+  // max-stale never overrides must-revalidate, proxy-revalidate, s-maxage or no-cache (RFC 9111
+  // §5.2.2.2, §5.2.2.8, §5.2.2.10, §5.2.2.4).
+  if (request && has(request, "max-stale") && !times.mustRevalidate) {
     const maxStale = deltaSeconds(request, "max-stale");
     if (maxStale === undefined || -ttl <= maxStale) return { kind: "fresh" };
   }

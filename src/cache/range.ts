@@ -1,7 +1,7 @@
 // Byte ranges served from a stored full response (RFC 9110 §14). One range per request: a request
 // for several ranges gets the whole representation, which RFC 9110 §14.2 allows.
 import { withLength } from "../lib/streams.ts";
-import { parseHttpDate } from "./freshness.ts";
+import { parseHttpDate } from "./http-date.ts";
 
 export type RangeDecision =
   | { kind: "full" }
@@ -38,13 +38,13 @@ export function decideRange(rangeHeader: string | null, size: number): RangeDeci
  * If-Range (RFC 9110 §13.1.5): the range applies only if the validator still matches; it must be a
  * strong ETag match, or a Last-Modified date equal to the stored one.
  */
-export function ifRangeAllows(ifRange: string | null, storedHeaders: Headers): boolean {
+export function ifRangeAllows(ifRange: string | null, storedHeaders: Headers, now: number): boolean {
   if (ifRange === null) return true;
   const value = ifRange.trim();
   if (value.startsWith('"')) return storedHeaders.get("etag") === value;
   if (value.startsWith("W/")) return false;
-  const date = parseHttpDate(value);
-  const lastModified = parseHttpDate(storedHeaders.get("last-modified"));
+  const date = parseHttpDate(value, now);
+  const lastModified = parseHttpDate(storedHeaders.get("last-modified"), now);
   return date !== undefined && date === lastModified;
 }
 

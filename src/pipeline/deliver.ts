@@ -71,7 +71,7 @@ export function deliverEntry(stored: FoundResponse, request: Request, cacheStatu
   // Each `request.headers` is a call into the runtime, and under load every call counts: read it once.
   const requestHeaders = request.headers;
   const conditional = requestHeaders.has("if-none-match") || requestHeaders.has("if-modified-since");
-  if (conditional && stored.meta.status === 200 && isNotModified(requestHeaders, (name) => headers.get(name))) {
+  if (conditional && stored.meta.status === 200 && isNotModified(requestHeaders, (name) => headers.get(name), stored.meta.storedAt, now)) {
     discardBody(stored.body);
     return new Response(null, { status: 304, headers: notModifiedHeaders(headers) });
   }
@@ -84,7 +84,7 @@ export function deliverEntry(stored: FoundResponse, request: Request, cacheStatu
     discardBody(stored.body);
     return new Response(null, { status: stored.meta.status, headers });
   }
-  if (stored.meta.status === 200 && requestHeaders.has("range") && ifRangeAllows(requestHeaders.get("if-range"), headers)) {
+  if (stored.meta.status === 200 && requestHeaders.has("range") && ifRangeAllows(requestHeaders.get("if-range"), headers, now)) {
     return deliverRange(stored.body, headers, decideRange(requestHeaders.get("range"), stored.body.byteLength));
   }
   return new Response(bodyOf(stored.body), { status: stored.meta.status, headers });

@@ -100,6 +100,7 @@ export async function fetchAndStore(
 ): Promise<Fill> {
   const { route, deps } = ctx;
   const revalidating = found.kind === "hit" && (storedHeader(found.stored, "etag") ?? storedHeader(found.stored, "last-modified")) !== null ? found.stored : undefined;
+  const requestedAt = deps.clock.now(); // request_time of RFC 9111 §4.2.3
   const forwarded = await forwardToOrigin(revalidating ? withValidators(request, revalidating) : request, route, ctx.env, deps, forBackground ? undefined : ctx.trace);
   if (forwarded.result.kind === "failed") {
     share?.({ kind: "none" });
@@ -114,7 +115,7 @@ export async function fetchAndStore(
   }
   const served = { candidate, steeringReason: forwarded.steeringReason, attempts };
   const headers = deliveredHeaders(response.headers);
-  const decision = decideStorage({ method: request.method, requestHeaders: request.headers, status: response.status, responseHeaders: response.headers, policy: route.cache, receivedAt, replacesEntry: found.kind === "hit" });
+  const decision = decideStorage({ method: request.method, requestHeaders: request.headers, status: response.status, responseHeaders: response.headers, policy: route.cache, receivedAt, requestedAt, replacesEntry: found.kind === "hit" });
   const maxBytes = Math.min(route.cache.max_object_bytes, ctx.deps.cacheState.openStore(ctx.env.OUTPOST_CACHE, ctx.config.cacheTiers).maxBodyBytes);
   const tooLarge = decision.store && Number(response.headers.get("content-length") ?? 0) > maxBytes;
   if (!decision.store || tooLarge) {

@@ -139,9 +139,12 @@ export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
       refreshInBackground(ctx, key, { ...found, stored });
       return deliverEntry(stored, request, reported({ hit: true, ttl: ttlSeconds(stored.meta, now), detail: `${found.tier}:stale-while-revalidate` }), now);
     }
-  } else if (honorRequest && has(parseDirectives(requestHeaders.get("cache-control")), "only-if-cached")) {
-    // RFC 9111 §5.2.1.7: nothing stored that satisfies the request -> 504.
-    throw new OutpostError(504, "not_cached", "The request asked for a cached response only (only-if-cached) and none is stored");
+  }
+  if (honorRequest && has(parseDirectives(requestHeaders.get("cache-control")), "only-if-cached")) {
+    // RFC 9111 §5.2.1.7: nothing stored satisfies the request (no entry, or only a stale one) -> 504,
+    // and the origin is not asked.
+    if (found.kind === "hit") discardBody(found.stored.body);
+    throw new OutpostError(504, "not_cached", "The request asked for a cached response only (only-if-cached) and no usable one is stored");
   }
 
   const fill = await fillFromOrigin(ctx, key, found, { collapse: !skipLookup && request.method === "GET" });

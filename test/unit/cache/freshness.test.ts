@@ -6,7 +6,10 @@ const NOW = Date.UTC(2026, 10, 23, 12, 0, 0);
 const httpDate = (ms: number) => new Date(ms).toUTCString();
 const policy = (overrides: Record<string, unknown> = {}): CachePolicy => cachePolicySchema.parse(overrides);
 
-function decide(responseHeaders: Record<string, string>, options: { status?: number; method?: string; request?: Record<string, string>; policy?: Record<string, unknown> } = {}): StorageDecision {
+function decide(
+  responseHeaders: Record<string, string>,
+  options: { status?: number; method?: string; request?: Record<string, string>; policy?: Record<string, unknown>; requestedAt?: number } = {},
+): StorageDecision {
   return decideStorage({
     method: options.method ?? "GET",
     requestHeaders: new Headers(options.request ?? {}),
@@ -14,6 +17,7 @@ function decide(responseHeaders: Record<string, string>, options: { status?: num
     responseHeaders: new Headers({ date: httpDate(NOW), ...responseHeaders }),
     policy: policy(options.policy),
     receivedAt: NOW,
+    requestedAt: options.requestedAt,
   });
 }
 
@@ -113,8 +117,97 @@ describe("age (RFC 9111 §4.2.3)", () => {
     expect(fromDate.store && fromDate.initialAgeSeconds).toBe(20);
   });
 
-  it.each(["ten", "-5", "1.5", "0, 0", "3600, 0", "5;x=1"])("treats Age %j as already stale", (age) => {
-    expect(decide({ "cache-control": "max-age=60", age })).toEqual({ store: false, reason: "not-fresh" });
+  const initialAge = (headers: Record<string, string>, options: { requestedAt?: number } = {}) => {
+    const decision = decide({ "cache-control": "max-age=60", ...headers }, options);
+    return decision.store ? decision.initialAgeSeconds : decision.reason;
+  };
+
+  it.each(["ten", "-5", "+5", "1.5", "7200.0", "5;x=1", "0x10", "1e3", ""])("ignores an invalid Age %j, as if absent (RFC 9111 §5.1)", (age) => {
+    expect(initialAge({ age })).toBe(0);
+  });
+
+  it.each([
+    ["0, 0", 0],
+    ["0,7200", 0],
+    ["10, 20", 10],
+    ["30, abc", 30],
+  ])("takes the first member of a list-valued Age %j (RFC 9111 §5.1)", (age, expected) => {
+    expect(initialAge({ age })).toBe(expected);
+  });
+
+  it("finds a list whose first member is old already stale (RFC 9111 §5.1)", () => {
+    expect(decide({ "cache-control": "max-age=60", age: "3600, 0" })).toEqual({ store: false, reason: "not-fresh" });
+  });
+
+  it("ignores a list whose first member is invalid", () => {
+    expect(initialAge({ age: "abc, 3600" })).toBe(0);
+  });
+
+  it("clamps an Age beyond 2^31 (RFC 9111 §1.2.2)", () => {
+    expect(decide({ "cache-control": `max-age=${2 ** 31}`, age: "99999999999" })).toEqual({ store: false, reason: "not-fresh" });
+  });
+
+  it("adds the response delay to the Age value (RFC 9111 §4.2.3 corrected_age_value)", () => {
+    expect(initialAge({ age: "10" }, { requestedAt: NOW - 3_000 })).toBe(13);
+    expect(initialAge({}, { requestedAt: NOW - 3_000 })).toBe(3);
+  });
+
+  it("takes the apparent age when it is larger than the corrected Age value", () => {
+    expect(initialAge({ age: "10", date: httpDate(NOW - 20_000) }, { requestedAt: NOW - 3_000 })).toBe(20);
+  });
+
+  it("ignores an invalid Date for the apparent age", () => {
+    expect(initialAge({ age: "10", date: "2026-11-23T11:00:00Z" })).toBe(10);
+  });
+});
+
+describe("HTTP dates in freshness (RFC 9110 §5.6.7, RFC 9111 §5.3)", () => {
+  const inAnHour = NOW + 3_600_000;
+
+  it.each([
+    ["an IMF-fixdate", httpDate(inAnHour)],
+    ["an rfc850-date", "Monday, 23-Nov-26 13:00:00 GMT"],
+    ["an asctime-date", "Mon Nov 23 13:00:00 2026"],
+  ])("reads an Expires in %s", (_format, expires) => {
+    expect(lifetime(decide({ expires }))).toBe(3600);
+  });
+
+  it.each([
+    ["an ISO date", "2030-01-01"],
+    ["another zone", httpDate(inAnHour).replace("GMT", "UTC")],
+    ["a missing comma", httpDate(inAnHour).replace(",", "")],
+    ["two field lines", `${httpDate(inAnHour)}, ${httpDate(inAnHour)}`],
+  ])("treats an invalid Expires (%s) as already expired (RFC 9111 §5.3)", (_case, expires) => {
+    expect(lifetime(decide({ expires }))).toBe("not-fresh");
+  });
+
+  it("measures Expires from the response time when Date is invalid", () => {
+    expect(lifetime(decide({ expires: httpDate(inAnHour), date: "yesterday" }))).toBe(3600);
+  });
+
+  it("ignores an invalid Last-Modified for the heuristic (RFC 9111 §4.2.2)", () => {
+    // Stored (a validator to revalidate with) but with no heuristic lifetime.
+    expect(lifetime(decide({ "last-modified": "2020-01-01" }))).toBe(0);
+  });
+});
+
+describe("CDN-Cache-Control parsed as a Structured Field (RFC 9213 §2.1)", () => {
+  it.each([
+    ["an unknown type", { "cdn-cache-control": "max-age=10000, &&&&&", "cache-control": "no-store" }, "no-store"],
+    ["a String max-age", { "cdn-cache-control": 'max-age="10000"', "cache-control": "no-store" }, "no-store"],
+    ["an upper-case directive", { "cdn-cache-control": "MAX-AGE=300", "cache-control": "max-age=60" }, 60],
+    ["an empty field", { "cdn-cache-control": "", "cache-control": "max-age=60" }, 60],
+    ["a field that fails, before Surrogate-Control", { "cdn-cache-control": "max-age= 300", "surrogate-control": "max-age=200" }, 200],
+  ])("ignores a field with %s: Cache-Control applies", (_case, headers, expected) => {
+    expect(lifetime(decide(headers))).toBe(expected === "no-store" ? "no-store" : expected);
+  });
+
+  it("ignores the parameters of a directive", () => {
+    expect(lifetime(decide({ "cdn-cache-control": "max-age=300;foo=bar", "cache-control": "no-store" }))).toBe(300);
+  });
+
+  it("ignores an empty Surrogate-Control too", () => {
+    expect(lifetime(decide({ "surrogate-control": "", "cache-control": "max-age=60" }))).toBe(60);
   });
 });
 
@@ -130,6 +223,42 @@ describe("stale windows (RFC 5861, RFC 9111 §4.2.4)", () => {
     ["explicit ones under s-maxage", { "cache-control": "s-maxage=60, stale-while-revalidate=5, stale-if-error=50" }, {}, [5, 50]],
   ])("uses %s", (_case, headers, routePolicy, expected) => {
     expect(windows(decide(headers, { policy: routePolicy }))).toEqual(expected);
+  });
+});
+
+describe("request max-stale against response directives that forbid stale (RFC 9111 §4.2.4)", () => {
+  const timesFor = (cacheControl: string) => {
+    const decision = decide({ "cache-control": cacheControl, etag: '"v1"' });
+    if (!decision.store) throw new Error(`${cacheControl} must be storable`);
+    return entryTimes(decision, NOW);
+  };
+
+  it.each([
+    ["must-revalidate", "max-age=60, must-revalidate", "§5.2.2.2"],
+    ["proxy-revalidate", "max-age=60, proxy-revalidate", "§5.2.2.8"],
+    ["s-maxage", "s-maxage=60", "§5.2.2.10"],
+    ["no-cache", "no-cache, max-age=60", "§5.2.2.4"],
+  ])("max-stale does not override %s (%s)", (_directive, cacheControl) => {
+    const times = timesFor(cacheControl);
+    expect(times.mustRevalidate).toBe(true);
+    expect(decideReuse(times, "max-stale", true, NOW + 120_000)).toEqual({ kind: "forward", reason: "stale" });
+    expect(decideReuse(times, "max-stale=3600", true, NOW + 120_000)).toEqual({ kind: "forward", reason: "stale" });
+  });
+
+  it("max-stale serves a stale entry that allows it", () => {
+    const times = timesFor("max-age=60");
+    expect(times.mustRevalidate).toBeUndefined();
+    expect(decideReuse(times, "max-stale=3600", true, NOW + 120_000)).toEqual({ kind: "fresh" });
+  });
+
+  it("reads entries stored before the field existed as allowing max-stale", () => {
+    const { mustRevalidate: _absent, ...older } = timesFor("max-age=60, must-revalidate");
+    expect(decideReuse(older, "max-stale", true, NOW + 120_000)).toEqual({ kind: "fresh" });
+  });
+
+  it("clears the mark when a later response no longer forbids stale (a 304 update spreads new times)", () => {
+    const updated = { ...timesFor("max-age=60, must-revalidate"), ...timesFor("max-age=60") };
+    expect(JSON.parse(JSON.stringify(updated)).mustRevalidate).toBeUndefined();
   });
 });
 
