@@ -29,7 +29,17 @@ export function describeOrigin(ref: OriginRef, health: OriginHealth, now: number
           latency_ms: check.latencyMs,
         }
       : null,
-    circuit: circuit.kind === "closed" ? { state: "closed", consecutive_failures: circuit.consecutiveFailures } : circuit.kind === "open" ? { state: "open", opened_at: iso(circuit.openedAt) } : { state: "half_open" },
+    circuit:
+      circuit.kind === "closed"
+        ? {
+            state: "closed",
+            consecutive_failures: circuit.consecutiveFailures,
+            // The error-status rule's window: answers, error statuses among them, distinct failing paths.
+            status_window: circuit.window ? { started_at: iso(circuit.window.startedAt), answers: circuit.window.answers, errors: circuit.window.errors, error_paths: circuit.window.errorPaths.length } : null,
+          }
+        : circuit.kind === "open"
+          ? { state: "open", opened_at: iso(circuit.openedAt) }
+          : { state: "half_open" },
   };
 }
 
