@@ -1,5 +1,6 @@
 // Tries the candidate origins in order until one answers acceptably. Each attempt's result feeds
-// the origin's circuit breaker. Outcomes are values, never exceptions: the caller decides what a
+// the origin's circuit breaker (a connection failure or timeout, an error status on a path, or a
+// success; see health/breaker.ts). Outcomes are values, never exceptions: the caller decides what a
 // failure looks like to the client.
 import type { CompiledRoute } from "../config/validate-config.ts";
 import type { OriginHealth } from "../health/origin-health.ts";
