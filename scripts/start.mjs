@@ -65,14 +65,19 @@ function toDotEnv(variables) {
     .join("\n");
 }
 
-/** wrangler dev does not run cron triggers by itself: fire "* * * * *" every minute, like production. */
+/**
+ * wrangler dev does not run cron triggers by itself: fire "* * * * *" every minute, like production.
+ * The first run is retried every 5 s until wrangler answers, so a previous run's health verdicts are
+ * checked again as soon as the worker is up.
+ */
 function scheduleCron(port) {
   const fire = () =>
     fetch(`http://127.0.0.1:${port}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent("* * * * *")}`).then(
-      (response) => response.body?.cancel(),
-      () => {}, // not ready yet: the next tick tries again
+      (response) => (response.body?.cancel(), true),
+      () => false, // not ready yet
     );
-  setTimeout(fire, 5_000).unref();
+  const first = () => fire().then((done) => done || setTimeout(first, 5_000).unref());
+  setTimeout(first, 5_000).unref();
   setInterval(fire, 60_000).unref();
 }
 

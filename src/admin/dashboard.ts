@@ -70,7 +70,8 @@ function showStatus(status) {
     const row = rows.insertRow(); row.dataset.origin = pool.name + "/" + origin.origin;
     cell(row, pool.name); cell(row, origin.origin);
     const check = origin.health_check;
-    cell(row, check ? (check.healthy ? "healthy" : "unhealthy: " + (check.failure || check.status)) : "not checked", check ? (check.healthy ? "up" : "down") : "unknown");
+    const verdict = check ? check.verdict : "unknown";
+    cell(row, !check ? "not checked" : verdict === "unknown" ? "unknown (last check too old)" : verdict === "healthy" ? "healthy" : "unhealthy: " + (check.failure || check.status), verdict === "healthy" ? "up" : verdict);
     cell(row, origin.circuit.state, origin.circuit.state === "closed" ? "up" : "down");
     cell(row, origin.enabled ? (origin.available ? "receives traffic" : "last resort") : "disabled", origin.available ? "up" : "down");
   }

@@ -18,9 +18,28 @@ export function describeOrigin(ref: OriginRef, health: OriginHealth, now: number
     enabled: ref.origin.enabled,
     available: health.isAvailable(ref),
     health_check: check
-      ? { healthy: check.healthy, checked_at: iso(check.checkedAt), trusted: now < check.staleAt, status: check.status, failure: check.failure, latency_ms: check.latencyMs }
+      ? {
+          // A verdict too old to trust is unknown, and unknown never demotes an origin.
+          verdict: now >= check.staleAt ? "unknown" : check.healthy ? "healthy" : "down",
+          healthy: check.healthy,
+          checked_at: iso(check.checkedAt),
+          trusted: now < check.staleAt,
+          status: check.status,
+          failure: check.failure,
+          latency_ms: check.latencyMs,
+        }
       : null,
-    circuit: circuit.kind === "closed" ? { state: "closed", consecutive_failures: circuit.consecutiveFailures } : circuit.kind === "open" ? { state: "open", opened_at: iso(circuit.openedAt) } : { state: "half_open" },
+    circuit:
+      circuit.kind === "closed"
+        ? {
+            state: "closed",
+            consecutive_failures: circuit.consecutiveFailures,
+            // The error-status rule's window: answers, error statuses among them, distinct failing paths.
+            status_window: circuit.window ? { started_at: iso(circuit.window.startedAt), answers: circuit.window.answers, errors: circuit.window.errors, error_paths: circuit.window.errorPaths.length } : null,
+          }
+        : circuit.kind === "open"
+          ? { state: "open", opened_at: iso(circuit.openedAt) }
+          : { state: "half_open" },
   };
 }
 

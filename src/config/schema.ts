@@ -72,11 +72,24 @@ export const poolSchema = z
      * in listed order as failover.
      */
     origin_steering: z.prefault(z.strictObject({ policy: z._default(z.enum(ORIGIN_STEERING_POLICIES), "random") }), {}),
-    /** Passive health: this many consecutive failures open an origin's circuit for open_seconds. */
+    /**
+     * Passive health: an origin's circuit opens for open_seconds after consecutive_failures connection
+     * failures or timeouts in a row, or when error statuses (retry_on_statuses, or outside 200-599) make
+     * up status_failure_ratio of at least status_minimum_requests answers on at least
+     * status_minimum_paths distinct paths within status_window_seconds (Envoy's outlier detection).
+     */
     circuit_breaker: z.prefault(
       z.strictObject({
         consecutive_failures: z._default(z.int().check(z.minimum(1), z.maximum(100)), 5),
         open_seconds: z._default(z.int().check(z.minimum(1), z.maximum(3600)), 30),
+        /** The window over which answers are counted for the error-status rule. */
+        status_window_seconds: z._default(z.int().check(z.minimum(1), z.maximum(3600)), 60),
+        /** No circuit opens on statuses below this many answers in the window. */
+        status_minimum_requests: z._default(z.int().check(z.minimum(1), z.maximum(100_000)), 20),
+        /** The share of error statuses among the window's answers that opens the circuit. */
+        status_failure_ratio: z._default(z.number().check(z.gt(0), z.maximum(1)), 0.5),
+        /** Error statuses must come from this many distinct paths: one broken page never ejects an origin. */
+        status_minimum_paths: z._default(z.int().check(z.minimum(1), z.maximum(100)), 3),
       }),
       {},
     ),

@@ -7,7 +7,7 @@ export interface OriginHealthEntry {
   address: string;
   healthy: boolean;
   checkedAt: number;
-  /** After this, the entry is too old to trust and the origin counts as healthy again. */
+  /** From this time the verdict is unknown (verdictStaleAt), and unknown never demotes an origin. */
   staleAt: number;
   status?: number;
   failure?: string;

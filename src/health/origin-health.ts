@@ -4,7 +4,7 @@
 import type { OriginConfig, PoolConfig } from "../config/schema.ts";
 import type { Clock } from "../lib/clock.ts";
 import { describeError, logEvent } from "../lib/log.ts";
-import { CLOSED, isAdmitting, onAttempt, onFailure, onSuccess, type BreakerPolicy, type BreakerState } from "./breaker.ts";
+import { CLOSED, isAdmitting, onAttempt, onConnectionFailure, onErrorStatus, onSuccess, type BreakerPolicy, type BreakerState } from "./breaker.ts";
 import { HEALTH_SNAPSHOT_KEY, isHealthSnapshot, originKey, type HealthSnapshot, type OriginHealthEntry } from "./health-snapshot.ts";
 
 /** How long an isolate keeps a snapshot before reading KV again. */
@@ -22,8 +22,22 @@ function breakerKey({ pool, origin }: OriginRef): string {
   return `${originKey(pool.name, origin.name)}@${origin.address}`;
 }
 
-function breakerPolicy(pool: PoolConfig): BreakerPolicy {
-  return { consecutiveFailures: pool.circuit_breaker.consecutive_failures, openMs: pool.circuit_breaker.open_seconds * 1000 };
+function breakerPolicy({ circuit_breaker: breaker }: PoolConfig): BreakerPolicy {
+  return {
+    consecutiveFailures: breaker.consecutive_failures,
+    openMs: breaker.open_seconds * 1000,
+    statusWindowMs: breaker.status_window_seconds * 1000,
+    statusMinimumRequests: breaker.status_minimum_requests,
+    statusFailureRatio: breaker.status_failure_ratio,
+    statusMinimumPaths: breaker.status_minimum_paths,
+  };
+}
+
+/** FNV-1a: a path kept as a number, so a breaker's state stays small whatever the paths are. */
+export function hashPath(path: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < path.length; i += 1) hash = Math.imul(hash ^ path.charCodeAt(i), 0x01000193);
+  return hash >>> 0;
 }
 
 export class OriginHealth {
@@ -91,12 +105,19 @@ export class OriginHealth {
     this.setBreaker(ref, onAttempt(this.breakerState(ref), this.clock.now(), breakerPolicy(ref.pool)));
   }
 
+  /** The origin answered with a status that is not an error. */
   recordSuccess(ref: OriginRef): void {
-    this.setBreaker(ref, onSuccess(this.breakerState(ref)));
+    this.setBreaker(ref, onSuccess(this.breakerState(ref), this.clock.now(), breakerPolicy(ref.pool)));
   }
 
-  recordFailure(ref: OriginRef): void {
-    this.setBreaker(ref, onFailure(this.breakerState(ref), this.clock.now(), breakerPolicy(ref.pool)));
+  /** A connection failure or timeout. */
+  recordConnectionFailure(ref: OriginRef): void {
+    this.setBreaker(ref, onConnectionFailure(this.breakerState(ref), this.clock.now(), breakerPolicy(ref.pool)));
+  }
+
+  /** An error status for `path` (the URL's path, without the query: busting it makes no new path). */
+  recordErrorStatus(ref: OriginRef, path: string): void {
+    this.setBreaker(ref, onErrorStatus(this.breakerState(ref), this.clock.now(), breakerPolicy(ref.pool), hashPath(path)));
   }
 
   private setBreaker(ref: OriginRef, next: BreakerState): void {

@@ -1,11 +1,12 @@
 // Active health checks, run by the cron trigger: probe every enabled origin of every pool that has
-// a monitor, then write one snapshot to KV for every isolate to read. Origins are probed only when
-// their monitor's interval has passed since the last probe (the cron fires every minute).
+// a monitor, then write one snapshot to KV for every isolate to read. A healthy origin is probed again
+// once its monitor's interval has passed (the cron fires every minute); an origin marked down is
+// probed on every run, so a recovery (or a restart after the origin came back) shows within a minute.
 import type { MonitorConfig, OriginConfig } from "../config/schema.ts";
 import type { CompiledConfig } from "../config/validate-config.ts";
 import type { Clock } from "../lib/clock.ts";
 import { describeError, logEvent } from "../lib/log.ts";
-import { buildUpstreamUrl } from "../origin/build-upstream-request.ts";
+import { buildProbeRequest } from "../origin/build-upstream-request.ts";
 import {
   HEALTH_SNAPSHOT_EXPIRATION_SECONDS,
   HEALTH_SNAPSHOT_KEY,
@@ -17,8 +18,19 @@ import {
 
 /** Cron runs drift by a few seconds; without slack a 60 s monitor would probe every other minute. */
 const CRON_SLACK_MS = 5_000;
-/** A verdict older than this many intervals is not trusted (the cron may have stopped). */
-const STALE_AFTER_INTERVALS = 3;
+/**
+ * How long past its interval and its probes' time a verdict is still trusted: one cron period (a probe
+ * that is due runs at the next minute's tick), which also covers the time a location takes to read the
+ * new snapshot (KV cacheTtl 30 s + SNAPSHOT_MEMORY_MS). Older, it counts as unknown: the cron may have
+ * stopped, or the snapshot is a previous run's (and unknown never demotes an origin).
+ */
+export const VERDICT_MARGIN_MS = 60_000;
+
+/** When a verdict made at `checkedAt` stops being trusted. */
+export function verdictStaleAt(checkedAt: number, monitor: MonitorConfig): number {
+  const probesMs = monitor.timeout_ms * (1 + monitor.retries);
+  return checkedAt + monitor.interval_seconds * 1000 + probesMs + VERDICT_MARGIN_MS;
+}
 
 export function matchesExpectedCodes(status: number, expected: string): boolean {
   return expected.split(",").some((raw) => {
@@ -36,23 +48,18 @@ interface ProbeResult {
 
 async function probeOnce(origin: OriginConfig, monitor: MonitorConfig, clock: Clock): Promise<ProbeResult> {
   const startedAt = clock.now();
-  const headers = new Headers({ "user-agent": "Outpost-Health-Check/1" });
-  const hostOverride = origin.header?.Host?.[0];
-  if (hostOverride) headers.set("host", hostOverride);
+  // The response is discarded at once, so a timeout that also ends the body is what we want here.
+  const timer = clock.timeout(monitor.timeout_ms, "health check timed out");
   try {
-    // The response is discarded at once, so a timeout that also ends the body is what we want here.
-    const response = await fetch(buildUpstreamUrl(origin.address, new URL(monitor.path, "http://probe.invalid")), {
-      method: monitor.method,
-      headers,
-      redirect: "manual",
-      signal: AbortSignal.timeout(monitor.timeout_ms),
-    });
+    const response = await fetch(buildProbeRequest(origin, monitor, timer.signal));
     await response.body?.cancel();
     const healthy = matchesExpectedCodes(response.status, monitor.expected_codes);
     return { healthy, status: response.status, failure: healthy ? undefined : `unexpected status ${response.status}`, latencyMs: clock.now() - startedAt };
   } catch (error) {
-    const timedOut = error instanceof DOMException && error.name === "TimeoutError";
-    return { healthy: false, failure: timedOut ? `timeout after ${monitor.timeout_ms} ms` : describeError(error), latencyMs: clock.now() - startedAt };
+    const failure = timer.signal.aborted ? `timeout after ${monitor.timeout_ms} ms` : describeError(error);
+    return { healthy: false, failure, latencyMs: clock.now() - startedAt };
+  } finally {
+    timer.cancel();
   }
 }
 
@@ -86,13 +93,13 @@ export async function runHealthChecks(config: CompiledConfig, kv: KVNamespace, c
     for (const origin of pool.origins.filter((candidate) => candidate.enabled)) {
       const key = originKey(pool.name, origin.name);
       const last = previous?.origins[key];
-      if (last && last.address === origin.address && now - last.checkedAt < intervalMs - CRON_SLACK_MS) {
+      if (last?.healthy && last.address === origin.address && now - last.checkedAt < intervalMs - CRON_SLACK_MS) {
         entries[key] = last;
         continue;
       }
       probes.push(
         probeOrigin(origin, monitor, clock).then((result) => {
-          entries[key] = { address: origin.address, checkedAt: now, staleAt: now + STALE_AFTER_INTERVALS * intervalMs, ...result };
+          entries[key] = { address: origin.address, checkedAt: now, staleAt: verdictStaleAt(now, monitor), ...result };
           if (last?.healthy !== result.healthy) {
             logEvent(result.healthy ? "info" : "warn", "origin_health_changed", {
               pool: pool.name,

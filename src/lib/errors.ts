@@ -10,6 +10,7 @@ export type ErrorCode =
   | "not_found"
   | "payload_too_large"
   | "origin_unreachable"
+  | "origin_invalid_status"
   | "origin_timeout"
   | "not_cached"
   | "internal_error";

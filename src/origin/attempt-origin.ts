@@ -1,5 +1,5 @@
 // One request to one origin, with a timeout that really cancels the subrequest.
-// One timer per attempt: it fires at the attempt's own timeout or at the request's deadline,
+// One timer per attempt, on the injected clock: it fires at the attempt's own timeout or at the request's deadline,
 // whichever comes first, and stops once response headers arrive, so a large body keeps streaming
 // after it. The client's signal stays attached: a client that leaves cancels the origin fetch too.
 import type { Clock } from "../lib/clock.ts";
@@ -24,10 +24,9 @@ export interface AttemptLimits {
 export async function attemptOrigin(makeRequest: (signal: AbortSignal) => Request, limits: AttemptLimits, clock: Clock): Promise<AttemptOutcome> {
   const startedAt = clock.now();
   const limitedByDeadline = limits.deadlineRemainingMs < limits.timeoutMs;
-  const timer = new AbortController();
-  const handle = setTimeout(
-    () => timer.abort(new DOMException(limitedByDeadline ? "request deadline passed" : "origin attempt timed out", "TimeoutError")),
-    Math.max(0, limitedByDeadline ? limits.deadlineRemainingMs : limits.timeoutMs),
+  const timer = clock.timeout(
+    limitedByDeadline ? limits.deadlineRemainingMs : limits.timeoutMs,
+    limitedByDeadline ? "request deadline passed" : "origin attempt timed out",
   );
   const signal = limits.client ? AbortSignal.any([timer.signal, limits.client]) : timer.signal;
   try {
@@ -39,6 +38,6 @@ export async function attemptOrigin(makeRequest: (signal: AbortSignal) => Reques
     if (timer.signal.aborted) return { kind: limitedByDeadline ? "deadline" : "timeout", elapsedMs };
     return { kind: "connect_error", detail: describeError(error), elapsedMs };
   } finally {
-    clearTimeout(handle);
+    timer.cancel();
   }
 }

@@ -1,7 +1,10 @@
 // The request Outpost sends to an origin: the origin's address (from config, never from the request)
 // plus the client's path and query, the client's headers minus hop-by-hop fields, and the
 // forwarding fields an origin needs to know who asked (X-Forwarded-*, Via).
-import type { OriginConfig } from "../config/schema.ts";
+// Every Request Outpost sends upstream (fills, revalidations, background refreshes, health probes)
+// is built here, and every one says `cache: "no-store"`: otherwise a Worker's subrequest goes through
+// the zone's own cache, a tier Outpost can neither key nor purge (compatibility date >= 2024-11-11).
+import type { MonitorConfig, OriginConfig } from "../config/schema.ts";
 import { appendToList, hopByHopAnd, VIA_ENTRY, withoutHopByHop } from "../lib/headers.ts";
 
 /** The origin's address joined with the request's path and query. */
@@ -39,6 +42,9 @@ export function buildUpstreamHeaders(request: Request, origin: OriginConfig, req
   return headers;
 }
 
+/** Keeps upstream requests out of the zone's HTTP cache (Request.cache, Workers changelog 2024-11-11). */
+export const UPSTREAM_CACHE_MODE = "no-store";
+
 /** `body` is the client's stream (sent once) or a buffered copy (sent on every attempt). */
 export function buildUpstreamRequest(
   request: Request,
@@ -53,6 +59,23 @@ export function buildUpstreamRequest(
     body,
     // Redirects belong to the client: pass 3xx through untouched (RFC 9110 §15.4).
     redirect: "manual",
+    cache: UPSTREAM_CACHE_MODE,
+    signal,
+  });
+}
+
+export const HEALTH_CHECK_USER_AGENT = "Outpost-Health-Check/1";
+
+/** A monitor's probe: the monitor's method and path on the origin's address, the origin's Host override. */
+export function buildProbeRequest(origin: OriginConfig, monitor: MonitorConfig, signal: AbortSignal): Request {
+  const headers = new Headers({ "user-agent": HEALTH_CHECK_USER_AGENT });
+  const hostOverride = origin.header?.Host?.[0];
+  if (hostOverride) headers.set("host", hostOverride);
+  return new Request(buildUpstreamUrl(origin.address, new URL(monitor.path, "http://probe.invalid")), {
+    method: monitor.method,
+    headers,
+    redirect: "manual",
+    cache: UPSTREAM_CACHE_MODE,
     signal,
   });
 }

@@ -1,5 +1,6 @@
 // Tries the candidate origins in order until one answers acceptably. Each attempt's result feeds
-// the origin's circuit breaker. Outcomes are values, never exceptions: the caller decides what a
+// the origin's circuit breaker (a connection failure or timeout, an error status on a path, or a
+// success; see health/breaker.ts). Outcomes are values, never exceptions: the caller decides what a
 // failure looks like to the client.
 import type { CompiledRoute } from "../config/validate-config.ts";
 import type { OriginHealth } from "../health/origin-health.ts";
@@ -12,7 +13,7 @@ import { buildUpstreamRequest } from "./build-upstream-request.ts";
 export interface AttemptRecord {
   pool: string;
   origin: string;
-  outcome: AttemptOutcome["kind"] | "retryable_status";
+  outcome: AttemptOutcome["kind"] | "retryable_status" | "invalid_status";
   status?: number;
   elapsedMs: number;
 }
@@ -24,6 +25,16 @@ export type FailoverResult =
 export interface FailoverDeps {
   clock: Clock;
   health: OriginHealth;
+}
+
+/**
+ * A final status fetch can deliver and a Response can carry: 200-599, and 101 (a WebSocket upgrade).
+ * fetch never returns the other 1xx (RFC 9110 §15.2: interim); an origin that sends 600-999 (Node
+ * servers can) breaks HTTP, and `new Response` would throw a RangeError for it: answered as a failed
+ * attempt instead.
+ */
+export function isDeliverableStatus(status: number): boolean {
+  return (status >= 200 && status <= 599) || status === 101;
 }
 
 /** Methods whose repetition has the same effect as one request (RFC 9110 §9.2.2). */
@@ -60,6 +71,7 @@ export async function fetchWithFailover(
   // The deadline bounds the time to response headers over all attempts; each attempt's timer
   // enforces what is left of it, so the body can stream for as long as it takes afterwards.
   const deadlineAt = clock.now() + route.deadline_ms;
+  const path = new URL(request.url).pathname;
   for (const [index, candidate] of candidates.entries()) {
     if (attempts.length > 0 && (!replayable || clock.now() >= deadlineAt)) break;
     const isLastChance = index === candidates.length - 1 || !replayable;
@@ -74,18 +86,24 @@ export async function fetchWithFailover(
 
     if (outcome.kind === "response") {
       const { response } = outcome;
-      if (!route.retry_on_statuses.includes(response.status)) {
+      if (!isDeliverableStatus(response.status)) {
+        health.recordErrorStatus(candidate, path);
+        record.outcome = "invalid_status";
+        record.status = response.status;
+        await response.body?.cancel();
+      } else if (!route.retry_on_statuses.includes(response.status)) {
         health.recordSuccess(candidate);
         return { kind: "response", response, candidate, attempts };
+      } else {
+        health.recordErrorStatus(candidate, path);
+        record.status = response.status;
+        // The last origin's 5xx is still the best answer there is: deliver it rather than a 502.
+        if (isLastChance) return { kind: "response", response, candidate, attempts };
+        record.outcome = "retryable_status";
+        await response.body?.cancel();
       }
-      health.recordFailure(candidate);
-      record.status = response.status;
-      // The last origin's 5xx is still the best answer there is: deliver it rather than a 502.
-      if (isLastChance) return { kind: "response", response, candidate, attempts };
-      record.outcome = "retryable_status";
-      await response.body?.cancel();
     } else if (outcome.kind === "connect_error" || outcome.kind === "timeout") {
-      health.recordFailure(candidate);
+      health.recordConnectionFailure(candidate);
     }
     if (record.outcome !== "response") {
       logEvent("warn", "origin_attempt_failed", {

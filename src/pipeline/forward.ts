@@ -33,10 +33,15 @@ export function upstreamFailure(route: CompiledRoute, attempts: AttemptRecord[])
   const timedOut = attempts.length > 0 && attempts.every((a) => a.outcome === "timeout" || a.outcome === "deadline");
   const details = {
     route: route.name,
-    attempts: attempts.map((a) => ({ pool: a.pool, origin: a.origin, outcome: a.outcome, elapsed_ms: a.elapsedMs })),
+    attempts: attempts.map((a) => ({ pool: a.pool, origin: a.origin, outcome: a.outcome, status: a.status, elapsed_ms: a.elapsedMs })),
   };
   if (attempts.length === 0) {
     return new OutpostError(502, "origin_unreachable", `Route "${route.name}" has no enabled origin`, details);
+  }
+  const invalid = attempts.find((a) => a.outcome === "invalid_status");
+  if (invalid) {
+    const message = `Origin "${invalid.pool}/${invalid.origin}" answered with status ${invalid.status}, outside 200-599`;
+    return new OutpostError(502, "origin_invalid_status", message, details);
   }
   if (timedOut) {
     return new OutpostError(504, "origin_timeout", `Every origin for route "${route.name}" timed out`, details);

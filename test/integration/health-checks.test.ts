@@ -4,6 +4,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { HEALTH_SNAPSHOT_KEY, type HealthSnapshot } from "../../src/health/health-snapshot.ts";
 import { SNAPSHOT_MEMORY_MS } from "../../src/health/origin-health.ts";
+import { VERDICT_MARGIN_MS } from "../../src/health/run-health-checks.ts";
 import { createOrigin } from "../helpers/origins.ts";
 import { createTestWorker, TestClock, testEnv } from "../helpers/worker.ts";
 
@@ -39,7 +40,7 @@ describe("cron health checks", () => {
     const written = await snapshot();
     expect(written.version).toBe(1);
     expect(written.writtenAt).toBe(clock.now());
-    expect(written.origins["primary/primary"]).toMatchObject({ address: primary.url, healthy: false, status: 503, checkedAt: clock.now(), staleAt: clock.now() + 180_000 });
+    expect(written.origins["primary/primary"]).toMatchObject({ address: primary.url, healthy: false, status: 503, checkedAt: clock.now(), staleAt: clock.now() + 120_200 });
     expect(written.origins["backup/backup"]).toMatchObject({ healthy: true, status: 200 });
     const [probe] = await primary.requests();
     expect(probe).toMatchObject({ method: "GET", url: "/healthz" });
@@ -48,10 +49,14 @@ describe("cron health checks", () => {
   });
 
   it("marks an origin that does not answer within timeout_ms as down", async () => {
-    const { primary, cron } = await monitoredSite({ timeout_ms: 100 });
+    // 10 s: longer than the test may take, so a probe timed by the real clock fails the test.
+    const { primary, cron } = await monitoredSite({ timeout_ms: 10_000 });
     await primary.behave({ kind: "hang" });
-    await cron.scheduled();
-    expect((await snapshot()).origins["primary/primary"]).toMatchObject({ healthy: false, failure: "timeout after 100 ms" });
+    const running = cron.scheduled();
+    await expect.poll(() => primary.hits()).toBe(1);
+    cron.clock.advance(10_000); // the probe's timer runs on the injected clock
+    await running;
+    expect((await snapshot()).origins["primary/primary"]).toMatchObject({ healthy: false, failure: "timeout after 10000 ms", latencyMs: 10_000 });
   });
 
   it("retries a failed probe before marking the origin down", async () => {
@@ -109,12 +114,14 @@ describe("cron health checks", () => {
     expect((await isolate.fetch(get())).headers.get("x-origin")).toBe("primary");
   });
 
-  it("trusts no verdict once it is stale: the origin counts as healthy again", async () => {
+  it("trusts no verdict past its interval, its probes' time and a margin: the origin counts as healthy again", async () => {
     const { primary, clock, workerEnv, cron } = await monitoredSite();
     await primary.behave({ kind: "fixed", status: 503 });
     await cron.scheduled();
     await primary.behave({ kind: "echo" });
-    clock.advance(180_000 - 1);
+    // interval 60 s + timeout 200 ms x (1 + 0 retries) + VERDICT_MARGIN_MS
+    expect(VERDICT_MARGIN_MS).toBe(60_000);
+    clock.advance(120_200 - 1);
     expect((await createTestWorker(workerEnv, { clock }).fetch(get())).headers.get("x-origin")).toBe("backup");
     clock.advance(1);
     expect((await createTestWorker(workerEnv, { clock }).fetch(get())).headers.get("x-origin")).toBe("primary");
@@ -149,5 +156,58 @@ describe("cron health checks", () => {
     const response = await isolate.fetch(get());
     expect(response.status).toBe(200);
     expect(await primary.hits()).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe("health after a restart", () => {
+  const TOKEN = "admin-token-for-health-tests-0123";
+  type Described = { origin: string; available: boolean; health_check: { verdict: string; healthy: boolean; trusted: boolean } | null };
+  async function originsInStatus(worker: ReturnType<typeof createTestWorker>): Promise<Record<string, Described>> {
+    const response = await worker.fetch(new Request("https://www.example.com/__outpost/status", { headers: { authorization: `Bearer ${TOKEN}` } }));
+    const body = (await response.json()) as { health: { pools: Array<{ origins: Described[] }> } };
+    return Object.fromEntries(body.health.pools.flatMap((pool) => pool.origins).map((origin) => [origin.origin, origin]));
+  }
+
+  it("shows a verdict too old to trust as unknown, and unknown never demotes the origin", async () => {
+    const { primary, clock, workerEnv, cron } = await monitoredSite();
+    await primary.behave({ kind: "fixed", status: 503 });
+    await cron.scheduled();
+    await primary.behave({ kind: "echo" });
+    const withToken = { ...workerEnv, OUTPOST_ADMIN_TOKEN: TOKEN };
+
+    clock.advance(120_200 - 1);
+    const before = await originsInStatus(createTestWorker(withToken, { clock }));
+    expect(before.primary).toMatchObject({ available: false, health_check: { verdict: "down", trusted: true } });
+
+    clock.advance(1); // the previous run's verdict is now too old
+    const restarted = createTestWorker(withToken, { clock });
+    const after = await originsInStatus(restarted);
+    expect(after.primary).toMatchObject({ available: true, health_check: { verdict: "unknown", healthy: false, trusted: false } });
+    expect(after.backup?.health_check?.verdict).toBe("unknown");
+    expect((await restarted.fetch(get())).headers.get("x-origin")).toBe("primary");
+  });
+
+  it("probes an origin marked down again on the next run, before its interval has passed", async () => {
+    const { primary, clock, workerEnv, cron } = await monitoredSite({ interval_seconds: 300 });
+    await primary.behave({ kind: "fixed", status: 503 });
+    await cron.scheduled();
+    await primary.behave({ kind: "echo" });
+    const probes = await primary.hits();
+
+    // A restarted worker's first cron run (npm start fires one as soon as wrangler answers).
+    clock.advance(20_000);
+    const restarted = createTestWorker({ ...workerEnv, OUTPOST_ADMIN_TOKEN: TOKEN }, { clock });
+    await restarted.scheduled();
+    expect((await primary.hits()) - probes).toBe(1);
+    expect((await snapshot()).origins["primary/primary"]).toMatchObject({ healthy: true, checkedAt: clock.now() });
+    expect((await originsInStatus(restarted)).primary).toMatchObject({ available: true, health_check: { verdict: "healthy" } });
+  });
+
+  it("keeps a healthy verdict until its interval has passed", async () => {
+    const { backup, clock, cron } = await monitoredSite({ interval_seconds: 300 });
+    await cron.scheduled();
+    clock.advance(60_000);
+    await cron.scheduled();
+    expect(await backup.hits()).toBe(1);
   });
 });

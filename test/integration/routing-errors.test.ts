@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createOrigin } from "../helpers/origins.ts";
-import { callWorker, siteConfig, testEnv } from "../helpers/worker.ts";
+import { callWorker, createTestWorker, siteConfig, testEnv } from "../helpers/worker.ts";
 
 interface ErrorBody {
   error: { code: string; message: string; route?: string; attempts?: Array<{ pool: string; origin: string; outcome: string }> };
@@ -71,7 +71,13 @@ describe("origin failures", () => {
   it("answers 504 when the origin hangs past the timeout, and cancels the subrequest", async () => {
     const origin = await createOrigin("a", { kind: "hang" });
     const env = testEnv({ OUTPOST: siteConfig([{ name: "main", origins: [{ name: "a", address: origin.url }] }], { origin_timeout_ms: 100 }) });
-    const response = await callWorker(new Request("https://www.example.com/"), env);
+    const worker = createTestWorker(env);
+    const pending = worker.fetch(new Request("https://www.example.com/"));
+    await expect.poll(() => origin.hits()).toBe(1);
+    worker.clock.advance(99);
+    expect(worker.clock.pendingTimers()).toBe(1); // not yet
+    worker.clock.advance(1); // the attempt's timer fires on the injected clock: no real waiting
+    const response = await pending;
     expect(response.status).toBe(504);
     const body = (await response.json()) as ErrorBody;
     expect(body.error.code).toBe("origin_timeout");
@@ -125,7 +131,11 @@ describe("origin failures", () => {
         { origin_timeout_ms: 100 },
       ),
     });
-    const response = await callWorker(new Request("https://www.example.com/"), env);
+    const worker = createTestWorker(env);
+    const pending = worker.fetch(new Request("https://www.example.com/"));
+    await expect.poll(() => primary.hits()).toBe(1);
+    worker.clock.advance(100);
+    const response = await pending;
     expect(response.status).toBe(200);
     expect(response.headers.get("x-origin")).toBe("backup");
     expect(await primary.hits()).toBe(1);
@@ -159,7 +169,11 @@ describe("origin failures", () => {
         { origin_timeout_ms: 5_000, deadline_ms: 150 },
       ),
     });
-    const response = await callWorker(new Request("https://www.example.com/"), env);
+    const worker = createTestWorker(env);
+    const pending = worker.fetch(new Request("https://www.example.com/"));
+    await expect.poll(() => first.hits()).toBe(1);
+    worker.clock.advance(150);
+    const response = await pending;
     expect(response.status).toBe(504);
     const body = (await response.json()) as ErrorBody;
     expect(body.error.attempts?.map((a) => a.outcome)).toEqual(["deadline"]);

@@ -134,7 +134,7 @@ describe("orderByHealth", () => {
     const r = route({});
     const health = new OriginHealth(new TestClock());
     const candidates = selectPools(r, input({})).candidates;
-    for (let i = 0; i < 5; i += 1) health.recordFailure(candidates[0]!);
+    for (let i = 0; i < 5; i += 1) health.recordConnectionFailure(candidates[0]!);
     expect(orderByHealth(candidates, health).map((c) => c.pool.name)).toEqual(["us", "apac", "eu"]);
   });
 
