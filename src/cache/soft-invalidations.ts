@@ -21,7 +21,7 @@ export class SoftInvalidations {
   /** File identity -> when it was invalidated, oldest first (Map insertion order). */
   private readonly marks = new Map<string, number>();
   /** The latest mark: entries stored after it need no lookup (the hot path). */
-  newestAt = 0;
+  newestAt = Number.NEGATIVE_INFINITY;
 
   get size(): number {
     return this.marks.size;
@@ -34,11 +34,14 @@ export class SoftInvalidations {
     this.newestAt = Math.max(this.newestAt, at);
   }
 
-  /** When the entry stored at `storedAt` for `identity()` was invalidated, or undefined. */
+  /**
+   * When the entry stored at `storedAt` for `identity()` was invalidated, or undefined. An entry
+   * stored in the same millisecond as the mark may predate it: it counts as invalidated.
+   */
   invalidatedAt(storedAt: number, identity: () => string): number | undefined {
-    if (storedAt >= this.newestAt) return undefined;
+    if (storedAt > this.newestAt) return undefined;
     const at = this.marks.get(identity());
-    return at !== undefined && storedAt < at ? at : undefined;
+    return at !== undefined && storedAt <= at ? at : undefined;
   }
 }
 
