@@ -163,9 +163,16 @@ describe("Location and Content-Location (RFC 9111 §4.4)", () => {
       { kind: "fixed", status: 302, headers: { location: "https://WWW.EXAMPLE.COM./doc/1" } },
     ];
     const { worker } = await twoRoutes({ kind: "sequence", steps }, { cache: { invalidate_location_headers: true } });
+    const other = async () => {
+      const response = await worker.fetch(new Request("https://other.example.com/doc/1"));
+      await response.text();
+      return cacheStatus(response);
+    };
     await (await worker.fetch(get("/doc/1"))).text();
+    await other();
     await (await worker.fetch(send("POST", "/api/x"))).text();
     worker.clock.advance(1);
+    expect(await other()).toContain("hit");
     expect(await statusOf(worker, "/doc/1")).toContain("hit");
     await (await worker.fetch(send("POST", "/api/x"))).text();
     worker.clock.advance(1);
