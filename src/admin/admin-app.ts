@@ -47,8 +47,12 @@ export function foldPath(path: string): string {
   for (let round = 0; round < MAX_DECODE_ROUNDS && folded.includes("%"); round += 1) {
     const decoded = folded.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
     if (decoded === folded) break;
-    // Slashes merged first: "//x" would otherwise parse as a host.
-    folded = new URL(`https://outpost.internal${decoded.replace(/[\\/]+/g, "/")}`).pathname;
+    try {
+      // Slashes merged first: "//x" would otherwise parse as a host.
+      folded = new URL(`https://outpost.internal${decoded.replace(/[\\/]+/g, "/")}`).pathname;
+    } catch {
+      folded = decoded;
+    }
   }
   return (folded.includes("//") ? folded.replace(/\/{2,}/g, "/") : folded).toLowerCase();
 }
