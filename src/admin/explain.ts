@@ -122,13 +122,13 @@ function judgeEntry(stored: FoundResponse, request: Request, url: URL, route: Ro
   const valid = invalidatedAt === undefined ? stored.meta : invalidatedTimes(stored.meta, invalidatedAt);
   const times = purge.kind === "soft" ? staleFrom(valid, purge.at) : valid;
   const reuse = decideReuse(times, request.headers.get("cache-control"), route.cache.request_cache_control === "honor", now);
-  return { purge, times, reuse: purge.kind === "hard" ? ({ kind: "forward", reason: "stale" } as const) : reuse };
+  return { purge, invalidatedAt, times, reuse: purge.kind === "hard" ? ({ kind: "forward", reason: "stale" } as const) : reuse };
 }
 
 function describeRecord(record: StoredRecord | StreamedResponse | undefined, judge: (stored: FoundResponse) => ReturnType<typeof judgeEntry>, now: number) {
   if (!record) return { state: "absent" };
   if (record.meta.kind === "vary") return { state: "vary-marker", headers: record.meta.headers };
-  const { purge, times, reuse } = judge(record as FoundResponse);
+  const { purge, invalidatedAt, times, reuse } = judge(record as FoundResponse);
   return {
     state: purge.kind === "hard" ? "purged" : reuse.kind === "fresh" ? "fresh" : reuse.kind === "stale-while-revalidate" ? "stale-while-revalidate" : "stale",
     status: record.meta.status,
@@ -141,6 +141,8 @@ function describeRecord(record: StoredRecord | StreamedResponse | undefined, jud
     usable_if_origin_fails: purge.kind !== "hard" && isUsableOnError(times, now),
     tags: record.meta.tags,
     purge: purge.kind === "none" ? undefined : { kind: purge.kind, at: iso(purge.at) },
+    /** Marked stale in this isolate by an unsafe request (RFC 9111 §4.4). */
+    invalidated_at: invalidatedAt === undefined ? undefined : iso(invalidatedAt),
     bytes: record.body.byteLength,
   };
 }

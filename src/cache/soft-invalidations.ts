@@ -14,11 +14,30 @@
 // KV), from where other isolates and locations pick it up as their copies expire.
 import { staleFrom, type EntryTimes } from "./freshness.ts";
 
-/** Marks kept per isolate; the oldest is forgotten first (its URL may then be served until it expires). */
+/**
+ * Marks kept per isolate; the oldest is forgotten first (its URL may then be served until it
+ * expires). Each is a 64-bit digest of the identity, not the URL: ~10,000 marks take about 1 MB
+ * whatever the URLs' length (16 KB URLs would otherwise take 160 MB of a 128 MB isolate).
+ */
 export const MAX_SOFT_INVALIDATIONS = 10_000;
 
+/**
+ * Two 32-bit FNV-1a lanes. A collision marks another URL stale too (one extra revalidation): no
+ * power an attacker lacks, since a POST to that URL marks it anyway.
+ */
+export function digestIdentity(identity: string): string {
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ identity.length;
+  for (let index = 0; index < identity.length; index += 1) {
+    const code = identity.charCodeAt(index);
+    a = Math.imul(a ^ code, 0x01000193);
+    b = Math.imul(b ^ code, 0x5bd1e995);
+  }
+  return `${(a >>> 0).toString(36)}.${(b >>> 0).toString(36)}`;
+}
+
 export class SoftInvalidations {
-  /** File identity -> when it was invalidated, oldest first (Map insertion order). */
+  /** Digest of the file identity -> when it was invalidated, oldest first (Map insertion order). */
   private readonly marks = new Map<string, number>();
   /** The latest mark: entries stored after it need no lookup (the hot path). */
   newestAt = Number.NEGATIVE_INFINITY;
@@ -28,8 +47,9 @@ export class SoftInvalidations {
   }
 
   mark(identity: string, at: number): void {
-    this.marks.delete(identity); // re-inserted as the newest
-    this.marks.set(identity, at);
+    const digest = digestIdentity(identity);
+    this.marks.delete(digest); // re-inserted as the newest
+    this.marks.set(digest, at);
     if (this.marks.size > MAX_SOFT_INVALIDATIONS) this.marks.delete(this.marks.keys().next().value!);
     this.newestAt = Math.max(this.newestAt, at);
   }
@@ -40,7 +60,7 @@ export class SoftInvalidations {
    */
   invalidatedAt(storedAt: number, identity: () => string): number | undefined {
     if (storedAt > this.newestAt) return undefined;
-    const at = this.marks.get(identity());
+    const at = this.marks.get(digestIdentity(identity()));
     return at !== undefined && storedAt <= at ? at : undefined;
   }
 }

@@ -200,3 +200,21 @@ describe("Location and Content-Location (RFC 9111 §4.4)", () => {
     expect(await statusOf(worker, `/p/${count}`)).toContain("fwd=stale");
   });
 });
+
+describe("explain", () => {
+  it("reports an invalidated entry as stale, with when it was invalidated", async () => {
+    const origin = await createOrigin("origin", echo("max-age=600"));
+    const config = { ...siteConfig([{ name: "main", origins: [{ name: "origin", address: origin.url }] }]), cache_version: crypto.randomUUID().slice(0, 8) };
+    const worker = createTestWorker(testEnv({ OUTPOST: config, OUTPOST_ADMIN_TOKEN: "token-for-invalidation-tests-0123" }));
+    await (await worker.fetch(get("/doc?utm_source=x"))).text();
+    worker.clock.advance(1_000);
+    await (await worker.fetch(send("POST", "/doc"))).text();
+    const explain = await worker.fetch(
+      new Request(`https://www.example.com/__outpost/explain?url=${encodeURIComponent("https://www.example.com/doc")}`, { headers: { authorization: "Bearer token-for-invalidation-tests-0123" } }),
+    );
+    const trace = (await explain.json()) as { cache: { tiers: Array<{ tier: string; state: string; invalidated_at?: string }>; cache_status: string } };
+    expect(trace.cache.tiers.find((tier) => tier.tier === "colo")).toMatchObject({ state: "stale", invalidated_at: new Date(worker.clock.now()).toISOString() });
+    expect(trace.cache.cache_status).toBe("Outpost; fwd=stale");
+    expect(await origin.hits()).toBe(2);
+  });
+});

@@ -50,3 +50,12 @@ describe("WindowBudget", () => {
     expect(budget.take(10_000)).toBe(true);
   });
 });
+
+describe("digestIdentity", () => {
+  it("keeps marks small whatever the URL's length, and tells near URLs apart", async () => {
+    const { digestIdentity } = await import("../../../src/cache/soft-invalidations.ts");
+    expect(digestIdentity(`h/${"a".repeat(16_000)}`).length).toBeLessThanOrEqual(15);
+    const digests = new Set(Array.from({ length: 50_000 }, (_, index) => digestIdentity(`www.example.com/p/${index}`)));
+    expect(digests.size).toBe(50_000);
+  });
+});
