@@ -65,7 +65,8 @@ export function createApp(deps: PipelineDeps = createDeps()): OutpostApp {
         }
       }
       if (place === "disguised") {
-        return errorResponse(new OutpostError(400, "invalid_request", `Admin paths are matched exactly: write ${adminPrefixOf(loaded)}/... without encoding, other case or repeated slashes`));
+        const refused = errorResponse(new OutpostError(400, "invalid_request", `Admin paths are matched exactly: write ${adminPrefixOf(loaded)}/... without encoding, other case or repeated slashes`));
+        return received.method === "HEAD" ? new Response(null, refused) : refused;
       }
       // The host in one spelling for routes, keys, purges and invalidation (lib/hosts.ts).
       const url = normalizeRequestUrl(receivedUrl);

@@ -318,6 +318,14 @@ describe("admin edges: input errors are 400 JSON, the prefix is never proxied", 
     },
   );
 
+  it("answers HEAD to a disguised admin path 400 without a body (RFC 9110 §9.3.2)", async () => {
+    const { origin, worker } = await adminSite();
+    const response = await worker.fetch(new Request("https://www.example.com/__OUTPOST/status", { method: "HEAD" }));
+    expect(response.status).toBe(400);
+    expect(await response.text()).toBe("");
+    await expectNoOriginContact(origin);
+  });
+
   it("purges a host's entries whatever the spelling the request used (trailing dot, case)", async () => {
     const { origin, worker } = await adminSite();
     const fetchPage = async (url: string) => {
