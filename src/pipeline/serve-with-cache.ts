@@ -68,7 +68,9 @@ function afterPurges(lookedUp: Found, ctx: CacheRequest): Found {
 
 /** An entry stored before an unsafe request invalidated its URL in this isolate is stale (RFC 9111 §4.4). */
 function afterInvalidation(found: Hit<FoundResponse>, { deps, url, route }: CacheRequest): Hit<FoundResponse> {
-  const at = deps.cacheState.invalidations.invalidatedAt(found.stored.meta.storedAt, () => fileIdentity(url.hostname, url.pathname, normalizeQuery(url.search, route.cache.query)));
+  const { invalidations } = deps.cacheState;
+  if (found.stored.meta.storedAt > invalidations.newestAt) return found; // the hot path: no closure, no identity
+  const at = invalidations.invalidatedAt(found.stored.meta.storedAt, () => fileIdentity(url.hostname, url.pathname, normalizeQuery(url.search, route.cache.query)));
   return at === undefined ? found : { ...found, stored: { ...found.stored, meta: invalidatedTimes(found.stored.meta, at) } };
 }
 
