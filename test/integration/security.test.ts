@@ -8,7 +8,9 @@
 import { describe, expect, it } from "vitest";
 import type { OutpostConfigInput } from "../../src/config/schema.ts";
 import { createOrigin, type EchoBody, type OriginBehavior, type TestOrigin } from "../helpers/origins.ts";
-import { createTestWorker, siteConfig, testEnv } from "../helpers/worker.ts";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { createApp, createDeps } from "../../src/app.ts";
+import { createTestWorker, siteConfig, TestClock, testEnv } from "../helpers/worker.ts";
 
 type RouteSettings = Partial<OutpostConfigInput["routes"][number]>;
 type CacheSettings = NonNullable<RouteSettings["cache"]>;
@@ -503,6 +505,24 @@ describe("Vary matching (RFC 9111 §4.1)", () => {
     expect((await echoOf(other)).headers.cookie).toBe("sid=secrettoken42");
     const same = await worker.fetch(get("/me", { cookie: "sid=SeCrEtToKeN42" }));
     expect(cacheStatus(same)).toContain("hit");
+    expect(await origin.hits()).toBe(2);
+  });
+
+  it("never hands a collapsed waiter the leader's answer when their Cookie differs only in case", async () => {
+    const answer = echo("max-age=600", { vary: "Cookie" });
+    const origin = await createOrigin("origin", { kind: "sequence", steps: [{ kind: "held", then: answer }, answer] });
+    const config = { ...siteConfig([{ name: "main", origins: [{ name: "origin", address: origin.url }] }]), cache_version: crypto.randomUUID().slice(0, 8) };
+    const workerEnv = testEnv({ OUTPOST: config });
+    const app = createApp(createDeps(new TestClock(), () => 0, () => 1));
+    const ctx = createExecutionContext();
+    const leader = app.fetch(get("/me", { cookie: "sid=SeCrEtToKeN42" }), workerEnv, ctx);
+    while ((await origin.hits()) < 1); // the leader's fill is at the origin (each check is a request, not a sleep)
+    const waiter = app.fetch(get("/me", { cookie: "sid=secrettoken42" }), workerEnv, ctx);
+    await origin.release();
+    const [led, waited] = await Promise.all([leader, waiter]);
+    expect((await echoOf(led)).headers.cookie).toBe("sid=SeCrEtToKeN42");
+    expect((await echoOf(waited)).headers.cookie).toBe("sid=secrettoken42");
+    await waitOnExecutionContext(ctx);
     expect(await origin.hits()).toBe(2);
   });
 
