@@ -2,12 +2,13 @@
 // everything else to the proxy pipeline inside the one error boundary that turns every thrown error
 // into a JSON response. Every proxied request is traced and finished (Server-Timing, request id, log
 // line, counters) here, whatever its outcome.
-import { adminPrefixOf, createAdminApp, isAdminPath } from "./admin/admin-app.ts";
+import { adminPrefixOf, classifyAdminPath, createAdminApp } from "./admin/admin-app.ts";
 import { CacheState } from "./cache/cache-state.ts";
 import { loadConfig } from "./config/load-config.ts";
 import { OriginHealth } from "./health/origin-health.ts";
 import { systemClock, type Clock } from "./lib/clock.ts";
 import { errorResponse, OutpostError } from "./lib/errors.ts";
+import { normalizeRequestUrl } from "./lib/hosts.ts";
 import { describeError, logEvent } from "./lib/log.ts";
 import { finishRequest } from "./observe/finish-request.ts";
 import { RequestStats } from "./observe/request-stats.ts";
@@ -52,10 +53,24 @@ export interface OutpostApp {
 export function createApp(deps: PipelineDeps = createDeps()): OutpostApp {
   const admin = createAdminApp(deps);
   return {
-    fetch: async (request, env, exec) => {
+    fetch: async (received, env, exec) => {
       const loaded = loadConfig(env);
-      const url = new URL(request.url);
-      if (isAdminPath(url.pathname, adminPrefixOf(loaded))) return admin.fetch(request, env, exec);
+      const receivedUrl = new URL(received.url);
+      const place = classifyAdminPath(receivedUrl.pathname, adminPrefixOf(loaded));
+      if (place === "admin") {
+        try {
+          return await admin.fetch(received, env, exec);
+        } catch (error) {
+          return responseForError(error);
+        }
+      }
+      if (place === "disguised") {
+        const refused = errorResponse(new OutpostError(400, "invalid_request", `Admin paths are matched exactly: write ${adminPrefixOf(loaded)}/... without encoding, other case or repeated slashes`));
+        return received.method === "HEAD" ? new Response(null, refused) : refused;
+      }
+      // The host in one spelling for routes, keys, purges and invalidation (lib/hosts.ts).
+      const url = normalizeRequestUrl(receivedUrl);
+      const request = url === receivedUrl ? received : new Request(url.href, received);
 
       const trace = new RequestTrace(deps.clock, requestIdFor(request));
       let response: Response;

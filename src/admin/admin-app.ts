@@ -12,7 +12,7 @@ import { adminSchema } from "../config/schema.ts";
 import type { ConfigValidation } from "../config/validate-config.ts";
 import type { OutpostEnv } from "../env.ts";
 import { errorResponse, OutpostError } from "../lib/errors.ts";
-import { logEvent } from "../lib/log.ts";
+import { describeError, logEvent } from "../lib/log.ts";
 import { configOrThrow } from "../pipeline/handle-request.ts";
 import type { PipelineDeps } from "../pipeline/types.ts";
 import { GLOBAL_REREAD_MS, LOCATION_REREAD_MS, ledgerStores } from "../purge/purge-state.ts";
@@ -33,6 +33,38 @@ export function adminPrefixOf(loaded: ConfigValidation): string {
 
 export function isAdminPath(path: string, prefix: string): boolean {
   return path.startsWith(prefix) && (path.length === prefix.length || path[prefix.length] === "/");
+}
+
+/** Rounds of percent-decoding: a server or framework that decodes twice must not reach the prefix either. */
+const MAX_DECODE_ROUNDS = 3;
+
+/**
+ * `path` as a lenient server might read it: percent-decoded (bytewise, never throwing), dot segments
+ * and backslashes resolved by the URL parser, repeated slashes merged, case folded.
+ */
+export function foldPath(path: string): string {
+  let folded = path;
+  for (let round = 0; round < MAX_DECODE_ROUNDS && folded.includes("%"); round += 1) {
+    const decoded = folded.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
+    if (decoded === folded) break;
+    try {
+      // Slashes merged first: "//x" would otherwise parse as a host.
+      folded = new URL(`https://outpost.internal${decoded.replace(/[\\/]+/g, "/")}`).pathname;
+    } catch {
+      folded = decoded;
+    }
+  }
+  return (folded.includes("//") ? folded.replace(/\/{2,}/g, "/") : folded).toLowerCase();
+}
+
+/**
+ * Where a request path belongs: "admin" (exactly under the prefix), "disguised" (only percent-
+ * decoding, case folding or slash merging makes it the prefix: answered 400, never proxied, since an
+ * origin that normalises paths would otherwise serve its own /__outpost), or "proxy".
+ */
+export function classifyAdminPath(path: string, prefix: string): "admin" | "disguised" | "proxy" {
+  if (isAdminPath(path, prefix)) return "admin";
+  return isAdminPath(foldPath(path), prefix.toLowerCase()) ? "disguised" : "proxy";
 }
 
 export function createAdminApp(deps: PipelineDeps) {
@@ -101,10 +133,12 @@ export function createAdminApp(deps: PipelineDeps) {
 
   admin.notFound(() => errorResponse(new OutpostError(404, "not_found", "No such admin endpoint: see GET / for the dashboard, /status, /explain, POST /purge")));
 
+  // The admin API's one error boundary: every error is a JSON answer; the stack stays in the log.
   admin.onError((error) => {
     if (error instanceof OutpostError) return errorResponse(error);
     if (error instanceof HTTPException) return error.getResponse();
-    throw error;
+    logEvent("error", "admin_unhandled_error", { error: describeError(error), stack: error instanceof Error ? error.stack : undefined });
+    return errorResponse(new OutpostError(500, "internal_error", "The admin API failed to handle this request"));
   });
 
   return admin;

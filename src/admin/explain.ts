@@ -3,13 +3,16 @@
 // selectPools, orderByHealth, buildCacheKey, decideReuse, the purge ledger) and reports what each
 // decided, plus every tier's copy of the entry.
 import * as z from "zod/mini";
-import { buildCacheKey, describeCacheKey } from "../cache/cache-key.ts";
+import { buildCacheKey, describeCacheKey, normalizeQuery } from "../cache/cache-key.ts";
 import { formatCacheStatus, type CacheStatus } from "../cache/cache-status.ts";
 import type { FoundResponse, StoredRecord, StreamedResponse } from "../cache/entry.ts";
 import { ageSeconds, decideReuse, isUsableOnError, staleFrom, ttlSeconds } from "../cache/freshness.ts";
+import { invalidatedTimes } from "../cache/soft-invalidations.ts";
 import { variantKey } from "../cache/variants.ts";
 import { formatIssues, type CompiledConfig } from "../config/validate-config.ts";
 import { OutpostError } from "../lib/errors.ts";
+import { normalizeRequestUrl } from "../lib/hosts.ts";
+import { fileIdentity } from "../purge/purge-ledger.ts";
 import type { PipelineDeps, PipelineEnv } from "../pipeline/types.ts";
 import { matchRoute } from "../pipeline/match-route.ts";
 import { orderByHealth, selectPools, type VisitorCf } from "../steering/select-pools.ts";
@@ -28,7 +31,8 @@ const explainQuerySchema = z.strictObject({
   lat: z.optional(coordinate),
   long: z.optional(coordinate),
   /** Request headers as "Name: value" (repeat the parameter for several). */
-  header: z._default(z.array(z.string().check(z.regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+:.*$/, 'must be "Name: value"'))), []),
+  // A field value is visible characters, spaces and tabs (RFC 9110 §5.5): NUL, CR, LF and other controls are refused here, not by the runtime.
+  header: z._default(z.array(z.string().check(z.regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+:[\t\x20-\x7e\x80-\uffff]*$/, 'must be "Name: value" (a value without control characters)'))), []),
   /** The visitor's IP, for origin_steering = "hash". */
   ip: z.optional(z.string()),
 });
@@ -46,10 +50,19 @@ export function parseExplainQuery(query: Record<string, string[]>): ExplainQuery
   return parsed.data;
 }
 
+/** The visitor's request as the worker would receive it; what the runtime refuses (CONNECT, TRACK, unknown methods) is a 400. */
+function visitorRequest(query: ExplainQuery, url: URL): Request {
+  try {
+    const headers = new Headers(query.header.map((line) => [line.slice(0, line.indexOf(":")).trim(), line.slice(line.indexOf(":") + 1).trim()]));
+    return new Request(url.href, { method: query.method, headers });
+  } catch (error) {
+    throw new OutpostError(400, "invalid_request", "The explain query is invalid", { problems: [`method or header: ${error instanceof Error ? error.message : String(error)}`] });
+  }
+}
+
 export async function explainRequest(query: ExplainQuery, config: CompiledConfig, env: PipelineEnv, deps: PipelineDeps) {
-  const headers = new Headers(query.header.map((line) => [line.slice(0, line.indexOf(":")).trim(), line.slice(line.indexOf(":") + 1).trim()]));
-  const request = new Request(query.url, { method: query.method, headers });
-  const url = new URL(query.url);
+  const url = normalizeRequestUrl(new URL(query.url));
+  const request = visitorRequest(query, url);
   const cf: VisitorCf = { country: query.country?.toUpperCase(), colo: query.colo?.toUpperCase(), continent: query.continent?.toUpperCase(), regionCode: query.region_code, latitude: query.lat, longitude: query.long };
   const visitor = { method: query.method, url: url.href, cf: Object.fromEntries(Object.entries(cf).filter(([, value]) => value !== undefined)) };
 
@@ -105,15 +118,17 @@ async function explainCache(request: Request, url: URL, route: Route, config: Co
 
 function judgeEntry(stored: FoundResponse, request: Request, url: URL, route: Route, deps: PipelineDeps, now: number) {
   const purge = purgeVerdict(deps.purges.ledger, url, route, stored.meta);
-  const times = purge.kind === "soft" ? staleFrom(stored.meta, purge.at) : stored.meta;
+  const invalidatedAt = deps.cacheState.invalidations.invalidatedAt(stored.meta.storedAt, () => fileIdentity(url.hostname, url.pathname, normalizeQuery(url.search, route.cache.query)));
+  const valid = invalidatedAt === undefined ? stored.meta : invalidatedTimes(stored.meta, invalidatedAt);
+  const times = purge.kind === "soft" ? staleFrom(valid, purge.at) : valid;
   const reuse = decideReuse(times, request.headers.get("cache-control"), route.cache.request_cache_control === "honor", now);
-  return { purge, times, reuse: purge.kind === "hard" ? ({ kind: "forward", reason: "stale" } as const) : reuse };
+  return { purge, invalidatedAt, times, reuse: purge.kind === "hard" ? ({ kind: "forward", reason: "stale" } as const) : reuse };
 }
 
 function describeRecord(record: StoredRecord | StreamedResponse | undefined, judge: (stored: FoundResponse) => ReturnType<typeof judgeEntry>, now: number) {
   if (!record) return { state: "absent" };
   if (record.meta.kind === "vary") return { state: "vary-marker", headers: record.meta.headers };
-  const { purge, times, reuse } = judge(record as FoundResponse);
+  const { purge, invalidatedAt, times, reuse } = judge(record as FoundResponse);
   return {
     state: purge.kind === "hard" ? "purged" : reuse.kind === "fresh" ? "fresh" : reuse.kind === "stale-while-revalidate" ? "stale-while-revalidate" : "stale",
     status: record.meta.status,
@@ -126,6 +141,8 @@ function describeRecord(record: StoredRecord | StreamedResponse | undefined, jud
     usable_if_origin_fails: purge.kind !== "hard" && isUsableOnError(times, now),
     tags: record.meta.tags,
     purge: purge.kind === "none" ? undefined : { kind: purge.kind, at: iso(purge.at) },
+    /** Marked stale in this isolate by an unsafe request (RFC 9111 §4.4). */
+    invalidated_at: invalidatedAt === undefined ? undefined : iso(invalidatedAt),
     bytes: record.body.byteLength,
   };
 }

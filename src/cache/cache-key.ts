@@ -56,6 +56,36 @@ export function parseCookies(header: string | null): Map<string, string> {
   return cookies;
 }
 
+/** A cookie name as the most lenient server framework reads it: percent-decoded, case folded. */
+function foldCookieName(name: string): string {
+  return (name.includes("%") ? name.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16))) : name).toLowerCase();
+}
+
+/**
+ * The first keyed cookie the Cookie header names twice with different values, or undefined. Servers
+ * disagree on which one counts (the first, the last, names matched case-insensitively or decoded),
+ * so the key could say one value while the origin answers for the other: such a request is neither
+ * stored nor answered from the cache. Other keyed headers key by their whole (combined) value, as the
+ * origin receives it, so two lines of them can only reach an entry of their own.
+ */
+export function ambiguousKeyedCookie(header: string | null, keyed: ReadonlyArray<string>): string | undefined {
+  if (!header || keyed.length === 0) return undefined;
+  const wanted = new Map(keyed.map((name) => [foldCookieName(name), name]));
+  const seen = new Map<string, string>();
+  for (const pair of header.split(/;|,\s*(?=[^\s=;,]+=)/)) {
+    const equals = pair.indexOf("=");
+    if (equals <= 0) continue;
+    const folded = foldCookieName(pair.slice(0, equals).trim());
+    const name = wanted.get(folded);
+    if (name === undefined) continue;
+    const value = pair.slice(equals + 1).trim();
+    const earlier = seen.get(folded);
+    if (earlier !== undefined && earlier !== value) return name;
+    seen.set(folded, value);
+  }
+  return undefined;
+}
+
 export interface CacheKeyInput {
   url: URL;
   headers: Headers;

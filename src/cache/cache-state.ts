@@ -3,6 +3,7 @@
 // the hot tier.
 import type { StoredResponse } from "./entry.ts";
 import { MemoryTier } from "./memory-tier.ts";
+import { RELATED_INVALIDATION_WINDOW_MS, RELATED_INVALIDATIONS_PER_WINDOW, SoftInvalidations, WindowBudget } from "./soft-invalidations.ts";
 import { ColoTier, KeyThrottle, KV_MIN_WRITE_INTERVAL_MS, KvTier, TieredStore, type CacheTier, type TierName } from "./tiered-store.ts";
 
 /** What waiters of a collapsed miss receive from the request that went to the origin. */
@@ -26,6 +27,10 @@ export class CacheState {
   readonly refreshThrottle = new KeyThrottle(1_000);
   /** The hot tier: small objects in this isolate's memory. */
   readonly memory = new MemoryTier();
+  /** URLs marked stale by unsafe requests (RFC 9111 §4.4): see soft-invalidations.ts. */
+  readonly invalidations = new SoftInvalidations();
+  /** Bounds Location / Content-Location invalidations per isolate. */
+  readonly relatedInvalidations = new WindowBudget(RELATED_INVALIDATIONS_PER_WINDOW, RELATED_INVALIDATION_WINDOW_MS);
   /** Keys whose last response could not be stored, until when to skip looking them up. */
   private readonly uncacheableUntil = new Map<string, number>();
 

@@ -165,6 +165,12 @@ export const cachePolicySchema = z.strictObject({
    * visitors cannot force origin fetches) or "honor" (RFC 9111 §5.2.1).
    */
   request_cache_control: z._default(z.enum(["ignore", "honor"]), "ignore"),
+  /**
+   * A successful unsafe request on this route also invalidates (marks stale) the same-host URLs in
+   * its response's Location / Content-Location (RFC 9111 §4.4), throttled per isolate. Read even
+   * when `enabled` is false (an API route that changes pages other routes cache).
+   */
+  invalidate_location_headers: z._default(z.boolean(), false),
   /** Larger objects stream through uncached. KV values are limited to 25 MiB. */
   max_object_bytes: z._default(z.int().check(z.minimum(1), z.maximum(25 * 1024 * 1024 - 65_536)), 10 * 1024 * 1024),
   /** Query string normalisation for the cache key. */

@@ -6,7 +6,7 @@
 //   cache     -> GET/HEAD on a caching route: serve-with-cache.ts (lookup, stale rules, collapsed fills)
 //   forward   -> steering (geo, proximity, random, off) + health + failover; all failed? 502 / 504
 //   deliver   -> strip hop-by-hop, add Via, Outpost-Upstream and Cache-Status, stream the body
-//   invalidate-> a successful unsafe request drops the stored responses it changed (RFC 9111 §4.4)
+//   invalidate-> a successful unsafe request marks the stored responses it changed stale (RFC 9111 §4.4)
 // (The admin prefix is dispatched before this, in app.ts; Server-Timing, the request log and the
 // counters after it, in observe/finish-request.ts.)
 import type { CompiledConfig, ConfigValidation } from "../config/validate-config.ts";
@@ -49,6 +49,6 @@ export async function handleRequest(
   const { result, steeringReason } = await forwardToOrigin(request, route, env, deps, trace);
   if (result.kind === "failed") throw upstreamFailure(route, result.attempts);
   const response = deliverResponse(result.response, { route, candidate: result.candidate, steeringReason, attempts: result.attempts }, bypass);
-  if (route.cache.enabled) invalidateAfterUnsafeRequest({ request, response, route, config, env, exec, deps });
+  invalidateAfterUnsafeRequest({ request, url, route, response, config, deps });
   return response;
 }

@@ -2,18 +2,20 @@
 //
 //   lookup   -> hot tier, location tier, KV (a Vary marker leads to the request's variant); a large
 //               entry from a storage tier arrives as a stream, read whole only for what needs its bytes
-//   purged?  -> the purge ledger judges what was found: hard-purged is a miss, soft-purged is stale
+//   purged?  -> the purge ledger judges what was found: hard-purged is a miss, soft-purged is stale;
+//               invalidated by an unsafe request (invalidate.ts) is stale and must be revalidated
 //   fresh    -> deliver HIT
 //   stale, within stale-while-revalidate -> deliver HIT now, refresh in waitUntil (once per isolate)
 //   miss / stale -> fill-from-origin.ts: collapsed, conditional when a validator exists;
 //               storable -> stream to the client while the copy is stored; waiters get the copy
 //   origin failed or answered 500/502/503/504, entry within stale-if-error -> deliver the stale entry
 import type { CacheStatus, ForwardReason } from "../cache/cache-status.ts";
-import { buildCacheKey, isKeyedByUrlOnly, normalizeQuery, parseCookies } from "../cache/cache-key.ts";
+import { ambiguousKeyedCookie, buildCacheKey, isKeyedByUrlOnly, normalizeQuery, parseCookies } from "../cache/cache-key.ts";
 import { has, parseDirectives } from "../cache/cache-control.ts";
 import { discardBody, wholeResponse, type FoundResponse, type ResponseEntryMeta, type StoredResponse } from "../cache/entry.ts";
 import { decideReuse, isStaleIfErrorStatus, isUsableOnError, requestStaleIfErrorSeconds, staleFrom, ttlSeconds } from "../cache/freshness.ts";
 import type { Lookup, TieredStore } from "../cache/tiered-store.ts";
+import { invalidatedTimes } from "../cache/soft-invalidations.ts";
 import { variantKey } from "../cache/variants.ts";
 import type { CompiledRoute } from "../config/validate-config.ts";
 import { OutpostError } from "../lib/errors.ts";
@@ -28,6 +30,8 @@ import type { CacheRequest, Found, Hit } from "./types.ts";
 export function cacheBypassReason(request: Request, route: CompiledRoute): { fwd: ForwardReason; detail?: string } | undefined {
   if (!route.cache.enabled) return { fwd: "bypass", detail: "disabled" };
   if (request.method !== "GET" && request.method !== "HEAD") return { fwd: "method" };
+  // A keyed cookie sent twice with different values: the key and the origin could read different ones.
+  if (route.cache.key.cookies.length > 0 && ambiguousKeyedCookie(request.headers.get("cookie"), route.cache.key.cookies)) return { fwd: "bypass", detail: "ambiguous-cookie" };
   if (route.cache.bypass_cookies.length > 0) {
     const cookies = parseCookies(request.headers.get("cookie"));
     if (route.cache.bypass_cookies.some((name) => cookies.has(name))) return { fwd: "bypass", detail: "cookie" };
@@ -47,8 +51,9 @@ export function purgeVerdict(ledger: PurgeLedger, url: URL, route: CompiledRoute
 }
 
 /** The ledger's verdict on a found entry; most entries were stored after the last purge (one comparison). */
-function afterPurges(found: Found, ctx: CacheRequest): Found {
-  if (found.kind === "miss") return found;
+function afterPurges(lookedUp: Found, ctx: CacheRequest): Found {
+  if (lookedUp.kind === "miss") return lookedUp;
+  const found = afterInvalidation(lookedUp, ctx);
   const { ledger } = ctx.deps.purges;
   const { meta } = found.stored;
   if (meta.storedAt >= ledger.newestAt) return found;
@@ -59,6 +64,14 @@ function afterPurges(found: Found, ctx: CacheRequest): Found {
     return { kind: "miss", fwd: "miss", primaryKey: found.primaryKey, marker: found.marker, purged: true };
   }
   return { ...found, stored: { ...found.stored, meta: staleFrom(meta, verdict.at) } };
+}
+
+/** An entry stored before an unsafe request invalidated its URL in this isolate is stale (RFC 9111 §4.4). */
+function afterInvalidation(found: Hit<FoundResponse>, { deps, url, route }: CacheRequest): Hit<FoundResponse> {
+  const { invalidations } = deps.cacheState;
+  if (found.stored.meta.storedAt > invalidations.newestAt) return found; // the hot path: no closure, no identity
+  const at = invalidations.invalidatedAt(found.stored.meta.storedAt, () => fileIdentity(url.hostname, url.pathname, normalizeQuery(url.search, route.cache.query)));
+  return at === undefined ? found : { ...found, stored: { ...found.stored, meta: invalidatedTimes(found.stored.meta, at) } };
 }
 
 function findEntry(store: TieredStore, key: string, ctx: CacheRequest, now: number): Found | Promise<Found> {

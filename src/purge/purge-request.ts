@@ -6,6 +6,7 @@ import * as z from "zod/mini";
 import { normalizeQuery } from "../cache/cache-key.ts";
 import { MAX_TAG_LENGTH, normalizeTag } from "../cache/cache-tags.ts";
 import { formatIssues, type CompiledConfig } from "../config/validate-config.ts";
+import { normalizeHostname, normalizeRequestUrl } from "../lib/hosts.ts";
 import { matchRoute } from "../pipeline/match-route.ts";
 import { fileIdentity, type PurgeItems } from "./purge-ledger.ts";
 
@@ -40,7 +41,7 @@ export function parsePurgeRequest(body: unknown, config: CompiledConfig): Parsed
   const items: PurgeItems = {};
   if (request.purge_everything) items.everything = true;
   if (request.tags) items.tags = request.tags.map(normalizeTag);
-  if (request.hosts) items.hosts = request.hosts.map((host) => host.toLowerCase().replace(/\.$/, ""));
+  if (request.hosts) items.hosts = request.hosts.map(normalizeHostname);
   if (request.prefixes) {
     items.prefixes = request.prefixes.flatMap((prefix, index) => {
       const url = parseUrl(/^https?:\/\//i.test(prefix) ? prefix : `https://${prefix}`);
@@ -72,9 +73,10 @@ export function parsePurgeRequest(body: unknown, config: CompiledConfig): Parsed
   return { ok: true, items, soft: request.soft, count };
 }
 
+/** The URL, its host normalised as requests' hosts are (lib/hosts.ts), or undefined. */
 function parseUrl(text: string): URL | undefined {
   try {
-    return new URL(text);
+    return normalizeRequestUrl(new URL(text));
   } catch {
     return undefined;
   }

@@ -273,3 +273,80 @@ describe("dashboard page", () => {
     expect((await closed.fetch(adminRequest("/", { token: null }))).status).toBe(404);
   });
 });
+
+describe("admin edges: input errors are 400 JSON, the prefix is never proxied", () => {
+  const explainPath = (query: string) => `/explain?url=${encodeURIComponent("https://www.example.com/page")}&${query}`;
+
+  it.each([
+    ["a header value with NUL", "header=X-A:%00b"],
+    ["a header value with CR LF", "header=X-A:a%0D%0AInjected:%201"],
+    ["method=CONNECT", "method=CONNECT"],
+    ["method=TRACK", "method=TRACK"],
+  ])("answers explain with %s 400 JSON naming the problem, no stack", async (_case, query) => {
+    const { origin, worker } = await adminSite();
+    const response = await worker.fetch(adminRequest(explainPath(query)));
+    expect(response.status).toBe(400);
+    const text = await response.text();
+    expect(JSON.parse(text)).toMatchObject({ error: { code: "invalid_request" } });
+    expect(text).not.toMatch(/\bat .*\.ts:\d+/);
+    await expectNoOriginContact(origin);
+  });
+
+  it("answers an unexpected admin failure 500 JSON without its stack (the admin error boundary)", async () => {
+    const { origin, worker } = await adminSite();
+    worker.deps.health.refresh = () => Promise.reject(new Error("secret internals at src/x.ts:1:1"));
+    const response = await worker.fetch(adminRequest(explainPath("country=DE")));
+    expect(response.status).toBe(500);
+    const text = await response.text();
+    expect(JSON.parse(text)).toMatchObject({ error: { code: "internal_error" } });
+    expect(text).not.toContain("secret internals");
+    expect(response.headers.get("cache-control")).toBe("no-store");
+    await expectNoOriginContact(origin);
+  });
+
+  it.each(["/__outpost%2fstatus", "/__OUTPOST/status", "/%5F_outpost/status", "/%255F_outpost/status", "//__outpost/status", "/x/..%2f__outpost/status"])(
+    "never proxies %s to the origin (it answers 400 JSON)",
+    async (path) => {
+      const { origin, worker } = await adminSite();
+      for (const token of [TOKEN, null]) {
+        const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+        const response = await worker.fetch(new Request(`https://www.example.com${path}`, { headers }));
+        expect(response.status).toBe(400);
+        expect(await errorCode(response)).toBe("invalid_request");
+      }
+      await expectNoOriginContact(origin);
+    },
+  );
+
+  it("answers HEAD to a disguised admin path 400 without a body (RFC 9110 §9.3.2)", async () => {
+    const { origin, worker } = await adminSite();
+    const response = await worker.fetch(new Request("https://www.example.com/__OUTPOST/status", { method: "HEAD" }));
+    expect(response.status).toBe(400);
+    expect(await response.text()).toBe("");
+    await expectNoOriginContact(origin);
+  });
+
+  it("purges a host's entries whatever the spelling the request used (trailing dot, case)", async () => {
+    const { origin, worker } = await adminSite();
+    const fetchPage = async (url: string) => {
+      const response = await worker.fetch(new Request(url));
+      await response.text();
+      return response.headers.get("cache-status") ?? "";
+    };
+    expect(await fetchPage("https://www.example.com./page")).toContain("stored");
+    expect(await fetchPage("https://WWW.EXAMPLE.COM/page")).toContain("hit"); // one entry for every spelling
+    worker.clock.advance(1_000);
+    const purged = await worker.fetch(adminRequest("/purge", { method: "POST", body: JSON.stringify({ hosts: ["www.example.com."] }) }));
+    expect(purged.status).toBe(200);
+    worker.clock.advance(1);
+    expect(await fetchPage("https://www.example.com./page")).toContain("fwd=miss");
+    expect(await origin.hits()).toBe(2);
+  });
+
+  it("routes a trailing-dot host by its name without the dot", async () => {
+    const { origin, worker } = await adminSite({ config: { routes: [{ name: "site", hosts: ["www.example.com"], path: "/*", default_pools: ["main"] }] } });
+    const response = await worker.fetch(new Request("https://www.example.com./page"));
+    expect(response.status).toBe(200);
+    expect(await origin.hits()).toBe(1);
+  });
+});

@@ -8,7 +8,9 @@
 import { describe, expect, it } from "vitest";
 import type { OutpostConfigInput } from "../../src/config/schema.ts";
 import { createOrigin, type EchoBody, type OriginBehavior, type TestOrigin } from "../helpers/origins.ts";
-import { createTestWorker, siteConfig, testEnv } from "../helpers/worker.ts";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { createApp, createDeps } from "../../src/app.ts";
+import { createTestWorker, siteConfig, TestClock, testEnv } from "../helpers/worker.ts";
 
 type RouteSettings = Partial<OutpostConfigInput["routes"][number]>;
 type CacheSettings = NonNullable<RouteSettings["cache"]>;
@@ -452,6 +454,85 @@ describe("admin API authentication (token-protected /__outpost/*)", () => {
       expect(response.headers.get("outpost-upstream")).toContain('origin="origin"');
       await response.text();
     }
+    expect(await origin.hits()).toBe(2);
+  });
+});
+
+describe("cache poisoning through ambiguous key dimensions", () => {
+  // Once a bug: the key took the first of two `lang` cookies while the origin may read the last, so
+  // `lang=en; lang="><script>"` stored the script under lang=en for every English visitor.
+  it.each([
+    ["two pairs in one Cookie field", 'lang=en; lang="><script>"'],
+    ["two Cookie fields (joined by the runtime)", 'lang=en, lang="><script>"'],
+    ["names that differ only in case", 'lang=en; LANG="><script>"'],
+  ])("neither stores nor serves from the cache a request with a keyed cookie sent twice: %s", async (_case, cookie) => {
+    const { origin, worker } = await site(echo("max-age=600"), { key: { cookies: ["lang"] } });
+    const attack = await worker.fetch(get("/home", { cookie }));
+    expect(cacheStatus(attack)).toBe("Outpost; fwd=bypass; detail=ambiguous-cookie");
+    await attack.text();
+
+    const victim = await worker.fetch(get("/home", { cookie: "lang=en" }));
+    expect(cacheStatus(victim)).toContain("fwd=miss");
+    expect((await echoOf(victim)).headers.cookie).toBe("lang=en");
+    // ... and the victim's stored entry is not served to the next ambiguous request either.
+    const again = await worker.fetch(get("/home", { cookie }));
+    expect(cacheStatus(again)).toContain("fwd=bypass");
+    expect((await echoOf(again)).headers.cookie).not.toBe("lang=en");
+    expect(await origin.hits()).toBe(3);
+  });
+
+  it("keys a keyed header sent twice by its whole value, so it never reaches the single value's entry", async () => {
+    const { origin, worker } = await site(echo("max-age=600"), { key: { headers: ["x-lang"] } });
+    const twice = new Headers();
+    twice.append("x-lang", "en");
+    twice.append("x-lang", "<script>");
+    await (await worker.fetch(new Request("https://www.example.com/home", { headers: twice }))).text();
+    const victim = await worker.fetch(get("/home", { "x-lang": "en" }));
+    expect(cacheStatus(victim)).toContain("fwd=miss");
+    expect(await victim.text()).not.toContain("script");
+    expect(await origin.hits()).toBe(2);
+  });
+});
+
+describe("Vary matching (RFC 9111 §4.1)", () => {
+  // Once a bug: variant values were compared case-insensitively, so `Vary: Cookie` served one
+  // visitor's page to another whose session token differed only in case.
+  it("does not serve the variant of sid=SeCrEtToKeN42 to sid=secrettoken42", async () => {
+    const { origin, worker } = await site(echo("max-age=600", { vary: "Cookie" }));
+    await (await worker.fetch(get("/me", { cookie: "sid=SeCrEtToKeN42" }))).text();
+    const other = await worker.fetch(get("/me", { cookie: "sid=secrettoken42" }));
+    expect(cacheStatus(other)).toContain("fwd=vary-miss");
+    expect((await echoOf(other)).headers.cookie).toBe("sid=secrettoken42");
+    const same = await worker.fetch(get("/me", { cookie: "sid=SeCrEtToKeN42" }));
+    expect(cacheStatus(same)).toContain("hit");
+    expect(await origin.hits()).toBe(2);
+  });
+
+  it("never hands a collapsed waiter the leader's answer when their Cookie differs only in case", async () => {
+    const answer = echo("max-age=600", { vary: "Cookie" });
+    const origin = await createOrigin("origin", { kind: "sequence", steps: [{ kind: "held", then: answer }, answer] });
+    const config = { ...siteConfig([{ name: "main", origins: [{ name: "origin", address: origin.url }] }]), cache_version: crypto.randomUUID().slice(0, 8) };
+    const workerEnv = testEnv({ OUTPOST: config });
+    const app = createApp(createDeps(new TestClock(), () => 0, () => 1));
+    const ctx = createExecutionContext();
+    const leader = app.fetch(get("/me", { cookie: "sid=SeCrEtToKeN42" }), workerEnv, ctx);
+    while ((await origin.hits()) < 1); // the leader's fill is at the origin (each check is a request, not a sleep)
+    const waiter = app.fetch(get("/me", { cookie: "sid=secrettoken42" }), workerEnv, ctx);
+    await origin.release();
+    const [led, waited] = await Promise.all([leader, waiter]);
+    expect((await echoOf(led)).headers.cookie).toBe("sid=SeCrEtToKeN42");
+    expect((await echoOf(waited)).headers.cookie).toBe("sid=secrettoken42");
+    await waitOnExecutionContext(ctx);
+    expect(await origin.hits()).toBe(2);
+  });
+
+  it("tells an absent request header from an empty one", async () => {
+    const { origin, worker } = await site(echo("max-age=600", { vary: "X-Token" }));
+    await (await worker.fetch(get("/v"))).text();
+    const empty = await worker.fetch(get("/v", { "x-token": "" }));
+    expect(cacheStatus(empty)).toContain("fwd=vary-miss");
+    await empty.text();
+    expect(cacheStatus(await worker.fetch(get("/v")))).toContain("hit");
     expect(await origin.hits()).toBe(2);
   });
 });

@@ -4,7 +4,7 @@
 // Fixed seeds keep CI stable; a failure prints the seed and the shrunk counterexample.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { buildCacheKey, describeCacheKey, isKeyedByUrlOnly, normalizeQuery, type CacheKeyInput } from "../../../src/cache/cache-key.ts";
+import { ambiguousKeyedCookie, buildCacheKey, describeCacheKey, isKeyedByUrlOnly, normalizeQuery, type CacheKeyInput } from "../../../src/cache/cache-key.ts";
 import { cachePolicySchema, type CachePolicy } from "../../../src/config/schema.ts";
 
 const RUNS = { seed: 9111, numRuns: 500 };
@@ -232,5 +232,21 @@ describe("isKeyedByUrlOnly", () => {
     expect(isKeyedByUrlOnly(cachePolicySchema.parse({ key: { headers: ["x-variant"] } }))).toBe(false);
     expect(isKeyedByUrlOnly(cachePolicySchema.parse({ key: { cookies: ["lang"] } }))).toBe(false);
     expect(isKeyedByUrlOnly(cachePolicySchema.parse({ key: { country: true } }))).toBe(false);
+  });
+});
+
+describe("ambiguousKeyedCookie", () => {
+  it.each([
+    ["lang=en; lang=\"><script>\"", "lang"],
+    ["lang=en, lang=fr", "lang"], // two Cookie fields, joined by the runtime
+    ["lang=en; LANG=fr", "lang"], // frameworks that match names case-insensitively
+    ["lang=en; l%61ng=fr", "lang"], // frameworks that decode names
+    ["a=1; lang=en; b=2; lang=", "lang"],
+  ])("finds the keyed cookie in %s ambiguous", (header, expected) => {
+    expect(ambiguousKeyedCookie(header, ["lang"])).toBe(expected);
+  });
+
+  it.each([["lang=en"], ["lang=en; lang=en"], ["lang=en; other=1; other=2"], [""], ["lang"]])("finds %s unambiguous", (header) => {
+    expect(ambiguousKeyedCookie(header, ["lang"])).toBeUndefined();
   });
 });
