@@ -7,6 +7,10 @@
 // that depend on the request's validators (304s with their own fields), and a sequence of answers.
 // Every test creates its own origins, so parallel test files never share counts.
 import { createServer } from "node:http";
+import { createRequire } from "node:module";
+
+// Loaded through Node's own resolver: vite's, which loads the global setup, picks ws's browser stub.
+const { WebSocketServer } = createRequire(import.meta.url)("ws");
 
 /** @typedef {{ kind: "echo", status?: number, headers?: Record<string, string | string[]> }
  *  | { kind: "fixed", status: number, headers?: Record<string, string | string[]>, body?: string }
@@ -19,7 +23,8 @@ import { createServer } from "node:http";
  *  | { kind: "broken-body", status?: number, headers?: Record<string, string | string[]>, firstChunk: string, declaredLength: number, end: "stall" | "reset" }
  *  | { kind: "large", bytes: number, status?: number, headers?: Record<string, string | string[]> }
  *  | { kind: "conditional", notModified: { headers?: Record<string, string | string[]> }, otherwise: OriginBehavior }
- *  | { kind: "sequence", steps: OriginBehavior[] }} OriginBehavior */
+ *  | { kind: "sequence", steps: OriginBehavior[] }
+ *  | { kind: "websocket-echo", protocol?: string }} OriginBehavior */
 
 class FleetOrigin {
   constructor(id, name) {
@@ -33,6 +38,9 @@ class FleetOrigin {
     this.sockets = new Set();
     this.releases = [];
     this.server = createServer((req, res) => this.#handle(req, res));
+    // WebSocket upgrades (RFC 6455): accepted by "websocket-echo", refused (the socket closed) otherwise.
+    this.webSockets = new WebSocketServer({ noServer: true, handleProtocols: (protocols) => (this.behavior.protocol && protocols.has(this.behavior.protocol) ? this.behavior.protocol : false) });
+    this.server.on("upgrade", (req, socket, head) => this.#upgrade(req, socket, head));
     this.server.on("connection", (socket) => {
       this.sockets.add(socket);
       socket.on("close", () => this.sockets.delete(socket));
@@ -69,6 +77,26 @@ class FleetOrigin {
 
   get url() {
     return `http://127.0.0.1:${this.port}`;
+  }
+
+  /**
+   * "websocket-echo": answers every text message with "<origin name>: <text>" (so a test sees which
+   * origin it reached) and every binary message with the same bytes.
+   */
+  #upgrade(req, socket, head) {
+    this.requests.push({ method: req.method, url: req.url, headers: req.headers, rawHeaders: req.rawHeaders, bodyBytes: 0, aborted: false, upgrade: true });
+    const behavior = this.behavior;
+    if (behavior.kind === "fixed") {
+      // An origin that refuses the upgrade with a plain answer on the same connection.
+      const body = Buffer.from(behavior.body ?? "");
+      const fields = Object.entries({ "x-origin": this.name, ...behavior.headers, "content-length": String(body.length), connection: "close" });
+      socket.end(Buffer.concat([Buffer.from(`HTTP/1.1 ${behavior.status} Refused\r\n${fields.map(([name, value]) => `${name}: ${value}\r\n`).join("")}\r\n`), body]));
+      return;
+    }
+    if (behavior.kind !== "websocket-echo") return void socket.destroy();
+    this.webSockets.handleUpgrade(req, socket, head, (ws) => {
+      ws.on("message", (data, isBinary) => ws.send(isBinary ? data : `${this.name}: ${data.toString()}`, { binary: isBinary }));
+    });
   }
 
   #handle(req, res) {
@@ -150,6 +178,11 @@ class FleetOrigin {
         res.end();
         return;
       }
+      case "websocket-echo":
+        // A plain request to a WebSocket endpoint (RFC 6455 §4.2.2: the server asks for the upgrade).
+        res.writeHead(426, { ...base, upgrade: "websocket", connection: "upgrade", "content-type": "text/plain" });
+        res.end("this endpoint speaks WebSocket only");
+        return;
       case "sequence": {
         const step = behavior.steps[Math.min(this.sequenceAt++, behavior.steps.length - 1)];
         return this.#respond(step, record, res);
