@@ -64,7 +64,7 @@ export function runDeployChecks(name: string | undefined, environment: RawEnviro
   if (result.config.tests.length > 0) {
     const results = runRouteTests(result.config);
     failed = results.filter((test) => test.mismatches.length > 0).length;
-    lines.push(`        route tests: ${results.length - failed} passed, ${failed} failed`, ...formatRouteTestResults(results).map((line) => (line ? `        ${line}` : "")));
+    lines.push(`${failed > 0 ? "error " : "      "}route tests: ${results.length - failed} passed, ${failed} failed`, ...formatRouteTestResults(results).map((line) => (line ? `      ${line}` : "")));
   }
   return { lines, warnings: warnings.length, errors: failed + (options.strict ? warnings.length : 0) };
 }
