@@ -30,8 +30,9 @@ const NOT_SENT_WITH_UPGRADE = new Set(HANDSHAKE_FIELDS);
 /** Not passed back on the 101: the handshake answer belongs to the origin's hop (workerd answers the client's). */
 const NOT_PASSED_BACK = hopByHopAnd(["sec-websocket-accept", "sec-websocket-extensions"]);
 
-/** `Upgrade: websocket` (the token is case-insensitive, RFC 6455 §4.2.1). */
+/** A GET with `Upgrade: websocket` (RFC 6455 §4.1: the handshake is a GET; the token is case-insensitive, §4.2.1). */
 export function isWebSocketUpgrade(request: Request): boolean {
+  if (request.method !== "GET") return false;
   const upgrade = request.headers.get("upgrade");
   return upgrade !== null && upgrade.trim().toLowerCase() === "websocket";
 }

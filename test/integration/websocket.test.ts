@@ -72,6 +72,17 @@ describe("WebSocket upgrades", () => {
     expect(await exchange(response.webSocket!, ["hi"])).toEqual(["ws-apac: hi"]);
   });
 
+  it("fails over when the preferred origin answers the upgrade with one of retry_on_statuses", async () => {
+    const eu = await createOrigin("ws-eu", { kind: "fixed", status: 503, body: "draining" });
+    const apac = await createOrigin("ws-apac", { kind: "websocket-echo" });
+    const worker = await geoSite(eu, apac);
+    const response = await worker.fetch(upgrade("/live/feed", { country: "DE" }));
+    expect(response.status).toBe(101);
+    expect(response.headers.get("outpost-upstream")).toContain('pool="apac", origin="nrt", steering="geo", reason="default", attempts=2');
+    expect(await exchange(response.webSocket!, ["hi"])).toEqual(["ws-apac: hi"]);
+    expect(await eu.hits()).toBe(1);
+  });
+
   it("answers 502 naming each attempt when no origin accepts the connection", async () => {
     const eu = await createOrigin("ws-eu", { kind: "websocket-echo" });
     const apac = await createOrigin("ws-apac", { kind: "websocket-echo" });

@@ -12,6 +12,10 @@ describe("isWebSocketUpgrade", () => {
     expect(isWebSocketUpgrade(new Request("https://example.com/", { headers: { upgrade } }))).toBe(expected);
   });
 
+  it("is false for any method but GET (the handshake is a GET, RFC 6455 §4.1)", () => {
+    expect(isWebSocketUpgrade(new Request("https://example.com/", { method: "POST", headers: { upgrade: "websocket" } }))).toBe(false);
+  });
+
   it("is false without an Upgrade header", () => {
     expect(isWebSocketUpgrade(new Request("https://example.com/"))).toBe(false);
   });
