@@ -14,7 +14,8 @@
 // (the application's subprotocol) is.
 import { formatCacheStatus, type CacheStatus } from "../cache/cache-status.ts";
 import type { CompiledRoute } from "../config/validate-config.ts";
-import { hopByHopAnd, withoutHopByHop } from "../lib/headers.ts";
+import { appendToList, hopByHopAnd, VIA_ENTRY, withoutHopByHop } from "../lib/headers.ts";
+import { logEvent } from "../lib/log.ts";
 import type { RequestTrace } from "../observe/request-trace.ts";
 import { attemptOrigin } from "../origin/attempt-origin.ts";
 import { buildUpstreamHeaders, buildUpstreamUrl } from "../origin/build-upstream-request.ts";
@@ -25,8 +26,7 @@ import { upstreamFailure } from "./forward.ts";
 import type { PipelineDeps, PipelineEnv } from "./types.ts";
 
 /** The handshake fields workerd writes itself for its own connection to the origin. */
-const HANDSHAKE_FIELDS = ["sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions"];
-const NOT_SENT_WITH_UPGRADE = new Set(HANDSHAKE_FIELDS);
+const NOT_SENT_WITH_UPGRADE = ["sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions"];
 /** Not passed back on the 101: the handshake answer belongs to the origin's hop (workerd answers the client's). */
 const NOT_PASSED_BACK = hopByHopAnd(["sec-websocket-accept", "sec-websocket-extensions"]);
 
@@ -80,6 +80,15 @@ export async function connectWebSocket(request: Request, url: URL, route: Compil
       await outcome.response.body?.cancel();
     }
     if (outcome.kind !== "deadline" && outcome.kind !== "client_aborted") deps.health.recordFailure(candidate);
+    logEvent("warn", "origin_attempt_failed", {
+      route: route.name,
+      pool: candidate.pool.name,
+      origin: candidate.origin.name,
+      outcome: record.outcome,
+      status: record.status,
+      detail: outcome.kind === "connect_error" ? outcome.detail : "websocket",
+      elapsed_ms: outcome.elapsedMs,
+    });
     if (outcome.kind === "deadline") break;
   }
   const status: CacheStatus = { fwd: "bypass", detail: "websocket" };
@@ -90,6 +99,7 @@ export async function connectWebSocket(request: Request, url: URL, route: Compil
   if (!answered) throw upstreamFailure(route, attempts);
   const { response, candidate } = answered;
   const headers = withoutHopByHop(response.headers, NOT_PASSED_BACK);
+  appendToList(headers, "via", VIA_ENTRY);
   headers.set(UPSTREAM_HEADER, describeUpstream({ route, candidate, steeringReason: steering.reason, attempts }));
   headers.set("cache-status", formatCacheStatus(status));
   return new Response(response.webSocket ? null : response.body, { status: response.status, statusText: response.statusText, headers, webSocket: response.webSocket });

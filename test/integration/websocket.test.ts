@@ -43,6 +43,7 @@ describe("WebSocket upgrades", () => {
     expect(response.status).toBe(101);
     expect(response.webSocket).not.toBeNull();
     expect(response.headers.get("cache-status")).toBe("Outpost; fwd=bypass; detail=websocket");
+    expect(response.headers.get("via")).toBe("1.1 outpost");
     expect(response.headers.get("outpost-upstream")).toBe('route="live", pool="eu", origin="fra", steering="geo", reason="default", attempts=1');
     expect(await exchange(response.webSocket!, ["hello", "again"])).toEqual(["ws-eu: hello", "ws-eu: again"]);
     const [seen] = await eu.requests();
