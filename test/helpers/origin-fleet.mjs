@@ -27,20 +27,37 @@ const { WebSocketServer } = createRequire(import.meta.url)("ws");
  *  | { kind: "websocket-echo", protocol?: string }} OriginBehavior */
 
 class FleetOrigin {
+  #behavior;
+  #upgradeListener;
+
+  /** @type {OriginBehavior} */
+  get behavior() {
+    return this.#behavior;
+  }
+
+  /**
+   * WebSocket upgrades (RFC 6455) are accepted only under "websocket-echo". Every other behaviour
+   * answers them as plain requests, as an origin that does not speak WebSocket does (Node's server
+   * does so by itself while no "upgrade" listener is registered).
+   */
+  set behavior(next) {
+    this.#behavior = next;
+    this.server.off("upgrade", this.#upgradeListener);
+    if (next.kind === "websocket-echo") this.server.on("upgrade", this.#upgradeListener);
+  }
+
   constructor(id, name) {
     this.id = id;
     this.name = name;
-    /** @type {OriginBehavior} */
-    this.behavior = { kind: "echo" };
+    this.#upgradeListener = (req, socket, head) => this.#upgrade(req, socket, head);
     this.requests = [];
     /** How many requests a "sequence" behaviour has answered (the last step repeats). */
     this.sequenceAt = 0;
     this.sockets = new Set();
     this.releases = [];
     this.server = createServer((req, res) => this.#handle(req, res));
-    // WebSocket upgrades (RFC 6455): accepted by "websocket-echo", refused (the socket closed) otherwise.
+    this.behavior = { kind: "echo" };
     this.webSockets = new WebSocketServer({ noServer: true, handleProtocols: (protocols) => (this.behavior.protocol && protocols.has(this.behavior.protocol) ? this.behavior.protocol : false) });
-    this.server.on("upgrade", (req, socket, head) => this.#upgrade(req, socket, head));
     this.server.on("connection", (socket) => {
       this.sockets.add(socket);
       socket.on("close", () => this.sockets.delete(socket));
@@ -85,15 +102,6 @@ class FleetOrigin {
    */
   #upgrade(req, socket, head) {
     this.requests.push({ method: req.method, url: req.url, headers: req.headers, rawHeaders: req.rawHeaders, bodyBytes: 0, aborted: false, upgrade: true });
-    const behavior = this.behavior;
-    if (behavior.kind === "fixed") {
-      // An origin that refuses the upgrade with a plain answer on the same connection.
-      const body = Buffer.from(behavior.body ?? "");
-      const fields = Object.entries({ "x-origin": this.name, ...behavior.headers, "content-length": String(body.length), connection: "close" });
-      socket.end(Buffer.concat([Buffer.from(`HTTP/1.1 ${behavior.status} Refused\r\n${fields.map(([name, value]) => `${name}: ${value}\r\n`).join("")}\r\n`), body]));
-      return;
-    }
-    if (behavior.kind !== "websocket-echo") return void socket.destroy();
     this.webSockets.handleUpgrade(req, socket, head, (ws) => {
       ws.on("message", (data, isBinary) => ws.send(isBinary ? data : `${this.name}: ${data.toString()}`, { binary: isBinary }));
     });
