@@ -5,6 +5,7 @@ import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { experimental_readRawConfig } from "wrangler";
 import { readConfig } from "../src/config/load-config.ts";
+import { parsePlan, runDeployChecks } from "./lib/deploy-checks.ts";
 
 const CACHE_BINDING = "OUTPOST_CACHE";
 
@@ -30,8 +31,12 @@ function environmentProblems(environment: RawEnvironment): { problems: string[];
 }
 
 function main(): number {
-  const { values } = parseArgs({ options: { config: { type: "string", default: "wrangler.toml" } } });
+  const { values } = parseArgs({ options: { config: { type: "string", default: "wrangler.toml" }, strict: { type: "boolean", default: false }, plan: { type: "string", default: process.env.OUTPOST_PLAN } } });
   const configPath = values.config;
+  if (!parsePlan(values.plan)) {
+    console.error(`--plan: "${values.plan}" is not a Workers plan (free or paid)`);
+    return 1;
+  }
   if (!existsSync(configPath)) {
     console.error(`${configPath}: file not found`);
     return 1;
@@ -57,6 +62,9 @@ function main(): number {
       console.log(`error ${configPath} ${label}: ${problems.length} problem(s)`);
       for (const problem of problems) console.log(`        ${problem}`);
     }
+    const checks = runDeployChecks(label === "top level" ? undefined : label.slice(5, -1), environment, rawConfig, { strict: values.strict, plan: values.plan });
+    for (const line of checks.lines) console.log(line);
+    total += checks.errors;
   }
   if (total > 0) console.log(`\n${total} problem(s) found.`);
   return total > 0 ? 1 : 0;

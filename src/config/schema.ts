@@ -171,8 +171,11 @@ export const cachePolicySchema = z.strictObject({
    * when `enabled` is false (an API route that changes pages other routes cache).
    */
   invalidate_location_headers: z._default(z.boolean(), false),
-  /** Larger objects stream through uncached. KV values are limited to 25 MiB. */
-  max_object_bytes: z._default(z.int().check(z.minimum(1), z.maximum(25 * 1024 * 1024 - 65_536)), 10 * 1024 * 1024),
+  /**
+   * Larger objects stream through uncached. Up to the Cache API's 512 MiB; with the "kv" tier, KV's
+   * 25 MiB value limit applies (`npm run check` warns above it).
+   */
+  max_object_bytes: z._default(z.int().check(z.minimum(1), z.maximum(512 * 1024 * 1024)), 10 * 1024 * 1024),
   /** Query string normalisation for the cache key. */
   query: z.prefault(
     z.strictObject({
@@ -247,6 +250,8 @@ export const routeSchema = z.strictObject({
   /** Request bodies up to this size (by Content-Length) are buffered so an idempotent request can be replayed. */
   max_replay_body_bytes: z._default(z.int().check(z.minimum(0), z.maximum(1_048_576)), 65_536),
   cache: z.prefault(cachePolicySchema, {}),
+  /** The route's pools serve the same content (replicas): geo/proximity steering then needs no country in the cache key (read by `npm run check`). */
+  same_content: z._default(z.boolean(), false),
   /** How long one origin attempt may take to send response headers before the next origin is tried. */
   origin_timeout_ms: z._default(z.int().check(z.minimum(1), z.maximum(300_000)), 15_000),
   /** Bound on all attempts of one request together, until response headers arrive. */
@@ -269,6 +274,41 @@ export const observabilitySchema = z.strictObject({
   server_timing: z._default(z.boolean(), true),
 });
 
+/**
+ * A route test (`[[vars.OUTPOST.tests]]`): a request and what Outpost should decide for it. Run
+ * offline by `npm run check` with the worker's own stage functions; the worker itself ignores them.
+ */
+export const routeTestSchema = z.strictObject({
+  request: z.strictObject({
+    url: z.url({ protocol: /^https?$/, error: "must be an absolute http(s) URL" }),
+    method: z._default(z.string().check(z.regex(/^[A-Z]{1,16}$/, "must be an upper-case method such as GET")), "GET"),
+    /** The visitor's request.cf fields, as steering reads them. */
+    country: z.optional(countryCodeSchema),
+    continent: z.optional(z.enum(CONTINENT_CODES)),
+    colo: z.optional(coloCodeSchema),
+    region_code: z.optional(z.string().check(z.maxLength(8))),
+    latitude: z.optional(z.number().check(z.minimum(-90), z.maximum(90))),
+    longitude: z.optional(z.number().check(z.minimum(-180), z.maximum(180))),
+    /** Request headers, e.g. { Cookie = "session=1" } or { Upgrade = "websocket" }. */
+    headers: z._default(z.record(z.string().check(z.minLength(1)), z.string()), {}),
+    /** The visitor's IP, for origin_steering = "hash". */
+    ip: z.optional(z.string()),
+  }),
+  /** Only the fields given are compared. */
+  expect: z.strictObject({
+    /** The route's name, or false when no route should match (404). */
+    route: z.optional(z.union([nameSchema, z.literal(false)])),
+    /** Pools in the order they would be tried (steering, then failover; health is not applied). */
+    pools: z.optional(z.array(nameSchema)),
+    /** The first origin tried. */
+    origin: z.optional(nameSchema),
+    /** Steering's reason, e.g. "country:JP" or "default". */
+    reason: z.optional(z.string()),
+    /** "cache": the request may be served from the cache; "bypass": it goes to the origin (cache off, method, bypass cookie, WebSocket). */
+    cache: z.optional(z.enum(["cache", "bypass"])),
+  }),
+});
+
 export const outpostConfigSchema = z.strictObject({
   /**
    * Cache tiers, nearest first: "memory" (this isolate, small objects, 10 s), "colo" (the location's
@@ -282,6 +322,8 @@ export const outpostConfigSchema = z.strictObject({
   monitors: z._default(z.array(monitorSchema), []),
   admin: z.prefault(adminSchema, {}),
   observability: z.prefault(observabilitySchema, {}),
+  /** Route tests, run by `npm run check` (see docs/route-tests.md). */
+  tests: z._default(z.array(routeTestSchema), []),
 });
 
 export type OutpostConfigInput = z.input<typeof outpostConfigSchema>;
@@ -292,3 +334,4 @@ export type OriginConfig = z.output<typeof originSchema>;
 export type MonitorConfig = z.output<typeof monitorSchema>;
 export type CachePolicy = z.output<typeof cachePolicySchema>;
 export type ObservabilityConfig = z.output<typeof observabilitySchema>;
+export type RouteTest = z.output<typeof routeTestSchema>;

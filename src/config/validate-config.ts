@@ -12,6 +12,7 @@ import {
   type OutpostConfigInput,
   type PoolConfig,
   type RouteConfig,
+  type RouteTest,
 } from "./schema.ts";
 
 export interface CompiledRoute extends RouteConfig {
@@ -36,6 +37,8 @@ export interface CompiledConfig {
   monitors: ReadonlyMap<string, MonitorConfig>;
   adminPrefix: string;
   observability: ObservabilityConfig;
+  /** Route tests: run by `npm run check`, never by the worker. */
+  tests: RouteTest[];
 }
 
 export type ConfigValidation = { ok: true; config: CompiledConfig } | { ok: false; problems: string[] };
@@ -236,6 +239,7 @@ function compile(config: OutpostConfig): CompiledConfig {
     monitors,
     adminPrefix: config.admin.path_prefix,
     observability: config.observability,
+    tests: config.tests,
   };
 }
 

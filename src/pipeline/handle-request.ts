@@ -3,6 +3,7 @@
 //
 //   config    -> invalid?           500 config_invalid (problems are in the log)
 //   route     -> no match?          404 no_route (never an open proxy)
+//   websocket -> Upgrade: websocket: websocket.ts (steered, failover on connect only, never cached)
 //   cache     -> GET/HEAD on a caching route: serve-with-cache.ts (lookup, stale rules, collapsed fills)
 //   forward   -> steering (geo, proximity, random, off) + health + failover; all failed? 502 / 504
 //   deliver   -> strip hop-by-hop, add Via, Outpost-Upstream and Cache-Status, stream the body
@@ -18,6 +19,7 @@ import { invalidateAfterUnsafeRequest } from "./invalidate.ts";
 import { matchRoute } from "./match-route.ts";
 import { cacheBypassReason, serveWithCache } from "./serve-with-cache.ts";
 import type { PipelineDeps, PipelineEnv } from "./types.ts";
+import { connectWebSocket, isWebSocketUpgrade } from "./websocket.ts";
 
 /** The compiled configuration, or the 500 every request gets while it is broken. */
 export function configOrThrow(loaded: ConfigValidation): CompiledConfig {
@@ -41,6 +43,7 @@ export async function handleRequest(
   const route = matchRoute(config, url);
   if (!route) throw new OutpostError(404, "no_route", `No route is configured for ${url.host}${url.pathname}`);
   trace.route = route.name;
+  if (isWebSocketUpgrade(request)) return connectWebSocket(request, url, route, env, deps, trace);
 
   const bypass = cacheBypassReason(request, route);
   if (!bypass) return serveWithCache({ request, url, route, config, env, exec, deps, trace });

@@ -7,6 +7,10 @@
 // that depend on the request's validators (304s with their own fields), and a sequence of answers.
 // Every test creates its own origins, so parallel test files never share counts.
 import { createServer } from "node:http";
+import { createRequire } from "node:module";
+
+// Loaded through Node's own resolver: vite's, which loads the global setup, picks ws's browser stub.
+const { WebSocketServer } = createRequire(import.meta.url)("ws");
 
 /** @typedef {{ kind: "echo", status?: number, headers?: Record<string, string | string[]> }
  *  | { kind: "fixed", status: number, headers?: Record<string, string | string[]>, body?: string }
@@ -19,20 +23,41 @@ import { createServer } from "node:http";
  *  | { kind: "broken-body", status?: number, headers?: Record<string, string | string[]>, firstChunk: string, declaredLength: number, end: "stall" | "reset" }
  *  | { kind: "large", bytes: number, status?: number, headers?: Record<string, string | string[]> }
  *  | { kind: "conditional", notModified: { headers?: Record<string, string | string[]> }, otherwise: OriginBehavior }
- *  | { kind: "sequence", steps: OriginBehavior[] }} OriginBehavior */
+ *  | { kind: "sequence", steps: OriginBehavior[] }
+ *  | { kind: "websocket-echo", protocol?: string }} OriginBehavior */
 
 class FleetOrigin {
+  #behavior;
+  #upgradeListener;
+
+  /** @type {OriginBehavior} */
+  get behavior() {
+    return this.#behavior;
+  }
+
+  /**
+   * WebSocket upgrades (RFC 6455) are accepted only under "websocket-echo". Every other behaviour
+   * answers them as plain requests, as an origin that does not speak WebSocket does (Node's server
+   * does so by itself while no "upgrade" listener is registered).
+   */
+  set behavior(next) {
+    this.#behavior = next;
+    this.server.off("upgrade", this.#upgradeListener);
+    if (next.kind === "websocket-echo") this.server.on("upgrade", this.#upgradeListener);
+  }
+
   constructor(id, name) {
     this.id = id;
     this.name = name;
-    /** @type {OriginBehavior} */
-    this.behavior = { kind: "echo" };
+    this.#upgradeListener = (req, socket, head) => this.#upgrade(req, socket, head);
     this.requests = [];
     /** How many requests a "sequence" behaviour has answered (the last step repeats). */
     this.sequenceAt = 0;
     this.sockets = new Set();
     this.releases = [];
     this.server = createServer((req, res) => this.#handle(req, res));
+    this.behavior = { kind: "echo" };
+    this.webSockets = new WebSocketServer({ noServer: true, handleProtocols: (protocols) => (this.behavior.protocol && protocols.has(this.behavior.protocol) ? this.behavior.protocol : false) });
     this.server.on("connection", (socket) => {
       this.sockets.add(socket);
       socket.on("close", () => this.sockets.delete(socket));
@@ -69,6 +94,17 @@ class FleetOrigin {
 
   get url() {
     return `http://127.0.0.1:${this.port}`;
+  }
+
+  /**
+   * "websocket-echo": answers every text message with "<origin name>: <text>" (so a test sees which
+   * origin it reached) and every binary message with the same bytes.
+   */
+  #upgrade(req, socket, head) {
+    this.requests.push({ method: req.method, url: req.url, headers: req.headers, rawHeaders: req.rawHeaders, bodyBytes: 0, aborted: false, upgrade: true });
+    this.webSockets.handleUpgrade(req, socket, head, (ws) => {
+      ws.on("message", (data, isBinary) => ws.send(isBinary ? data : `${this.name}: ${data.toString()}`, { binary: isBinary }));
+    });
   }
 
   #handle(req, res) {
@@ -150,6 +186,11 @@ class FleetOrigin {
         res.end();
         return;
       }
+      case "websocket-echo":
+        // A plain request to a WebSocket endpoint (RFC 6455 §4.2.2: the server asks for the upgrade).
+        res.writeHead(426, { ...base, upgrade: "websocket", connection: "upgrade", "content-type": "text/plain" });
+        res.end("this endpoint speaks WebSocket only");
+        return;
       case "sequence": {
         const step = behavior.steps[Math.min(this.sequenceAt++, behavior.steps.length - 1)];
         return this.#respond(step, record, res);

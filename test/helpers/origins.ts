@@ -19,7 +19,9 @@ export type OriginBehavior =
   /** 304 with `notModified.headers` when the request carries If-None-Match or If-Modified-Since. */
   | { kind: "conditional"; notModified: { headers?: Record<string, string | string[]> }; otherwise: OriginBehavior }
   /** One step per request, in order; the last step repeats. */
-  | { kind: "sequence"; steps: OriginBehavior[] };
+  | { kind: "sequence"; steps: OriginBehavior[] }
+  /** Accepts WebSocket upgrades; echoes text as "<name>: <text>" and binary as is; 426 to plain requests. */
+  | { kind: "websocket-echo"; protocol?: string };
 
 export interface RecordedRequest {
   method: string;
