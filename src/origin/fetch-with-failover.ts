@@ -28,6 +28,16 @@ export interface FailoverDeps {
 }
 
 /**
+ * How one attempt's upstream request is built. The default is the proxied request
+ * (buildUpstreamRequest) with the client's signal attached; a WebSocket handshake builds its own
+ * and detaches the client (the socket outlives the handshake request).
+ */
+export interface UpstreamBuilder {
+  build(origin: Candidate["origin"], body: ReadableStream | ArrayBuffer | null, signal: AbortSignal): Request;
+  attachClient: boolean;
+}
+
+/**
  * A final status fetch can deliver and a Response can carry: 200-599, and 101 (a WebSocket upgrade).
  * fetch never returns the other 1xx (RFC 9110 §15.2: interim); an origin that sends 600-999 (Node
  * servers can) breaks HTTP, and `new Response` would throw a RangeError for it: answered as a failed
@@ -65,6 +75,7 @@ export async function fetchWithFailover(
   route: CompiledRoute,
   candidates: Candidate[],
   { clock, health }: FailoverDeps,
+  upstream: UpstreamBuilder = { build: (origin, body, signal) => buildUpstreamRequest(request, origin, body, signal), attachClient: true },
 ): Promise<FailoverResult> {
   const attempts: AttemptRecord[] = [];
   const { body, replayable } = await prepareBody(request, route);
@@ -77,8 +88,8 @@ export async function fetchWithFailover(
     const isLastChance = index === candidates.length - 1 || !replayable;
     health.recordAttempt(candidate);
     const outcome = await attemptOrigin(
-      (signal) => buildUpstreamRequest(request, candidate.origin, body, signal),
-      { timeoutMs: route.origin_timeout_ms, deadlineRemainingMs: deadlineAt - clock.now(), client: request.signal },
+      (signal) => upstream.build(candidate.origin, body, signal),
+      { timeoutMs: route.origin_timeout_ms, deadlineRemainingMs: deadlineAt - clock.now(), client: upstream.attachClient ? request.signal : undefined },
       clock,
     );
     const record: AttemptRecord = { pool: candidate.pool.name, origin: candidate.origin.name, outcome: outcome.kind, elapsedMs: outcome.elapsedMs };

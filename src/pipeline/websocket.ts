@@ -15,11 +15,9 @@
 import { formatCacheStatus, type CacheStatus } from "../cache/cache-status.ts";
 import type { CompiledRoute } from "../config/validate-config.ts";
 import { appendToList, hopByHopAnd, VIA_ENTRY, withoutHopByHop } from "../lib/headers.ts";
-import { logEvent } from "../lib/log.ts";
 import type { RequestTrace } from "../observe/request-trace.ts";
-import { attemptOrigin } from "../origin/attempt-origin.ts";
 import { buildUpstreamHeaders, buildUpstreamUrl } from "../origin/build-upstream-request.ts";
-import type { AttemptRecord, FailoverResult } from "../origin/fetch-with-failover.ts";
+import { fetchWithFailover } from "../origin/fetch-with-failover.ts";
 import { orderByHealth, selectPools, steeringInput } from "../steering/select-pools.ts";
 import { describeUpstream, UPSTREAM_HEADER } from "./deliver.ts";
 import { upstreamFailure } from "./forward.ts";
@@ -54,50 +52,18 @@ export async function connectWebSocket(request: Request, url: URL, route: Compil
   await deps.health.refresh(env.OUTPOST_CACHE);
   const candidates = orderByHealth(steering.candidates, deps.health);
   const startedAt = deps.clock.now();
-  const deadlineAt = startedAt + route.deadline_ms;
-  const attempts: AttemptRecord[] = [];
-  let answered: Extract<FailoverResult, { kind: "response" }> | undefined;
-  for (const [index, candidate] of candidates.entries()) {
-    if (attempts.length > 0 && deps.clock.now() >= deadlineAt) break;
-    deps.health.recordAttempt(candidate);
-    const outcome = await attemptOrigin(
-      (signal) => upgradeRequest(request, url, candidate.origin, signal),
-      // The client's signal is not attached: once upgraded, the socket outlives the handshake request.
-      { timeoutMs: route.origin_timeout_ms, deadlineRemainingMs: deadlineAt - deps.clock.now(), client: undefined },
-      deps.clock,
-    );
-    const record: AttemptRecord = { pool: candidate.pool.name, origin: candidate.origin.name, outcome: outcome.kind, elapsedMs: outcome.elapsedMs };
-    attempts.push(record);
-    if (outcome.kind === "response") {
-      const retryable = route.retry_on_statuses.includes(outcome.response.status) && index < candidates.length - 1;
-      if (!retryable) {
-        deps.health.recordSuccess(candidate);
-        answered = { kind: "response", response: outcome.response, candidate, attempts };
-        break;
-      }
-      record.outcome = "retryable_status";
-      record.status = outcome.response.status;
-      await outcome.response.body?.cancel();
-    }
-    if (outcome.kind !== "deadline" && outcome.kind !== "client_aborted") deps.health.recordFailure(candidate);
-    logEvent("warn", "origin_attempt_failed", {
-      route: route.name,
-      pool: candidate.pool.name,
-      origin: candidate.origin.name,
-      outcome: record.outcome,
-      status: record.status,
-      detail: outcome.kind === "connect_error" ? outcome.detail : "websocket",
-      elapsed_ms: outcome.elapsedMs,
-    });
-    if (outcome.kind === "deadline") break;
-  }
+  const result = await fetchWithFailover(request, route, candidates, deps, {
+    build: (origin, _body, signal) => upgradeRequest(request, url, origin, signal),
+    attachClient: false,
+  });
+  const answered = result.kind === "response" ? result : undefined;
   const status: CacheStatus = { fwd: "bypass", detail: "websocket" };
   trace.cacheStatus = status;
   trace.pool = answered?.candidate.pool.name;
   trace.origin = answered?.candidate.origin.name;
   trace.phase("origin", startedAt, answered ? `${answered.candidate.pool.name}/${answered.candidate.origin.name}` : "failed");
-  if (!answered) throw upstreamFailure(route, attempts);
-  const { response, candidate } = answered;
+  if (!answered) throw upstreamFailure(route, result.attempts);
+  const { response, candidate, attempts } = answered;
   const headers = withoutHopByHop(response.headers, NOT_PASSED_BACK);
   appendToList(headers, "via", VIA_ENTRY);
   headers.set(UPSTREAM_HEADER, describeUpstream({ route, candidate, steeringReason: steering.reason, attempts }));
