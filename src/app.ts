@@ -27,7 +27,7 @@ export function createDeps(clock: Clock = systemClock, random: () => number = Ma
     health: new OriginHealth(clock),
     cacheState: new CacheState(),
     purges: new PurgeState(clock),
-    stats: new RequestStats(clock.now()),
+    stats: new RequestStats(),
   };
 }
 
@@ -53,6 +53,7 @@ export function createApp(deps: PipelineDeps = createDeps()): OutpostApp {
   const admin = createAdminApp(deps);
   return {
     fetch: async (request, env, exec) => {
+      deps.stats.noteRequest(deps.clock.now());
       const loaded = loadConfig(env);
       const url = new URL(request.url);
       if (isAdminPath(url.pathname, adminPrefixOf(loaded))) return admin.fetch(request, env, exec);
