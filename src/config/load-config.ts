@@ -38,6 +38,9 @@ export function readConfig(env: ConfigEnv): ConfigValidation {
     if (problems.length > 0) return { ok: false, problems };
     const base = isPlainObject(raw) ? raw : {};
     const healthPath = env.OUTPOST_HEALTH_PATH?.trim() || undefined;
+    if (healthPath !== undefined && !healthPath.startsWith("/")) {
+      return { ok: false, problems: [`OUTPOST_HEALTH_PATH: must start with / (got "${healthPath}")`] };
+    }
     return validateConfig(configForOriginList(origins, base, healthPath));
   }
   if (raw === undefined) {
