@@ -21,10 +21,14 @@ export function silenceExpectedNetworkNoise(): () => void {
   return () => restores.forEach((restore) => restore());
 }
 
-function filterStream(stream: NodeJS.WriteStream): () => void {
+interface Writable {
+  write: (...args: never[]) => boolean;
+}
+
+function filterStream(stream: Writable): () => void {
   const write = stream.write.bind(stream);
   stream.write = ((chunk: unknown, ...rest: unknown[]) => {
-    const text = typeof chunk === "string" ? chunk : Buffer.isBuffer(chunk) ? chunk.toString("utf8") : undefined;
+    const text = typeof chunk === "string" ? chunk : chunk instanceof Uint8Array ? new TextDecoder().decode(chunk) : undefined;
     if (text !== undefined && isExpectedNetworkNoise(text)) {
       const callback = rest.find((arg) => typeof arg === "function") as (() => void) | undefined;
       callback?.();
