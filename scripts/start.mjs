@@ -121,19 +121,22 @@ function main() {
   };
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => stopAll(0));
 
+  mkdirSync(stateDir, { recursive: true });
   if (args.origins.length === 0) {
-    // One process per demo origin, so either can be stopped (by its PID) to watch failover.
+    // One process per demo origin, so either can be stopped (by its PID) to watch failover:
+    // `kill $(cat .wrangler/outpost-start/demo-a.pid)`.
     for (const spec of ["demo-a=8788", "demo-b=8789"]) {
       const demo = spawn(process.execPath, [join(projectRoot, "scripts", "demo-origin.mjs"), spec], { stdio: "inherit" });
       demo.on("exit", (code) => {
         if (code) console.error(`outpost: demo origin ${spec} exited with code ${code} (is its port in use?)`);
       });
-      console.log(`outpost: demo origin ${spec.replace("=", " on port ")} has pid ${demo.pid}`);
+      const name = spec.split("=")[0];
+      writeFileSync(join(stateDir, `${name}.pid`), `${demo.pid}\n`);
+      console.log(`outpost: demo origin ${spec.replace("=", " on port ")} has pid ${demo.pid} (also in .wrangler/outpost-start/${name}.pid)`);
       children.push(demo);
     }
   }
 
-  mkdirSync(stateDir, { recursive: true });
   // Mode 0600: the file may carry OUTPOST_ADMIN_TOKEN.
   writeFileSync(envFile, toDotEnv(variables) + "\n", { mode: 0o600 });
   const envFiles = [".dev.vars", ".env"].filter((name) => existsSync(join(projectRoot, name))).slice(0, 1);
