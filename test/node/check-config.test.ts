@@ -30,11 +30,20 @@ describe("npm run check", { timeout: 30_000 }, () => {
     expect(stdout).toContain("ok    wrangler.toml [env.production]");
   });
 
-  it("accepts the complete example in the README, so the docs cannot drift from the schema", async () => {
-    const readme = readFileSync("README.md", "utf8");
-    const example = /### A complete example\n\n```toml\n([\s\S]*?)```/.exec(readme)?.[1];
+  it("accepts the complete example in docs/configuration.md, so the docs cannot drift from the schema", async () => {
+    const doc = readFileSync("docs/configuration.md", "utf8");
+    const example = /## A complete example\n\n[^\n]*\n\n```toml\n([\s\S]*?)```/.exec(doc)?.[1];
     expect(example).toBeDefined();
     const { code, output } = await check(example!);
+    expect(output).toContain("ok    ");
+    expect(code).toBe(0);
+  });
+
+  it("accepts the short example in the README", async () => {
+    const readme = readFileSync("README.md", "utf8");
+    const example = /## Configuration in short\n\n[^\n]*\n\n```toml\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(example).toBeDefined();
+    const { code, output } = await check(`name = "t"\nmain = "src/index.ts"\ncompatibility_date = "2026-10-20"\n${example!}`);
     expect(output).toContain("ok    ");
     expect(code).toBe(0);
   });
