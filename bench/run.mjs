@@ -26,7 +26,7 @@ import { bundleWorker, copyKvEntry, storedKvEntry } from "../scripts/worker-bund
 
 const projectRoot = join(dirname(fileURLToPath(import.meta.url)), "..");
 const quick = process.argv.includes("--quick");
-/** `-- --readme`: also write the tables into README.md between the bench markers (full runs only). */
+/** `-- --readme`: also write the tables into docs/benchmarks.md between the bench markers (full runs only). */
 const writeReadme = process.argv.includes("--readme");
 /** Even: as many rounds in each order (the order reverses every round). */
 const ROUNDS = quick ? 1 : 6;
@@ -328,14 +328,14 @@ async function main() {
 const README_START = "<!-- bench:start (written by npm run bench -- --readme) -->";
 const README_END = "<!-- bench:end -->";
 
-/** Replaces the README's block between the bench markers with this run's two tables. */
+/** Replaces docs/benchmarks.md's block between the bench markers with this run's two tables. */
 function updateReadme(scenarios, summary, rows, result) {
-  const readmePath = join(projectRoot, "README.md");
+  const readmePath = join(projectRoot, "docs", "benchmarks.md");
   const readme = readFileSync(readmePath, "utf8");
   const start = readme.indexOf(README_START);
   const end = readme.indexOf(README_END);
   if (start === -1 || end < start) {
-    console.log("bench: README.md has no bench markers; not updated");
+    console.log("bench: docs/benchmarks.md has no bench markers; not updated");
     return;
   }
   const lines = [
@@ -354,7 +354,7 @@ function updateReadme(scenarios, summary, rows, result) {
     ...rows.map((r) => `| ${r.measurement} | ${r.figure} | ${r.target} | ${r.met} |`),
   ];
   writeFileSync(readmePath, `${readme.slice(0, start)}${lines.join("\n")}\n${readme.slice(end)}`);
-  console.log("bench: README.md tables updated");
+  console.log("bench: docs/benchmarks.md tables updated");
 }
 
 main()

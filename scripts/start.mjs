@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// `npm start -- [--origin <url> ...] [--port <n>]`: runs Outpost locally with `wrangler dev`.
-// Without --origin it also starts the bundled demo origin and uses wrangler.toml's demo config.
-// With --origin, the first URL is the primary and the rest are backups, in order (OUTPOST_ORIGINS).
+// `npm start -- [--origin <url> ...] [--health-path <path>] [--port <n>]`: runs Outpost locally with
+// `wrangler dev`, after the same configuration check as `npm run check` (it refuses to start on a
+// broken configuration and prints every problem). Without --origin it also starts the bundled demo
+// origin and uses wrangler.toml's demo config. With --origin, the first URL is the primary and the
+// rest are backups, in order (OUTPOST_ORIGINS), each health-checked with GET / (or --health-path).
 // Every OUTPOST_* environment variable (for example OUTPOST_ADMIN_TOKEN) is passed to the worker.
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
@@ -9,12 +11,15 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { resolveNode22 } from "./node22.mjs";
+import { runConfigCheck } from "./run-check.mjs";
 
 const projectRoot = join(dirname(fileURLToPath(import.meta.url)), "..");
-const USAGE = `usage: npm start -- [--origin <url>]... [--port <n>]
+const USAGE = `usage: npm start -- [--origin <url>]... [--health-path <path>] [--port <n>]
 
-  --origin <url>  an origin to put Outpost in front of; repeat for backups (tried in order)
-  --port <n>      where Outpost listens on 127.0.0.1 (default 8787)
+  --origin <url>        an origin to put Outpost in front of; repeat for backups (tried in order)
+  --health-path <path>  with --origin: the path each origin is health-checked on every 60 s
+                        (GET, any 2xx or 3xx is healthy; default /)
+  --port <n>            where Outpost listens on 127.0.0.1 (default 8787)
 
 Without --origin, Outpost runs wrangler.toml's demo config in front of the bundled demo origin.
 Environment variables named OUTPOST_* (e.g. OUTPOST_ADMIN_TOKEN) are passed to the worker.`;
@@ -24,7 +29,12 @@ export function parseStartArgs(argv) {
   try {
     parsed = parseArgs({
       args: argv,
-      options: { origin: { type: "string", multiple: true }, port: { type: "string" }, help: { type: "boolean", short: "h" } },
+      options: {
+        origin: { type: "string", multiple: true },
+        "health-path": { type: "string" },
+        port: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
       strict: true,
       allowPositionals: false,
     });
@@ -49,13 +59,19 @@ export function parseStartArgs(argv) {
     if (url.search || url.hash) problems.push(`--origin #${index + 1}: "${origin}" must not contain a query or fragment`);
     if (origin.includes(",")) problems.push(`--origin #${index + 1}: "${origin}" must not contain a comma`);
   });
-  return { port, origins, problems };
+  const healthPath = values["health-path"];
+  if (healthPath !== undefined) {
+    if (origins.length === 0) problems.push("--health-path: only with --origin (wrangler.toml's monitors set the demo's checks)");
+    if (!healthPath.startsWith("/")) problems.push(`--health-path: "${healthPath}" must start with /`);
+  }
+  return { port, origins, problems, ...(healthPath === undefined ? {} : { healthPath }) };
 }
 
 /** The env file handed to wrangler dev: --origin list plus every OUTPOST_* variable of our environment. */
-export function workerVariables(origins, environment) {
+export function workerVariables(origins, environment, healthPath) {
   const variables = Object.fromEntries(Object.entries(environment).filter(([name]) => name.startsWith("OUTPOST_") && name !== "OUTPOST_NODE_CACHE"));
   if (origins.length > 0) variables.OUTPOST_ORIGINS = origins.join(",");
+  if (healthPath !== undefined) variables.OUTPOST_HEALTH_PATH = healthPath;
   return variables;
 }
 
@@ -93,6 +109,12 @@ function main() {
     process.exit(2);
   }
   const node = resolveNode22();
+  const variables = workerVariables(args.origins, process.env, args.healthPath);
+  // wrangler dev runs the top level of wrangler.toml: check it as it will run, before starting anything.
+  if (!runConfigCheck({ environment: null, origins: variables.OUTPOST_ORIGINS, healthPath: variables.OUTPOST_HEALTH_PATH }, { node })) {
+    console.error("\noutpost: not starting: fix the configuration above (`npm run check` shows the same report).");
+    process.exit(1);
+  }
   const children = [];
   const stateDir = join(projectRoot, ".wrangler", "outpost-start");
   const envFile = join(stateDir, `${process.pid}.env`);
@@ -104,21 +126,24 @@ function main() {
   };
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => stopAll(0));
 
+  mkdirSync(stateDir, { recursive: true });
   if (args.origins.length === 0) {
-    // One process per demo origin, so either can be stopped (by its PID) to watch failover.
+    // One process per demo origin, so either can be stopped (by its PID) to watch failover:
+    // `kill $(cat .wrangler/outpost-start/demo-a.pid)`.
     for (const spec of ["demo-a=8788", "demo-b=8789"]) {
       const demo = spawn(process.execPath, [join(projectRoot, "scripts", "demo-origin.mjs"), spec], { stdio: "inherit" });
       demo.on("exit", (code) => {
         if (code) console.error(`outpost: demo origin ${spec} exited with code ${code} (is its port in use?)`);
       });
-      console.log(`outpost: demo origin ${spec.replace("=", " on port ")} has pid ${demo.pid}`);
+      const name = spec.split("=")[0];
+      writeFileSync(join(stateDir, `${name}.pid`), `${demo.pid}\n`);
+      console.log(`outpost: demo origin ${spec.replace("=", " on port ")} has pid ${demo.pid} (also in .wrangler/outpost-start/${name}.pid)`);
       children.push(demo);
     }
   }
 
-  mkdirSync(stateDir, { recursive: true });
   // Mode 0600: the file may carry OUTPOST_ADMIN_TOKEN.
-  writeFileSync(envFile, toDotEnv(workerVariables(args.origins, process.env)) + "\n", { mode: 0o600 });
+  writeFileSync(envFile, toDotEnv(variables) + "\n", { mode: 0o600 });
   const envFiles = [".dev.vars", ".env"].filter((name) => existsSync(join(projectRoot, name))).slice(0, 1);
 
   const wranglerArgs = [

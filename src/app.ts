@@ -28,7 +28,7 @@ export function createDeps(clock: Clock = systemClock, random: () => number = Ma
     health: new OriginHealth(clock),
     cacheState: new CacheState(),
     purges: new PurgeState(clock),
-    stats: new RequestStats(clock.now()),
+    stats: new RequestStats(),
   };
 }
 
@@ -54,6 +54,7 @@ export function createApp(deps: PipelineDeps = createDeps()): OutpostApp {
   const admin = createAdminApp(deps);
   return {
     fetch: async (received, env, exec) => {
+      deps.stats.noteRequest(deps.clock.now());
       const loaded = loadConfig(env);
       const receivedUrl = new URL(received.url);
       const place = classifyAdminPath(receivedUrl.pathname, adminPrefixOf(loaded));

@@ -2,6 +2,7 @@
 // the workers (as the TEST_ORIGIN_CONTROL binding, see vitest.config.ts).
 import type { TestProject } from "vitest/node";
 import { startOriginFleet } from "./helpers/origin-fleet.mjs";
+import { silenceExpectedNetworkNoise } from "./helpers/runtime-noise.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -10,7 +11,12 @@ declare module "vitest" {
 }
 
 export default async function setup(project: TestProject) {
+  // The workerd log reaches this process's stderr: drop the refused-connection stacks tests cause on purpose.
+  const restoreStderr = silenceExpectedNetworkNoise();
   const fleet = await startOriginFleet();
   project.provide("originControlUrl", fleet.url);
-  return () => fleet.close();
+  return async () => {
+    await fleet.close();
+    restoreStderr();
+  };
 }

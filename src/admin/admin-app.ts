@@ -15,12 +15,11 @@ import { errorResponse, OutpostError } from "../lib/errors.ts";
 import { describeError, logEvent } from "../lib/log.ts";
 import { configOrThrow } from "../pipeline/handle-request.ts";
 import type { PipelineDeps } from "../pipeline/types.ts";
-import { GLOBAL_REREAD_MS, LOCATION_REREAD_MS, ledgerStores } from "../purge/purge-state.ts";
-import { parsePurgeRequest } from "../purge/purge-request.ts";
 import { adminGate } from "./auth.ts";
 import { DASHBOARD_HTML, DASHBOARD_SECURITY_HEADERS } from "./dashboard.ts";
 import { explainRequest, parseExplainQuery } from "./explain.ts";
-import { describeStatus, iso } from "./status.ts";
+import { purge, purgeErrorResponse, readJsonBody } from "./purge-endpoint.ts";
+import { describeStatus } from "./status.ts";
 
 /** While the configuration is broken the admin API stays where the schema's default puts it. */
 const DEFAULT_ADMIN_PREFIX = adminSchema.parse({}).path_prefix;
@@ -96,38 +95,15 @@ export function createAdminApp(deps: PipelineDeps) {
     "/purge",
     bodyLimit({
       maxSize: MAX_PURGE_BODY_BYTES,
-      onError: () => {
-        throw new OutpostError(413, "payload_too_large", `A purge body may be at most ${MAX_PURGE_BODY_BYTES} bytes`);
-      },
+      onError: () => purgeErrorResponse(new OutpostError(413, "payload_too_large", `A purge body may be at most ${MAX_PURGE_BODY_BYTES} bytes`)),
     }),
     async (c) => {
-      const config = configOrThrow(loadConfig(c.env));
-      let body: unknown;
       try {
-        body = await c.req.json();
-      } catch {
-        throw new OutpostError(400, "invalid_request", 'The body must be JSON, for example {"tags": ["product-42"]}');
+        return c.json(await purge(c.env, deps, await readJsonBody(c.req.raw)));
+      } catch (error) {
+        if (error instanceof OutpostError) return purgeErrorResponse(error);
+        throw error;
       }
-      const parsed = parsePurgeRequest(body, config);
-      if (!parsed.ok) throw new OutpostError(400, "invalid_request", "The purge request is invalid", { problems: parsed.problems });
-      const recorded = await deps.purges.record(ledgerStores(c.env), config.cacheVersion, parsed.items, parsed.soft);
-      const kind = Object.keys(parsed.items)[0]!;
-      logEvent("info", "purge", { kind, count: parsed.count, soft: parsed.soft, items: parsed.items, shared_globally: recorded.sharedGlobally, shared_in_location: recorded.sharedInLocation });
-      return c.json({
-        success: true,
-        purge: { kind, count: parsed.count, soft: parsed.soft, at: iso(recorded.at) },
-        effective: {
-          this_isolate: "now",
-          this_location: recorded.sharedInLocation
-            ? `within ${LOCATION_REREAD_MS / 1000} s (other isolates here re-read the location's copy of the ledger)`
-            : "this isolate only: the Cache API is not available here",
-          other_locations: recorded.sharedGlobally
-            ? `within about ${60 + GLOBAL_REREAD_MS / 1000} s (Workers KV propagation, ~60 s, then each isolate's re-read)`
-            : recorded.logged
-              ? "within about 2 min: the ledger write failed, the purge log it is in is folded into the ledger by the next cron run"
-              : "not shared: KV could not be written (see the log); purge again",
-        },
-      });
     },
   );
 

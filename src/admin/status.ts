@@ -48,11 +48,12 @@ export async function describeStatus(config: CompiledConfig, env: PipelineEnv & 
   const now = deps.clock.now();
   const snapshot = deps.health.snapshotInfo();
   const { stats } = deps;
+  const startedAt = stats.startedAt ?? now;
   const served = stats.outcomes.hit + stats.outcomes.stale + stats.outcomes.stale_if_error + stats.outcomes.collapsed;
   const lookedUp = served + stats.outcomes.miss;
   const ledger = deps.purges.ledger.describe();
   return {
-    isolate: { started_at: iso(stats.startedAt), uptime_seconds: Math.floor((now - stats.startedAt) / 1000) },
+    isolate: { started_at: iso(startedAt), uptime_seconds: Math.floor((now - startedAt) / 1000) },
     config: {
       cache_version: config.cacheVersion,
       cache_tiers: config.cacheTiers,

@@ -8,6 +8,8 @@ import { configForOriginList, parseOriginList, validateConfig, type ConfigValida
 export interface ConfigEnv {
   OUTPOST?: unknown;
   OUTPOST_ORIGINS?: string;
+  /** The path the OUTPOST_ORIGINS pools are health-checked on (`npm start -- --health-path`); default "/". */
+  OUTPOST_HEALTH_PATH?: string;
 }
 
 const validations = new WeakMap<object, ConfigValidation>();
@@ -35,7 +37,11 @@ export function readConfig(env: ConfigEnv): ConfigValidation {
     const { origins, problems } = parseOriginList(env.OUTPOST_ORIGINS);
     if (problems.length > 0) return { ok: false, problems };
     const base = isPlainObject(raw) ? raw : {};
-    return validateConfig(configForOriginList(origins, base));
+    const healthPath = env.OUTPOST_HEALTH_PATH?.trim() || undefined;
+    if (healthPath !== undefined && !healthPath.startsWith("/")) {
+      return { ok: false, problems: [`OUTPOST_HEALTH_PATH: must start with / (got "${healthPath}")`] };
+    }
+    return validateConfig(configForOriginList(origins, base, healthPath));
   }
   if (raw === undefined) {
     return { ok: false, problems: ["OUTPOST: missing; define [vars.OUTPOST] in wrangler.toml or set OUTPOST_ORIGINS"] };

@@ -9,6 +9,8 @@ import { CONTINENT_CODES, REGION_CODES } from "../steering/regions.ts";
 
 // zod/mini ships without messages; load the English ones so every problem reads as a sentence.
 z.config(en());
+// Outpost's own wording for the common problems (issue-messages.ts); checks with a message keep theirs.
+import "./issue-messages.ts";
 
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 export const nameSchema = z
@@ -59,6 +61,9 @@ export const monitorSchema = z.strictObject({
   timeout_ms: z._default(z.int().check(z.minimum(100), z.maximum(30_000)), 5_000),
   retries: z._default(z.int().check(z.minimum(0), z.maximum(5)), 1),
 });
+
+/** The monitor of every pool `npm start -- --origin` (OUTPOST_ORIGINS) builds: GET / (or OUTPOST_HEALTH_PATH), any 2xx or 3xx, every 60 s. */
+export const ORIGIN_LIST_MONITOR = { name: "origin-list", method: "GET", path: "/", expected_codes: "2xx,3xx", interval_seconds: 60 } as const;
 
 export const ORIGIN_STEERING_POLICIES = ["random", "hash", "off"] as const;
 

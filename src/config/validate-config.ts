@@ -4,6 +4,7 @@
 import type { z } from "zod/mini";
 import { compileUrlMatcher, type UrlMatcher } from "./url-matcher.ts";
 import {
+  ORIGIN_LIST_MONITOR,
   originAddressSchema,
   outpostConfigSchema,
   type MonitorConfig,
@@ -89,15 +90,20 @@ export function parseOriginList(value: string): { origins: string[]; problems: s
 /**
  * The configuration `npm start -- --origin a --origin b` runs: pool "primary" (a), then pools
  * "backup-1", "backup-2", ... in order, behind one catch-all route. Replaces `pools` and `routes`.
+ * Every pool is health-checked by ORIGIN_LIST_MONITOR (GET `healthPath`, default "/"), so a down
+ * primary is skipped before a visitor's request has to time out on it.
  */
-export function configForOriginList(origins: string[], base: Record<string, unknown> = {}): OutpostConfigInput {
+export function configForOriginList(origins: string[], base: Record<string, unknown> = {}, healthPath?: string): OutpostConfigInput {
+  const monitor = { ...ORIGIN_LIST_MONITOR, ...(healthPath === undefined ? {} : { path: healthPath }) };
   const pools = origins.map((address, index) => {
     const name = index === 0 ? "primary" : `backup-${index}`;
-    return { name, origins: [{ name, address }] };
+    return { name, origins: [{ name, address }], monitor: monitor.name };
   });
+  const baseMonitors = Array.isArray(base.monitors) ? (base.monitors as OutpostConfigInput["monitors"] & unknown[]) : [];
   return {
     ...(base as Partial<OutpostConfigInput>),
     pools,
+    monitors: [...baseMonitors.filter((m) => (m as { name?: unknown }).name !== monitor.name), monitor],
     routes: [{ name: "default", hosts: ["*"], path: "/*", default_pools: pools.map((pool) => pool.name) }],
   };
 }

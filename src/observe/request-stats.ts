@@ -15,15 +15,24 @@ export function cacheOutcome(status: CacheStatus | undefined): CacheOutcome {
 }
 
 export class RequestStats {
-  readonly startedAt: number;
+  /**
+   * The isolate's first request. Not the moment of creation: deps are created at module load, where
+   * the Workers clock reads 0 (time only advances inside a request), which showed as 1970-01-01.
+   */
+  startedAt: number | undefined;
   requests = 0;
   errors = 0;
   readonly outcomes: Record<CacheOutcome, number> = { hit: 0, stale: 0, stale_if_error: 0, collapsed: 0, miss: 0, bypass: 0, uncached: 0 };
   /** Hits by the tier that answered (memory, colo, kv). */
   readonly hitsByTier: Record<string, number> = {};
 
-  constructor(startedAt: number) {
+  constructor(startedAt?: number) {
     this.startedAt = startedAt;
+  }
+
+  /** Called at the start of every request (admin ones too); only the first one counts. */
+  noteRequest(now: number): void {
+    this.startedAt ??= now;
   }
 
   /** Counts one request; returns its cache outcome (finish-request.ts reuses it). */

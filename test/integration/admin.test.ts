@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import type { OutpostConfigInput } from "../../src/config/schema.ts";
 import { createOrigin, type TestOrigin } from "../helpers/origins.ts";
-import { createTestWorker, siteConfig, testEnv } from "../helpers/worker.ts";
+import { createTestWorker, siteConfig, TestClock, testEnv } from "../helpers/worker.ts";
 
 const TOKEN = "admin-token-for-tests-0123456789";
 
@@ -104,20 +104,43 @@ describe("purge request validation", () => {
     const { worker } = await adminSite();
     const response = await worker.fetch(post(body));
     expect(response.status).toBe(400);
-    const error = ((await response.json()) as { error: { code: string; message: string; problems?: string[] } }).error;
-    expect(error.code).toBe("invalid_request");
-    expect([error.message, ...(error.problems ?? [])].join("\n")).toContain(problem);
+    const envelope = (await response.json()) as { success: boolean; errors: Array<{ code: string; message: string; problems?: string[] }>; messages: unknown[]; result: unknown };
+    expect(envelope).toMatchObject({ success: false, messages: [], result: null });
+    const [error] = envelope.errors;
+    expect(error!.code).toBe("invalid_request");
+    expect([error!.message, ...(error!.problems ?? [])].join("\n")).toContain(problem);
   });
 
-  it("answers 413 for a body over 64 KiB", async () => {
+  it("answers 413 for a body over 64 KiB, in Cloudflare's envelope", async () => {
     const { worker } = await adminSite();
     const response = await worker.fetch(post(JSON.stringify({ tags: ["x".repeat(70_000)] })));
     expect(response.status).toBe(413);
-    expect(await errorCode(response)).toBe("payload_too_large");
+    expect(await response.json()).toMatchObject({ success: false, errors: [{ code: "payload_too_large" }], messages: [], result: null });
+  });
+
+  it("answers a purge in Cloudflare's API envelope: success, errors, messages, result.id", async () => {
+    const { worker } = await adminSite();
+    const response = await worker.fetch(post('{"tags":["home"]}'));
+    expect(response.status).toBe(200);
+    const envelope = (await response.json()) as Record<string, any>;
+    expect(Object.keys(envelope).sort()).toEqual(["errors", "messages", "result", "success"]);
+    expect(envelope).toMatchObject({ success: true, errors: [], messages: [], result: { kind: "tags", count: 1, soft: false, effective: { this_isolate: "now" } } });
+    expect(envelope.result.id).toMatch(/^[0-9a-f]{32}$/);
   });
 });
 
 describe("status", () => {
+  it("counts uptime from the isolate's first request, not from module load where the clock reads 0", async () => {
+    const { workerEnv } = await adminSite();
+    const clock = new TestClock(0); // the Workers clock outside a request
+    const worker = createTestWorker(workerEnv, { clock });
+    clock.advance(Date.UTC(2026, 10, 23, 12, 0, 0)); // the first request
+    await (await worker.fetch(new Request("https://www.example.com/page"))).text();
+    clock.advance(90_000);
+    const status = (await (await worker.fetch(adminRequest("/status"))).json()) as Record<string, any>;
+    expect(status.isolate).toEqual({ started_at: "2026-11-23T12:00:00.000Z", uptime_seconds: 90 });
+  });
+
   it("reports the configuration without the token, origins with health and circuits, and counters", async () => {
     const { worker } = await adminSite();
     for (let i = 0; i < 3; i++) await (await worker.fetch(new Request("https://www.example.com/page"))).text();

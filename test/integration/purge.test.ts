@@ -53,7 +53,7 @@ describe("purge by each kind", () => {
     await warm(worker, [a, b, c]);
     const result = await purge(worker, { files: [a] });
     expect(result.status).toBe(200);
-    expect(result.body.purge).toMatchObject({ kind: "files", count: 1, soft: false });
+    expect(result.body.result).toMatchObject({ kind: "files", count: 1, soft: false });
     const again = await fetchBody(worker, a);
     expect(again.status).toBe("Outpost; fwd=miss; fwd-status=200; ttl=600; stored; detail=purged");
     expect(isHit((await fetchBody(worker, b)).status)).toBe(true);
@@ -176,8 +176,8 @@ describe("where a purge takes effect", () => {
     await warm(worker, [url]);
     expect(isHit((await fetchBody(other, url)).status)).toBe(true); // the other isolate has read the ledger and cached the entry
     const result = await purge(worker, { files: [url] });
-    expect(result.body.effective.this_isolate).toBe("now");
-    expect(result.body.effective.other_locations).toMatch(/within about \d+ s/);
+    expect(result.body.result.effective.this_isolate).toBe("now");
+    expect(result.body.result.effective.other_locations).toMatch(/within about \d+ s/);
     worker.clock.advance(1_000); // the other isolate's re-read interval for the location's ledger
     // This answer still uses the ledger it had (the re-read runs in the background); the next one does not.
     expect(isHit((await fetchBody(other, url)).status)).toBe(true);
@@ -243,7 +243,7 @@ describe("purges lost to concurrent writers", () => {
     const { origin, worker, workerEnv, config } = await purgeableSite();
     const url = "https://shop.example.com/lost";
     await warm(worker, [url]);
-    expect((await purge(worker, { files: [url] })).body.effective.other_locations).toMatch(/within about \d+ s/);
+    expect((await purge(worker, { files: [url] })).body.result.effective.other_locations).toMatch(/within about \d+ s/);
     // Another location wrote its own ledger at the same moment, without this purge (KV is last-writer-wins) ...
     const kv = workerEnv.OUTPOST_CACHE;
     await kv.put(`outpost:purge-ledger:v1:${config.cache_version}`, JSON.stringify({ v: 1, everything: [0, 0], items: {} }));

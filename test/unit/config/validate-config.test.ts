@@ -28,7 +28,7 @@ describe("validateConfig", () => {
 
   // The corpus of broken configs: each names the exact message(s) an operator sees.
   it.each([
-    ["no routes or pools", {}, ["routes: Invalid input: expected array, received undefined", "pools: Invalid input: expected array, received undefined"]],
+    ["no routes or pools", {}, ["routes: is required (a list)", "pools: is required (a list)"]],
     ["an unknown pool", { pools: [pool("main")], routes: [route("a", ["main"]), route("b", ["main"]), route("c", ["eu-west"])] }, ['routes[2].default_pools[0]: unknown pool "eu-west"']],
     ["an unknown fallback pool", { pools: [pool("main")], routes: [route("site", ["main"], { fallback_pool: "gone" })] }, ['routes[0].fallback_pool: unknown pool "gone"']],
     ["an unknown monitor", { pools: [{ ...pool("main"), monitor: "hc" }], routes: [route("site", ["main"])] }, ['pools[0].monitor: unknown monitor "hc"']],
@@ -43,13 +43,18 @@ describe("validateConfig", () => {
     ["an origin with a query", { pools: [pool("main", "https://o.example.com/?a=1")], routes: [route("site", ["main"])] }, ["pools[0].origins[0].address: must not contain a query or fragment"]],
     ["an origin with credentials", { pools: [pool("main", "https://u:p@o.example.com")], routes: [route("site", ["main"])] }, ["pools[0].origins[0].address: must not contain credentials"]],
     ["a pool without origins", { pools: [{ name: "main", origins: [] }], routes: [route("site", ["main"])] }, ["pools[0].origins: a pool needs at least one origin"]],
-    ["a misspelt key", { pools: [pool("main")], routes: [route("site", ["main"], { fallbackpool: "main" })] }, ['routes[0]: Unrecognized key: "fallbackpool"']],
-    ["a weight above 1", { pools: [{ name: "main", origins: [{ name: "a", address: "https://a.example", weight: 2 }] }], routes: [route("site", ["main"])] }, ["pools[0].origins[0].weight: Too big: expected number to be <=1"]],
+    ["a misspelt key", { pools: [pool("main")], routes: [route("site", ["main"], { fallbackpool: "main" })] }, ['routes[0]: unknown key "fallbackpool" (did you mean "fallback_pool"?)']],
+    ["a misspelt steering_policy key", { pools: [pool("main")], routes: [route("site", ["main"], { steering_polcy: "geo" })] }, ['routes[0]: unknown key "steering_polcy" (did you mean "steering_policy"?)']],
+    ["a misspelt steering policy", { pools: [pool("main")], routes: [route("site", ["main"], { steering_policy: "proximty" })] }, ['routes[0].steering_policy: must be one of "off", "geo", "proximity", "random" (did you mean "proximity"?)']],
+    ["a negative TTL", { pools: [pool("main")], routes: [route("site", ["main"], { cache: { stale_if_error_seconds: -1 } })] }, ["routes[0].cache.stale_if_error_seconds: must be at least 0"]],
+    ["a fractional timeout", { pools: [pool("main")], routes: [route("site", ["main"], { origin_timeout_ms: 1.5 })] }, ["routes[0].origin_timeout_ms: must be a whole number, not 1.5"]],
+    ["a string where a number goes", { pools: [pool("main")], routes: [route("site", ["main"], { deadline_ms: "30s" })] }, ['routes[0].deadline_ms: must be a number, not the string "30s"']],
+    ["a weight above 1", { pools: [{ name: "main", origins: [{ name: "a", address: "https://a.example", weight: 2 }] }], routes: [route("site", ["main"])] }, ["pools[0].origins[0].weight: must be at most 1"]],
     ["a path without a leading slash", { pools: [pool("main")], routes: [route("site", ["main"], { path: "api/*" })] }, ["routes[0].path: must start with /"]],
     ["an invalid host pattern", { pools: [pool("main")], routes: [route("site", ["main"], { hosts: ["exa mple.com"] })] }, [expect.stringMatching(/^routes\[0\]\.hosts\[0\]: invalid pattern "exa mple.com"/)]],
     ["a name with spaces", { pools: [pool("main pool")], routes: [route("site", ["main"])] }, [expect.stringMatching(/^pools\[0\]\.name: must be 1-63 letters/), expect.stringMatching(/^pools\[0\]\.origins\[0\]\.name: must be 1-63 letters/), expect.stringMatching(/^routes\[0\]\.default_pools\[0\]: unknown pool "main"/)]],
     ["latitude without longitude", { pools: [{ ...pool("main"), latitude: 50 }], routes: [route("site", ["main"])] }, ["pools[0].latitude: latitude and longitude must be set together"]],
-    ["an unknown steering policy", { pools: [pool("main")], routes: [route("site", ["main"], { steering_policy: "fastest" })] }, ['routes[0].steering_policy: Invalid option: expected one of "off"|"geo"|"proximity"|"random"']],
+    ["an unknown steering policy", { pools: [pool("main")], routes: [route("site", ["main"], { steering_policy: "fastest" })] }, ['routes[0].steering_policy: must be one of "off", "geo", "proximity", "random"']],
     ["a monitor interval below the cron granularity", { monitors: [{ name: "hc", interval_seconds: 10 }], pools: [pool("main")], routes: [route("site", ["main"])] }, ["monitors[0].interval_seconds: must be at least 60 (the cron trigger's granularity)"]],
     ["malformed expected codes", { monitors: [{ name: "hc", expected_codes: "ok" }], pools: [pool("main")], routes: [route("site", ["main"])] }, [expect.stringMatching(/^monitors\[0\]\.expected_codes: must list status codes/)]],
     [
@@ -114,6 +119,19 @@ describe("readConfig", () => {
     expect(result.ok && [...result.config.pools.keys()]).toEqual(["primary"]);
   });
 
+  it("health-checks every OUTPOST_ORIGINS pool: GET /, any 2xx or 3xx, every 60 s", () => {
+    const result = readConfig({ OUTPOST_ORIGINS: "http://127.0.0.1:9001 http://127.0.0.1:9002" });
+    if (!result.ok) throw new Error(result.problems.join("\n"));
+    expect([...result.config.pools.values()].map((p) => p.monitor)).toEqual(["origin-list", "origin-list"]);
+    expect(result.config.monitors.get("origin-list")).toMatchObject({ method: "GET", path: "/", expected_codes: "2xx,3xx", interval_seconds: 60 });
+  });
+
+  it("checks the OUTPOST_ORIGINS pools on OUTPOST_HEALTH_PATH when it is set", () => {
+    const result = readConfig({ OUTPOST_ORIGINS: "http://127.0.0.1:9001", OUTPOST_HEALTH_PATH: "/healthz" });
+    expect(result.ok && result.config.monitors.get("origin-list")?.path).toBe("/healthz");
+    expect(readConfig({ OUTPOST_ORIGINS: "http://127.0.0.1:9001", OUTPOST_HEALTH_PATH: "healthz" })).toEqual({ ok: false, problems: ['OUTPOST_HEALTH_PATH: must start with / (got "healthz")'] });
+  });
+
   it("names the bad entry of OUTPOST_ORIGINS", () => {
     expect(readConfig({ OUTPOST_ORIGINS: "http://ok.example,ftp://bad.example" })).toEqual({
       ok: false,
@@ -162,7 +180,7 @@ describe("steering configuration", () => {
     expect(result.ok ? [] : result.problems).toEqual([
       expect.stringMatching(/^routes\[0\]\.pop_pools\.FRANKFURT: must be a Cloudflare colo/),
       expect.stringMatching(/^routes\[0\]\.country_pools\.de: must be an ISO 3166-1 alpha-2 country code/),
-      'routes[0].region_pools: Unrecognized key: "EUROPE"',
+      'routes[0].region_pools: unknown key "EUROPE" (one of WNAM, ENAM, WEU, EEU, NSAM, SSAM, OC, ME, NAF, SAF, SAS, SEAS, NEAS)',
     ]);
   });
 
