@@ -6,11 +6,13 @@ import { env } from "cloudflare:workers";
 import { createApp, createDeps } from "../../src/app.ts";
 import type { OutpostConfigInput } from "../../src/config/schema.ts";
 import type { OutpostEnv } from "../../src/env.ts";
-import type { Clock } from "../../src/lib/clock.ts";
+import { timeoutError, type Clock, type ClockTimeout } from "../../src/lib/clock.ts";
 import { runScheduled } from "../../src/scheduled/run-scheduled.ts";
 
+/** Time moves only when the test says so; timers started on it fire inside advance(), in order. */
 export class TestClock implements Clock {
   private nowMs: number;
+  private timers: Array<{ at: number; fire: () => void }> = [];
   constructor(startMs = Date.UTC(2026, 10, 23, 12, 0, 0)) {
     this.nowMs = startMs;
   }
@@ -19,6 +21,24 @@ export class TestClock implements Clock {
   }
   advance(ms: number): void {
     this.nowMs += ms;
+    const due = this.timers.filter((timer) => timer.at <= this.nowMs).sort((a, b) => a.at - b.at);
+    this.timers = this.timers.filter((timer) => timer.at > this.nowMs);
+    for (const timer of due) timer.fire();
+  }
+  timeout(ms: number, message?: string): ClockTimeout {
+    const controller = new AbortController();
+    const fire = () => controller.abort(timeoutError(message));
+    if (ms <= 0) {
+      fire();
+      return { signal: controller.signal, cancel: () => {} };
+    }
+    const timer = { at: this.nowMs + ms, fire };
+    this.timers.push(timer);
+    return { signal: controller.signal, cancel: () => (this.timers = this.timers.filter((t) => t !== timer)) };
+  }
+  /** Timers started and not yet fired or cancelled (a test can wait for one to be armed). */
+  pendingTimers(): number {
+    return this.timers.length;
   }
 }
 
