@@ -6,8 +6,10 @@
 //   fresh    -> deliver HIT
 //   stale, within stale-while-revalidate -> deliver HIT now, refresh in waitUntil (once per isolate)
 //   miss / stale -> fill-from-origin.ts: collapsed, conditional when a validator exists;
-//               storable -> stream to the client while the copy is stored; waiters get the copy
+//               storable -> stream to the client while the copy is stored; waiters get the copy,
+//               or the fill's failure once (at the latest at the route's deadline)
 //   origin failed or answered 5xx, entry within stale-if-error -> deliver the stale entry
+//               (looked up then if hit-for-pass skipped the lookup)
 import type { CacheStatus, ForwardReason } from "../cache/cache-status.ts";
 import { buildCacheKey, isKeyedByUrlOnly, normalizeQuery, parseCookies } from "../cache/cache-key.ts";
 import { has, parseDirectives } from "../cache/cache-control.ts";
