@@ -53,9 +53,21 @@ export async function fillFromOrigin(ctx: CacheRequest, key: string, found: Foun
   }
   if (!collapse || inflight) return fetchAndStore(ctx, originRequest(ctx, false), found, undefined);
 
-  const { route, deps } = ctx;
+  const { route, deps, request } = ctx;
   const led = state.startFill(key, deps.clock, route.deadline_ms, () => fillDeadlineError(route.name, route.deadline_ms));
-  const filling = fetchAndStore(ctx, originRequest(ctx, false, true), found, led.share, false, led.fill.expired);
+  // The fill is the waiters' as much as the leader's: its client leaving cancels it only while nobody
+  // waits and no answer has come (then no other origin is tried on behalf of nobody). Once waiting
+  // starts, or the answer is streaming into the cache, it runs on, bounded by the deadline.
+  const leaving = new AbortController();
+  const onLeave = () => {
+    if (led.fill.waiters > 0) return;
+    led.share({ kind: "none" });
+    leaving.abort(request.signal.reason);
+  };
+  request.signal.addEventListener("abort", onLeave, { once: true });
+  const filling = fetchAndStore(ctx, originRequest(ctx, false, leaving.signal), found, led.share, false, led.fill.expired).finally(() =>
+    request.signal.removeEventListener("abort", onLeave),
+  );
   // Waiters depend on this fill, not only this client: keep it running if the client goes away.
   ctx.exec.waitUntil(filling.then(() => undefined, () => undefined));
   try {
@@ -106,9 +118,10 @@ const RANGE_FIELDS = ["range", "if-range"];
 /**
  * The request that goes to the origin for a fill: the client's, minus the fields above and the
  * query parameters the key leaves out. A background refresh is a GET of its own, detached from the
- * client; so is a collapsed fill (`shared`), which also leaves out the client's Range.
+ * client; a collapsed fill carries `fillSignal` instead of the client's, and leaves out its Range.
  */
-export function originRequest({ request, url, route }: Pick<CacheRequest, "request" | "url" | "route">, forBackground: boolean, shared = false): Request {
+export function originRequest({ request, url, route }: Pick<CacheRequest, "request" | "url" | "route">, forBackground: boolean, fillSignal?: AbortSignal): Request {
+  const shared = fillSignal !== undefined;
   const query = queryForFill(url.search, route.cache.query);
   const requestHeaders = request.headers;
   const dropped = [...NOT_FORWARDED_ON_FILL, ...(route.cache.request_cache_control === "honor" ? [] : REQUEST_DIRECTIVES), ...(shared ? RANGE_FIELDS : [])];
@@ -125,7 +138,7 @@ export function originRequest({ request, url, route }: Pick<CacheRequest, "reque
     method: forBackground ? "GET" : request.method,
     headers,
     cf: request.cf as RequestInitCfProperties | undefined,
-    signal: forBackground || shared ? null : request.signal,
+    signal: forBackground ? null : (fillSignal ?? request.signal),
   });
 }
 

@@ -66,7 +66,7 @@ const cacheable = (extra: Record<string, string | string[]> = {}): OriginBehavio
   body: BODY,
 });
 
-describe.each([
+describe.each<{ leader: string; headers: Record<string, string> }>([
   { leader: "a plain GET", headers: {} },
   { leader: "a GET with Range", headers: { range: "bytes=0-3" } },
   { leader: "a GET with Cache-Control: no-store", headers: { "cache-control": "no-store" } },
@@ -83,7 +83,7 @@ describe.each([
     ];
     await until(() => waiters() === 20, "20 waiters");
     await origin.release();
-    const [first, ranged, noStore, ...plain] = await Promise.all([leader, ...others]);
+    const [first, ranged, noStore, ...plain] = (await Promise.all([leader, ...others])) as [Response, Response, Response, ...Response[]];
 
     expect(await origin.hits()).toBe(1);
     const sent = (await origin.requests())[0]!;
@@ -342,7 +342,7 @@ describe("who shares a fill", () => {
     await until(async () => waiters() + (await origin.hits()) - 1 === 2, "both requests to wait or reach the origin");
     await origin.release();
     const [a, b, c] = await Promise.all([anonymous, authenticated, waiter]);
-    const [aBody, bBody, cBody] = (await Promise.all([a.json(), b.json(), c.json()])) as EchoBody[];
+    const [aBody, bBody, cBody] = (await Promise.all([a.json(), b.json(), c.json()])) as [EchoBody, EchoBody, EchoBody];
     expect(bBody.headers.authorization).toBe("Bearer token-of-b");
     expect(cacheStatus(b)).not.toContain("collapsed");
     expect(aBody.headers.authorization).toBeUndefined();

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { selectsStoredResponse, updatesStoredField } from "../../../src/cache/not-modified.ts";
 
 const stored = (fields: Record<string, string>) => (name: string) => fields[name] ?? null;
+type Case = { case: string; notModified: Record<string, string>; stored: Record<string, string>; selects: boolean };
 
 describe("selectsStoredResponse (RFC 9111 §4.3.4)", () => {
   it.each([
@@ -16,7 +17,7 @@ describe("selectsStoredResponse (RFC 9111 §4.3.4)", () => {
     { case: "another Last-Modified", notModified: { "last-modified": "Thu, 02 Jan 2020 00:00:00 GMT" }, stored: { "last-modified": "Wed, 01 Jan 2020 00:00:00 GMT" }, selects: false },
     { case: "no validator at all, the stored response having one", notModified: {}, stored: { etag: '"v1"' }, selects: false },
     { case: "a matching strong ETag with another Last-Modified (the strong validator decides)", notModified: { etag: '"v1"', "last-modified": "Thu, 02 Jan 2020 00:00:00 GMT" }, stored: { etag: '"v1"', "last-modified": "Wed, 01 Jan 2020 00:00:00 GMT" }, selects: true },
-  ])("$case: $selects", ({ notModified, stored: fields, selects }) => {
+  ] satisfies Case[] as Case[])("$case: $selects", ({ notModified, stored: fields, selects }) => {
     expect(selectsStoredResponse(new Headers(notModified), stored(fields))).toBe(selects);
   });
 });
