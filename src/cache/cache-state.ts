@@ -15,7 +15,8 @@ import { ColoTier, KeyThrottle, KV_MIN_WRITE_INTERVAL_MS, KvTier, TieredStore, t
  */
 export type SharedFill =
   | { kind: "entry"; stored: StoredResponse; varyValues: string | undefined }
-  | { kind: "failed"; error: OutpostError }
+  /** `status`: the origin's error status, when it answered one. */
+  | { kind: "failed"; error: OutpostError; status?: number }
   | { kind: "none" };
 
 /** A fill in flight for one key, as its waiters see it. */

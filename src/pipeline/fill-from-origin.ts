@@ -25,7 +25,7 @@ export type Fill =
   /** The origin answered 304 to our conditional request: the stored response, updated; `setCookies` are this client's alone. */
   | { kind: "revalidated"; stored: StoredResponse; written: boolean; setCookies: string[] }
   /** No answer; `error` is the collapsed fill's failure a waiter answers with (the leader's own is built from `attempts`). */
-  | { kind: "failed"; attempts: AttemptRecord[]; error?: OutpostError }
+  | { kind: "failed"; attempts: AttemptRecord[]; error?: OutpostError; status?: number }
   | {
       kind: "response";
       response: Response;
@@ -49,7 +49,7 @@ export async function fillFromOrigin(ctx: CacheRequest, key: string, found: Foun
   if (inflight) {
     const shared = await waitForFill(inflight, ctx);
     if (shared.kind === "entry" && matchesVariant(shared, ctx.request.headers)) return { kind: "shared", stored: shared.stored };
-    if (shared.kind === "failed") return { kind: "failed", attempts: [], error: shared.error };
+    if (shared.kind === "failed") return { kind: "failed", attempts: [], error: shared.error, status: shared.status };
   }
   if (!collapse || inflight) return fetchAndStore(ctx, originRequest(ctx, false), found, undefined);
 
@@ -189,7 +189,7 @@ export async function fetchAndStore(
   if (!decision.store || tooLarge) {
     // An error answer is the fill's failure: waiters answer it once (their stale copy, or a 502),
     // instead of each asking the failing origin again.
-    share?.(response.status >= 500 ? { kind: "failed", error: originErrorStatus(route.name, response.status) } : { kind: "none" });
+    share?.(response.status >= 500 ? { kind: "failed", error: originErrorStatus(route.name, response.status), status: response.status } : { kind: "none" });
     return { kind: "response", response, headers, body: response.body, times: undefined, bypass: tooLarge ? "too-large" : decision.store ? undefined : decision.reason, served };
   }
 

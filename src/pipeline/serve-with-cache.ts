@@ -153,7 +153,7 @@ export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
   // Hit-for-pass skipped the lookup; it must never hide the entry stale-if-error needs: look now.
   const staleSkipped = () => (recentlyUncacheable && !authenticated ? findStaleForError(store, key, ctx, now) : undefined);
   const stale = found.kind === "hit" && isUsableOnError(found.stored.meta, now) ? found.stored : undefined;
-  const servingStale = stale && (fill.kind === "failed" || (fill.kind === "response" && fill.response.status >= 500));
+  const servingStale = stale && (fill.kind === "failed" || (fill.kind === "response" && errorAllowsStale(fill.response.status)));
   // A streaming stale entry that is not served is let go (a 304 has read it whole: fill-from-origin.ts).
   if (found.kind === "hit" && !servingStale && fill.kind !== "revalidated") discardBody(found.stored.body);
 
@@ -167,14 +167,15 @@ export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
     return revalidated;
   }
   if (fill.kind === "failed") {
-    const rescue = stale ?? (await staleSkipped());
+    // A waiter's fill may have failed with the origin's error status: the same rule as the leader's.
+    const rescue = fill.status === undefined || errorAllowsStale(fill.status) ? (stale ?? (await staleSkipped())) : undefined;
     if (rescue) return deliverEntry(rescue, request, reported({ fwd: "stale", ttl: ttlSeconds(rescue.meta, now), detail: "stale-if-error" }), now);
     // A waiter answers with the failure of the fill it waited for, once; the leader with its own.
     throw fill.error ?? upstreamFailure(route, fill.attempts);
   }
   const { response } = fill;
-  const rescue = response.status >= 500 ? (stale ?? (await staleSkipped())) : undefined;
-  if (response.status >= 500 && rescue) {
+  const rescue = errorAllowsStale(response.status) ? (stale ?? (await staleSkipped())) : undefined;
+  if (rescue) {
     await fill.body?.cancel();
     return deliverEntry(rescue, request, reported({ fwd: "stale", fwdStatus: response.status, ttl: ttlSeconds(rescue.meta, now), detail: "stale-if-error" }), now);
   }
@@ -192,6 +193,11 @@ export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
   const delivered = deliverResponse(response, { route, ...fill.served }, reported(status), fill.body, fill.headers);
   // A collapsed fill asked for the whole object: this client's range is cut from it.
   return requestHeaders.has("range") && request.method === "GET" ? deliverRangeOfWhole(delivered, requestHeaders) : delivered;
+}
+
+/** Origin error statuses a stale entry may stand in for (stale-if-error, RFC 5861 §4). */
+function errorAllowsStale(status: number): boolean {
+  return status >= 500;
 }
 
 /** Why an answer went unstored because of this request (its Authorization, Cookie or honoured no-store), not the URL's answer. */
