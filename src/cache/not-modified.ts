@@ -1,7 +1,6 @@
 // A 304 (Not Modified) to the cache's own conditional request: does it vouch for the stored response
 // (RFC 9111 §4.3.4), and which of its fields update it (RFC 9111 §3.2).
-
-export type HeaderLookup = (name: string) => string | null;
+import type { HeaderLookup } from "./conditional.ts";
 
 const isWeak = (tag: string) => tag.startsWith("W/");
 const opaque = (tag: string) => (isWeak(tag) ? tag.slice(2) : tag);
