@@ -26,7 +26,7 @@ describe("deliverRangeOfWhole", () => {
     expect(part.headers.get("content-range")).toBe("bytes */20");
   });
 
-  it.each([
+  it.each<{ case: string; response: () => Response; request: Record<string, string> }>([
     { case: "no declared length", response: () => whole({}), request: { range: "bytes=0-1" } },
     { case: "a content coding (the runtime decodes the body)", response: () => whole({ "content-length": "20", "content-encoding": "gzip" }), request: { range: "bytes=0-1" } },
     { case: "an If-Range that does not match", response: () => whole({ "content-length": "20", etag: '"v2"' }), request: { range: "bytes=0-1", "if-range": '"v1"' } },
