@@ -21,6 +21,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CONNECTIONS, burst, cpuMs, load, loadAlternating, loadInBatches, median, pinCores, request, sleep, startWithPid, streamWithMemory } from "./lib/measure.mjs";
 import { LARGE_OBJECT_BYTES, startOrigin, startRefusingOrigin, startResettingOrigin } from "./lib/origins.mjs";
+import { runSafety } from "./lib/safety.mjs";
 import { COLLAPSE_REQUESTS, loadScenarios, measurements, streamMeasurement, streamVariants, workerDefinitions } from "./lib/scenarios.mjs";
 import { bundleWorker, copyKvEntry, storedKvEntry } from "../scripts/worker-bundle.mjs";
 
@@ -255,6 +256,8 @@ async function main() {
     for (const worker of Object.values(workers)) await worker.stop();
     console.log(`bench: round ${round + 1}/${ROUNDS} done (${Math.round((Date.now() - startedAt) / 1000)} s)`);
   }
+  console.log("bench: safety counts (collapsing with Range / no-store, a stalled fill)");
+  const safety = await runSafety(outpostScript);
   console.log("bench: streaming 20 MiB objects");
   const streams = await runStreams(outpostScript, origin);
 
@@ -272,7 +275,7 @@ async function main() {
   );
   // Paired by round (both sides measured within a minute of each other): this machine drifts during a run.
   const paired = (name, baseline, fn) => median(samples[name].flatMap((s, round) => (s.problem || samples[baseline][round].problem ? [] : [fn(s, samples[baseline][round])])));
-  const ctx = { summary, paired, counters, collapse };
+  const ctx = { summary, paired, counters, collapse, safety };
   const rows = [...measurements(), ...streams.map(({ variant, result }) => streamMeasurement(variant, result))].map((m) => {
     const v = m.value(ctx);
     const valid = Number.isFinite(v.number);
@@ -316,6 +319,7 @@ async function main() {
     samples,
     counters,
     collapse,
+    safety,
     streams: streams.map(({ variant, result: r }) => ({ name: variant.name, path: variant.path, readBytesPerSecond: STREAM_READ_BYTES_PER_SECOND, ...r })),
     logs,
   };

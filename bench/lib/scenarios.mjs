@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { bundleFile, outpostEnv } from "../../scripts/worker-bundle.mjs";
 import { LARGE_OBJECT_BYTES } from "./origins.mjs";
+import { safetyMeasurements } from "./safety.mjs";
 
 /** The largest max_object_bytes the schema allows (KV's 25 MiB minus room for the entry header). */
 const MAX_OBJECT_BYTES = 25 * 1024 * 1024 - 65_536;
@@ -286,6 +287,7 @@ export function measurements() {
         return { value: `per round: ${counts.join(", ")}`, baseline: "-", figure: String(worst), number: worst };
       },
     },
+    ...safetyMeasurements(),
   ];
 }
 

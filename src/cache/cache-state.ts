@@ -1,13 +1,41 @@
 // What one isolate remembers about the cache between requests: fills in flight (request
 // collapsing), refreshes in flight (stale-while-revalidate deduplication), recent KV writes, and
 // the hot tier.
+import type { Clock } from "../lib/clock.ts";
+import type { OutpostError } from "../lib/errors.ts";
 import type { StoredResponse } from "./entry.ts";
 import { MemoryTier } from "./memory-tier.ts";
 import { RELATED_INVALIDATION_WINDOW_MS, RELATED_INVALIDATIONS_PER_WINDOW, SoftInvalidations, WindowBudget } from "./soft-invalidations.ts";
 import { ColoTier, KeyThrottle, KV_MIN_WRITE_INTERVAL_MS, KvTier, TieredStore, type CacheTier, type TierName } from "./tiered-store.ts";
 
-/** What waiters of a collapsed miss receive from the request that went to the origin. */
-export type SharedFill = { kind: "entry"; stored: StoredResponse; varyValues: string | undefined } | { kind: "none" };
+/**
+ * What waiters of a collapsed miss receive from the request that went to the origin: the stored copy
+ * (whose fields never include Set-Cookie); the fill's failure (origin unreachable, 5xx, body broken
+ * off, deadline passed), which each waiter answers once with its stale copy or this error; or
+ * nothing to share (the answer may not be stored), and each waiter fetches for itself.
+ */
+export type SharedFill =
+  | { kind: "entry"; stored: StoredResponse; varyValues: string | undefined }
+  /** `status`: the origin's error status, when it answered one. */
+  | { kind: "failed"; error: OutpostError; status?: number }
+  | { kind: "none" };
+
+/** A fill in flight for one key, as its waiters see it. */
+export interface InflightFill {
+  readonly shared: Promise<SharedFill>;
+  /** The fill's deadline (its start + the route's deadline_ms): no waiter waits longer. */
+  readonly deadlineAt: number;
+  /** Aborts when the deadline passes before the fill settled: the copy being stored is abandoned. */
+  readonly expired: AbortSignal;
+  /** Requests waiting for it (observability, and tests that race fills). */
+  waiters: number;
+}
+
+/** The leader's handle on its fill: `share` settles it once (later calls do nothing). */
+export interface LedFill {
+  fill: InflightFill;
+  share(result: SharedFill): void;
+}
 
 /** How long a URL whose response could not be stored skips the storage tiers (Varnish's hit-for-pass). */
 export const UNCACHEABLE_MEMORY_MS = 30_000;
@@ -16,7 +44,7 @@ const MAX_REMEMBERED_UNCACHEABLE = 10_000;
 const MAX_REMEMBERED_KEYS = 1_000;
 
 export class CacheState {
-  readonly inflight = new Map<string, Promise<SharedFill>>();
+  readonly inflight = new Map<string, InflightFill>();
   readonly refreshing = new Set<string>();
   /** KV accepts one write per second per key. */
   readonly throttle = new KeyThrottle(KV_MIN_WRITE_INTERVAL_MS);
@@ -51,6 +79,29 @@ export class CacheState {
     if (keys.size >= MAX_REMEMBERED_KEYS) keys.clear();
     keys.set(href, built);
     return built;
+  }
+
+  /**
+   * Registers the fill this request leads for `key`. The first share() answers every waiter and
+   * unregisters it; if none came by the deadline (the route's deadline_ms, on the injected clock),
+   * the waiters get `deadlineError()` instead: a fill whose origin stalls mid-body holds nobody longer.
+   */
+  startFill(key: string, clock: Clock, deadlineMs: number, deadlineError: () => OutpostError): LedFill {
+    let resolve!: (result: SharedFill) => void;
+    const shared = new Promise<SharedFill>((done) => (resolve = done));
+    const timer = clock.timeout(deadlineMs, "collapsed fill passed its deadline");
+    const fill: InflightFill = { shared, deadlineAt: clock.now() + deadlineMs, expired: timer.signal, waiters: 0 };
+    let settled = false;
+    const share = (result: SharedFill) => {
+      if (settled) return;
+      settled = true;
+      timer.cancel();
+      if (this.inflight.get(key) === fill) this.inflight.delete(key);
+      resolve(result);
+    };
+    timer.signal.addEventListener("abort", () => share({ kind: "failed", error: deadlineError() }), { once: true });
+    this.inflight.set(key, fill);
+    return { fill, share };
   }
 
   rememberUncacheable(key: string, now: number): void {

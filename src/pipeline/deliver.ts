@@ -90,6 +90,21 @@ export function deliverEntry(stored: FoundResponse, request: Request, cacheStatu
   return new Response(bodyOf(stored.body), { status: stored.meta.status, headers });
 }
 
+/**
+ * A client's Range cut from a whole 200 fetched for a collapsed fill (fill-from-origin.ts asks the
+ * origin for the whole object). Without a known length, or with a content coding (the runtime
+ * decodes bodies, so the declared length is not the decoded one), the whole 200 is the answer:
+ * RFC 9110 §14.2 lets a server ignore Range.
+ */
+export function deliverRangeOfWhole(response: Response, requestHeaders: Headers, now: number): Response {
+  const length = Number(response.headers.get("content-length") ?? Number.NaN);
+  const encoded = (response.headers.get("content-encoding") ?? "identity") !== "identity";
+  if (response.status !== 200 || !response.body || !Number.isSafeInteger(length) || encoded) return response;
+  const headers = new Headers(response.headers);
+  if (!ifRangeAllows(requestHeaders.get("if-range"), headers, now)) return response;
+  return deliverRange(new StreamedBody(response.body, length), headers, decideRange(requestHeaders.get("range"), length));
+}
+
 const bodyOf = (body: StoredBody | StreamedBody) => (body instanceof StreamedBody ? body.stream : body);
 
 function deliverRange(body: StoredBody | StreamedBody, headers: Headers, range: RangeDecision): Response {

@@ -1,25 +1,31 @@
 // Stage: fill a cache miss (or a stale entry) from the origin. One request per key per isolate goes
-// out; concurrent requests wait for it (collapsing). A stale entry with a validator is revalidated
-// conditionally and a 304 refreshes it (RFC 9111 §4.3); a storable answer streams to the client while
-// a copy is read and stored in waitUntil.
-import type { SharedFill } from "../cache/cache-state.ts";
+// out; concurrent requests wait for it (collapsing), at most until the route's deadline. The request
+// that goes out is the cacheable one (no client Range, no client directives the route ignores), and
+// it is detached from the leading client: that client leaving does not cancel what others wait for.
+// A stale entry with a validator is revalidated conditionally and a 304 that selects it refreshes it
+// (RFC 9111 §4.3); a storable answer streams to the client while a copy is read and stored in waitUntil.
+// A Set-Cookie reaches only the client whose request produced it: never stored, never shared.
+import type { InflightFill, SharedFill } from "../cache/cache-state.ts";
 import { queryForFill } from "../cache/cache-key.ts";
 import { parseCacheTags } from "../cache/cache-tags.ts";
 import { encodeRecordHead, readRecord, storedHeader, wholeResponse, type FoundResponse, type ResponseEntryMeta, type StoredResponse, type VaryMarkerMeta } from "../cache/entry.ts";
 import { decideStorage, entryTimes, type EntryTimes } from "../cache/freshness.ts";
+import { selectsStoredResponse, updatesStoredField } from "../cache/not-modified.ts";
 import { variantKey, variantValues, varyHeaderNames } from "../cache/variants.ts";
+import { OutpostError } from "../lib/errors.ts";
 import { headersOf } from "../lib/headers.ts";
 import { describeError, logEvent } from "../lib/log.ts";
 import type { AttemptRecord } from "../origin/fetch-with-failover.ts";
 import { deliveredHeaders, type Served } from "./deliver.ts";
-import { forwardToOrigin } from "./forward.ts";
+import { forwardToOrigin, upstreamFailure, type Forwarded } from "./forward.ts";
 import type { CacheRequest, Found } from "./types.ts";
 
 export type Fill =
   | { kind: "shared"; stored: StoredResponse }
-  /** The origin answered 304 to our conditional request: the stored response, updated. */
-  | { kind: "revalidated"; stored: StoredResponse; written: boolean }
-  | { kind: "failed"; attempts: AttemptRecord[] }
+  /** The origin answered 304 to our conditional request: the stored response, updated; `setCookies` are this client's alone. */
+  | { kind: "revalidated"; stored: StoredResponse; written: boolean; setCookies: string[] }
+  /** No answer; `error` is the collapsed fill's failure a waiter answers with (the leader's own is built from `attempts`). */
+  | { kind: "failed"; attempts: AttemptRecord[]; error?: OutpostError; status?: number }
   | {
       kind: "response";
       response: Response;
@@ -34,27 +40,64 @@ export type Fill =
 
 /**
  * Goes to the origin for `key`, or waits for the request of this isolate that already does.
- * A waiter whose variant differs, or whose fill turned out uncacheable, fetches for itself.
+ * A waiter receives the stored copy, or the fill's failure; one whose variant differs, or whose
+ * fill turned out not storable, fetches for itself.
  */
 export async function fillFromOrigin(ctx: CacheRequest, key: string, found: Found, { collapse }: { collapse: boolean }): Promise<Fill> {
   const state = ctx.deps.cacheState;
   const inflight = collapse ? state.inflight.get(key) : undefined;
   if (inflight) {
-    const shared = await inflight;
+    const shared = await waitForFill(inflight, ctx);
     if (shared.kind === "entry" && matchesVariant(shared, ctx.request.headers)) return { kind: "shared", stored: shared.stored };
+    if (shared.kind === "failed") return { kind: "failed", attempts: [], error: shared.error, status: shared.status };
   }
   if (!collapse || inflight) return fetchAndStore(ctx, originRequest(ctx, false), found, undefined);
 
-  let share!: (fill: SharedFill) => void;
-  const shared = new Promise<SharedFill>((resolve) => (share = resolve));
-  state.inflight.set(key, shared);
-  void shared.then(() => state.inflight.delete(key));
+  const { route, deps, request } = ctx;
+  const led = state.startFill(key, deps.clock, route.deadline_ms, () => fillDeadlineError(route.name, route.deadline_ms));
+  // The fill is the waiters' as much as the leader's: its client leaving cancels it only while nobody
+  // waits and no answer has come (then no other origin is tried on behalf of nobody). Once waiting
+  // starts, or the answer is streaming into the cache, it runs on, bounded by the deadline.
+  const leaving = new AbortController();
+  const onLeave = () => {
+    if (led.fill.waiters > 0) return;
+    led.share({ kind: "none" });
+    leaving.abort(request.signal.reason);
+  };
+  request.signal.addEventListener("abort", onLeave, { once: true });
+  const filling = fetchAndStore(ctx, originRequest(ctx, false, leaving.signal), found, led.share, false, led.fill.expired).finally(() =>
+    request.signal.removeEventListener("abort", onLeave),
+  );
+  // Waiters depend on this fill, not only this client: keep it running if the client goes away.
+  ctx.exec.waitUntil(filling.then(() => undefined, () => undefined));
   try {
-    return await fetchAndStore(ctx, originRequest(ctx, false), found, share);
+    return await filling;
   } catch (error) {
-    share({ kind: "none" });
+    led.share({ kind: "failed", error: new OutpostError(502, "origin_unreachable", `The fill for route "${route.name}" failed`) });
     throw error;
   }
+}
+
+/**
+ * A waiter's bound: the fill's own deadline settles it, and each waiter keeps a timer of its own to
+ * the same instant, in its own request's context (the leader's may end first).
+ */
+async function waitForFill(inflight: InflightFill, { deps, route }: CacheRequest): Promise<SharedFill> {
+  inflight.waiters += 1;
+  const timer = deps.clock.timeout(inflight.deadlineAt - deps.clock.now(), "collapsed fill passed its deadline");
+  const expired = new Promise<SharedFill>((resolve) =>
+    timer.signal.addEventListener("abort", () => resolve({ kind: "failed", error: fillDeadlineError(route.name, route.deadline_ms) }), { once: true }),
+  );
+  try {
+    return await Promise.race([inflight.shared, expired]);
+  } finally {
+    timer.cancel();
+    inflight.waiters -= 1;
+  }
+}
+
+function fillDeadlineError(routeName: string, deadlineMs: number): OutpostError {
+  return new OutpostError(504, "origin_timeout", `The origin's answer for route "${routeName}" did not complete within its deadline (${deadlineMs} ms)`, { route: routeName });
 }
 
 function matchesVariant(shared: Extract<SharedFill, { kind: "entry" }>, headers: Headers): boolean {
@@ -67,16 +110,24 @@ function matchesVariant(shared: Extract<SharedFill, { kind: "entry" }>, headers:
  * path, another method). Forwarding those would let one visitor poison the entry everyone else gets.
  */
 const NOT_FORWARDED_ON_FILL = ["if-none-match", "if-modified-since", "x-original-url", "x-rewrite-url", "x-http-method-override", "x-http-method", "x-method-override"];
+/** Request directives (RFC 9111 §5.2.1), not forwarded when the route ignores them: one client's no-store must not make a fill unstorable. */
+const REQUEST_DIRECTIVES = ["cache-control", "pragma"];
+/** A collapsed fill fetches the whole object; each client's range is cut from it (deliver.ts). */
+const RANGE_FIELDS = ["range", "if-range"];
 
 /**
  * The request that goes to the origin for a fill: the client's, minus the fields above and the
- * query parameters the key leaves out. A background refresh is a GET of its own, detached from the client.
+ * query parameters the key leaves out. A background refresh is a GET of its own, detached from the
+ * client; a collapsed fill carries `fillSignal` instead of the client's, and leaves out its Range.
  */
-export function originRequest({ request, url, route }: Pick<CacheRequest, "request" | "url" | "route">, forBackground: boolean): Request {
+export function originRequest({ request, url, route }: Pick<CacheRequest, "request" | "url" | "route">, forBackground: boolean, fillSignal?: AbortSignal): Request {
+  const shared = fillSignal !== undefined;
   const query = queryForFill(url.search, route.cache.query);
-  if (!forBackground && query === undefined && !NOT_FORWARDED_ON_FILL.some((name) => request.headers.has(name))) return request;
-  const headers = new Headers(request.headers);
-  for (const name of NOT_FORWARDED_ON_FILL) headers.delete(name);
+  const requestHeaders = request.headers;
+  const dropped = [...NOT_FORWARDED_ON_FILL, ...(route.cache.request_cache_control === "honor" ? [] : REQUEST_DIRECTIVES), ...(shared ? RANGE_FIELDS : [])];
+  if (!forBackground && !shared && query === undefined && !dropped.some((name) => requestHeaders.has(name))) return request;
+  const headers = new Headers(requestHeaders);
+  for (const name of dropped) headers.delete(name);
   let target = request.url;
   if (query !== undefined) {
     const keyed = new URL(url);
@@ -87,7 +138,7 @@ export function originRequest({ request, url, route }: Pick<CacheRequest, "reque
     method: forBackground ? "GET" : request.method,
     headers,
     cf: request.cf as RequestInitCfProperties | undefined,
-    signal: forBackground ? null : request.signal,
+    signal: forBackground ? null : (fillSignal ?? request.signal),
   });
 }
 
@@ -97,21 +148,40 @@ export async function fetchAndStore(
   found: Found,
   share: ((fill: SharedFill) => void) | undefined,
   forBackground = false,
+  /** A collapsed fill's deadline (cache-state.ts): the copy being read for storing is abandoned then. */
+  expired?: AbortSignal,
 ): Promise<Fill> {
   const { route, deps } = ctx;
-  const revalidating = found.kind === "hit" && (storedHeader(found.stored, "etag") ?? storedHeader(found.stored, "last-modified")) !== null ? found.stored : undefined;
-  const requestedAt = deps.clock.now(); // request_time of RFC 9111 §4.2.3
-  const forwarded = await forwardToOrigin(revalidating ? withValidators(request, revalidating) : request, route, ctx.env, deps, forBackground ? undefined : ctx.trace);
+  let revalidating = found.kind === "hit" && (storedHeader(found.stored, "etag") ?? storedHeader(found.stored, "last-modified")) !== null ? found.stored : undefined;
+  const forward = (upstream: Request): Promise<Forwarded> => forwardToOrigin(upstream, route, ctx.env, deps, forBackground ? undefined : ctx.trace);
+  let requestedAt = deps.clock.now(); // request_time of RFC 9111 §4.2.3
+  let forwarded = await forward(revalidating ? withValidators(request, revalidating) : request);
+  if (revalidating && forwarded.result.kind === "response" && forwarded.result.response.status === 304) {
+    const stored = revalidating;
+    if (!selectsStoredResponse(forwarded.result.response.headers, (name) => storedHeader(stored, name))) {
+      // RFC 9111 §4.3.4: a 304 whose validator is not the stored response's "MUST NOT" update it, so
+      // it vouches for nothing this cache holds; and the client's request was not conditional (its
+      // validators are not forwarded), so a 304 is no answer to it either (RFC 9110 §15.4.5: a 304
+      // answers a conditional request). The one way to a full response is to ask again without
+      // validators (RFC 9111 §4.3.3: a full response "MUST" then satisfy the request).
+      await forwarded.result.response.body?.cancel();
+      logEvent("info", "cache_304_unmatched", { route: route.name, etag: forwarded.result.response.headers.get("etag") });
+      revalidating = undefined;
+      requestedAt = deps.clock.now();
+      forwarded = await forward(request);
+    }
+  }
   if (forwarded.result.kind === "failed") {
-    share?.({ kind: "none" });
+    share?.({ kind: "failed", error: upstreamFailure(route, forwarded.result.attempts) });
     return { kind: "failed", attempts: forwarded.result.attempts };
   }
   const { response, candidate, attempts } = forwarded.result;
   const receivedAt = deps.clock.now();
   if (response.status === 304 && revalidating) {
-    const { stored, written } = await refreshAfterNotModified(ctx, request, found, revalidating, response, receivedAt);
-    share?.({ kind: "entry", stored, varyValues: varyValuesFor(stored, request.headers) });
-    return { kind: "revalidated", stored, written };
+    const { stored, written, setCookies } = await refreshAfterNotModified(ctx, request, found, revalidating, response, receivedAt);
+    // Waiters get the refreshed entry only when it may be stored: a 304 can make it private.
+    share?.(written ? { kind: "entry", stored, varyValues: varyValuesFor(stored, request.headers) } : { kind: "none" });
+    return { kind: "revalidated", stored, written, setCookies };
   }
   const served = { candidate, steeringReason: forwarded.steeringReason, attempts };
   const headers = deliveredHeaders(response.headers);
@@ -119,19 +189,24 @@ export async function fetchAndStore(
   const maxBytes = Math.min(route.cache.max_object_bytes, ctx.deps.cacheState.openStore(ctx.env.OUTPOST_CACHE, ctx.config.cacheTiers).maxBodyBytes);
   const tooLarge = decision.store && Number(response.headers.get("content-length") ?? 0) > maxBytes;
   if (!decision.store || tooLarge) {
-    share?.({ kind: "none" });
+    // An error answer is the fill's failure: waiters answer it once (their stale copy, or a 502),
+    // instead of each asking the failing origin again.
+    share?.(response.status >= 500 ? { kind: "failed", error: originErrorStatus(route.name, response.status), status: response.status } : { kind: "none" });
     return { kind: "response", response, headers, body: response.body, times: undefined, bypass: tooLarge ? "too-large" : decision.store ? undefined : decision.reason, served };
   }
 
   const times = entryTimes(decision, receivedAt);
-  // The client that caused the fetch still gets Set-Cookie; the stored copy does not (strip_set_cookie).
-  // Nor Content-Length: a hit's is the kept body's own length (the runtime's, or deliverEntry's for
-  // HEAD), which the origin's could contradict (the runtime decodes compressed bodies).
-  const storedHeaders = [...headers].filter(([name]) => name !== "content-length" && !(route.cache.strip_set_cookie && name === "set-cookie"));
+  // The client that caused the fetch still gets Set-Cookie; the stored copy never does (it is stored
+  // at all only under strip_set_cookie: freshness.ts). Nor Content-Length: a hit's is the kept body's
+  // own length (the runtime's, or deliverEntry's for HEAD), which the origin's could contradict (the
+  // runtime decodes compressed bodies).
+  const storedHeaders = [...headers].filter(([name]) => name !== "content-length" && name !== "set-cookie");
   const meta: ResponseEntryMeta = { v: 1, kind: "response", status: response.status, headers: storedHeaders, ...times };
   const tags = parseCacheTags(response.headers);
   if (tags) meta.tags = tags;
-  const [toClient, toStore] = response.body ? response.body.tee() : [null, null];
+  const [toClient, teed] = response.body ? response.body.tee() : [null, null];
+  // Past a collapsed fill's deadline its copy is abandoned (the client's branch streams on).
+  const toStore = teed && expired ? teed.pipeThrough(new IdentityTransformStream(), { signal: expired }) : teed;
   const declaredLength = response.headers.has("content-length") ? Number(response.headers.get("content-length")) : undefined;
   const storing = readRecord(toStore, maxBytes, encodeRecordHead(meta), declaredLength)
     .then(async (record) => {
@@ -145,12 +220,17 @@ export async function fetchAndStore(
       await writeEntry(ctx, request.headers, found, stored, varyHeaderNames(headers.get("vary")));
     })
     .catch((error: unknown) => {
-      share?.({ kind: "none" });
+      // The body broke off (or the deadline passed: then the waiters already have their answer).
+      share?.({ kind: "failed", error: new OutpostError(502, "origin_unreachable", `The origin's answer for route "${route.name}" broke off before its end`, { route: route.name }) });
       logEvent("warn", "cache_store_failed", { route: route.name, error: describeError(error) });
     });
   ctx.exec.waitUntil(storing);
   if (forBackground) await storing;
   return { kind: "response", response, headers, body: toClient, times, bypass: undefined, served };
+}
+
+function originErrorStatus(routeName: string, status: number): OutpostError {
+  return new OutpostError(502, "origin_unreachable", `The origin answered ${status} to the request this one was collapsed into`, { route: routeName, status });
 }
 
 function varyValuesFor(stored: StoredResponse, headers: Headers): string | undefined {
@@ -169,14 +249,10 @@ function withValidators(request: Request, stored: FoundResponse): Request {
 }
 
 /**
- * Header fields a 304 must not change in the stored response (RFC 9111 §3.2): those describing the
- * stored body and its validator.
- */
-const KEPT_ON_UPDATE = new Set(["content-length", "content-encoding", "content-md5", "content-range", "etag", "transfer-encoding"]);
-
-/**
- * RFC 9111 §4.3.4: a 304 updates the stored response's header fields and so its freshness. The
- * updated entry is written back in the background; if the update forbids storing, the stored body
+ * RFC 9111 §4.3.4: a 304 that selects the stored response (not-modified.ts) updates its header
+ * fields and so its freshness, except the fields that describe the stored body and Set-Cookie
+ * (RFC 9111 §3.2, not-modified.ts). The updated entry is written back in the background; if the
+ * update forbids storing (judged with the 304's Set-Cookie, as a 200's would be), the stored body
  * still answers this request once. A streaming (large) entry is read whole: it is stored again.
  */
 async function refreshAfterNotModified(
@@ -186,22 +262,26 @@ async function refreshAfterNotModified(
   foundStored: FoundResponse,
   notModified: Response,
   receivedAt: number,
-): Promise<{ stored: StoredResponse; written: boolean }> {
+): Promise<{ stored: StoredResponse; written: boolean; setCookies: string[] }> {
   await notModified.body?.cancel();
   const stored = await wholeResponse(foundStored);
   const headers = headersOf(stored.meta.headers);
-  for (const [name, value] of deliveredHeaders(notModified.headers)) {
-    if (!KEPT_ON_UPDATE.has(name) && name !== "via") headers.set(name, value);
+  const received = deliveredHeaders(notModified.headers);
+  for (const [name, value] of received) {
+    if (updatesStoredField(name)) headers.set(name, value);
   }
-  const decision = decideStorage({ method: "GET", requestHeaders: request.headers, status: stored.meta.status, responseHeaders: headers, policy: ctx.route.cache, receivedAt });
-  if (!decision.store) return { written: false, stored: { meta: { ...stored.meta, headers: [...headers] }, body: stored.body } };
+  const setCookies = received.getSetCookie();
+  const judged = new Headers(headers);
+  for (const cookie of setCookies) judged.append("set-cookie", cookie);
+  const decision = decideStorage({ method: "GET", requestHeaders: request.headers, status: stored.meta.status, responseHeaders: judged, policy: ctx.route.cache, receivedAt });
+  if (!decision.store) return { written: false, setCookies, stored: { meta: { ...stored.meta, headers: [...headers] }, body: stored.body } };
   const updated: StoredResponse = { meta: { ...stored.meta, headers: [...headers], ...entryTimes(decision, receivedAt) }, body: stored.body };
   ctx.exec.waitUntil(
     writeEntry(ctx, request.headers, found, updated, varyHeaderNames(headers.get("vary"))).catch((error: unknown) =>
       logEvent("warn", "cache_store_failed", { route: ctx.route.name, error: describeError(error) }),
     ),
   );
-  return { written: true, stored: updated };
+  return { written: true, setCookies, stored: updated };
 }
 
 async function writeEntry(ctx: CacheRequest, requestHeaders: Headers, found: Found, stored: StoredResponse, varyNames: string[]): Promise<void> {

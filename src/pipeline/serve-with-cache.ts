@@ -7,8 +7,10 @@
 //   fresh    -> deliver HIT
 //   stale, within stale-while-revalidate -> deliver HIT now, refresh in waitUntil (once per isolate)
 //   miss / stale -> fill-from-origin.ts: collapsed, conditional when a validator exists;
-//               storable -> stream to the client while the copy is stored; waiters get the copy
+//               storable -> stream to the client while the copy is stored; waiters get the copy,
+//               or the fill's failure once (at the latest at the route's deadline)
 //   origin failed or answered 500/502/503/504, entry within stale-if-error -> deliver the stale entry
+//               (looked up then if hit-for-pass skipped the lookup)
 import type { CacheStatus, ForwardReason } from "../cache/cache-status.ts";
 import { ambiguousKeyedCookie, buildCacheKey, isKeyedByUrlOnly, normalizeQuery, parseCookies } from "../cache/cache-key.ts";
 import { has, parseDirectives } from "../cache/cache-control.ts";
@@ -21,7 +23,7 @@ import type { CompiledRoute } from "../config/validate-config.ts";
 import { OutpostError } from "../lib/errors.ts";
 import { fileIdentity, type PurgeLedger, type PurgeVerdict } from "../purge/purge-ledger.ts";
 import { describeError, logEvent } from "../lib/log.ts";
-import { deliverEntry, deliverResponse } from "./deliver.ts";
+import { deliverEntry, deliverRangeOfWhole, deliverResponse } from "./deliver.ts";
 import { fetchAndStore, fillFromOrigin, originRequest } from "./fill-from-origin.ts";
 import { upstreamFailure } from "./forward.ts";
 import type { CacheRequest, Found, Hit } from "./types.ts";
@@ -135,6 +137,8 @@ export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
   const lookup = skipLookup ? ({ kind: "miss", fwd: "miss", primaryKey: key } satisfies Found) : findEntry(store, key, ctx, lookupAt);
   const found = afterPurges(lookup instanceof Promise ? await lookup : lookup, ctx);
   const honorRequest = route.cache.request_cache_control === "honor";
+  // A request that forbids storing (honoured directives only) cannot lead a fill others wait for.
+  const requestNoStore = honorRequest && has(parseDirectives(requestHeaders.get("cache-control")), "no-store");
   let fwd: ForwardReason = skipLookup ? "bypass" : found.kind === "miss" ? found.fwd : "stale";
 
   if (found.kind === "hit") {
@@ -160,9 +164,11 @@ export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
     throw new OutpostError(504, "not_cached", "The request asked for a cached response only (only-if-cached) and no usable one is stored");
   }
 
-  const fill = await fillFromOrigin(ctx, key, found, { collapse: !skipLookup && request.method === "GET" });
+  const fill = await fillFromOrigin(ctx, key, found, { collapse: !skipLookup && request.method === "GET" && !requestNoStore });
   const now = deps.clock.now();
   const requestWindow = found.kind === "hit" && honorRequest ? requestStaleIfErrorSeconds(requestHeaders.get("cache-control"), found.stored.meta.headers, route.cache) : 0;
+  // Hit-for-pass skipped the lookup; it must never hide the entry stale-if-error needs: look now.
+  const staleSkipped = () => (recentlyUncacheable && !authenticated ? findStaleForError(store, key, ctx, now) : undefined);
   const stale = found.kind === "hit" && isUsableOnError(found.stored.meta, now, requestWindow) ? found.stored : undefined;
   const servingStale = stale && (fill.kind === "failed" || (fill.kind === "response" && isStaleIfErrorStatus(fill.response.status)));
   // A streaming stale entry that is not served is let go (a 304 has read it whole: fill-from-origin.ts).
@@ -172,28 +178,53 @@ export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
     return deliverEntry(fill.stored, request, reported({ fwd, collapsed: true, ttl: ttlSeconds(fill.stored.meta, now), detail: "collapsed" }), now);
   }
   if (fill.kind === "revalidated") {
-    return deliverEntry(fill.stored, request, reported({ fwd, fwdStatus: 304, stored: fill.written, ttl: ttlSeconds(fill.stored.meta, now) }), now);
+    const revalidated = deliverEntry(fill.stored, request, reported({ fwd, fwdStatus: 304, stored: fill.written, ttl: ttlSeconds(fill.stored.meta, now) }), now);
+    // The 304's Set-Cookie is this client's alone (never in the stored entry: not-modified.ts).
+    for (const cookie of fill.setCookies) revalidated.headers.append("set-cookie", cookie);
+    return revalidated;
   }
   if (fill.kind === "failed") {
-    if (stale) return deliverEntry(stale, request, reported({ fwd: "stale", ttl: ttlSeconds(stale.meta, now), detail: "stale-if-error" }), now);
-    throw upstreamFailure(route, fill.attempts);
+    // A waiter's fill may have failed with the origin's error status: the same rule as the leader's.
+    const rescue = fill.status === undefined || isStaleIfErrorStatus(fill.status) ? (stale ?? (await staleSkipped())) : undefined;
+    if (rescue) return deliverEntry(rescue, request, reported({ fwd: "stale", ttl: ttlSeconds(rescue.meta, now), detail: "stale-if-error" }), now);
+    // A waiter answers with the failure of the fill it waited for, once; the leader with its own.
+    throw fill.error ?? upstreamFailure(route, fill.attempts);
   }
   const { response } = fill;
-  if (isStaleIfErrorStatus(response.status) && stale) {
+  const rescue = isStaleIfErrorStatus(response.status) ? (stale ?? (await staleSkipped())) : undefined;
+  if (rescue) {
     await fill.body?.cancel();
-    return deliverEntry(stale, request, reported({ fwd: "stale", fwdStatus: response.status, ttl: ttlSeconds(stale.meta, now), detail: "stale-if-error" }), now);
+    return deliverEntry(rescue, request, reported({ fwd: "stale", fwdStatus: response.status, ttl: ttlSeconds(rescue.meta, now), detail: "stale-if-error" }), now);
   }
   const status: CacheStatus = { fwd, fwdStatus: response.status, stored: fill.times !== undefined, detail: fill.bypass ?? (found.kind === "miss" && found.purged ? "purged" : undefined) };
   if (fill.times) {
     status.ttl = ttlSeconds(fill.times, now);
     if (recentlyUncacheable) deps.cacheState.forgetUncacheable(key);
-  } else if (found.kind === "miss" && !authenticated && response.status < 500 && request.method === "GET" && !requestHeaders.has("range")) {
-    // Only plain misses of whole objects: a key with a stored entry must stay visible for
-    // stale-if-error, and a range's 206 says nothing about the whole object.
+  } else if (found.kind === "miss" && !found.marker && !authenticated && response.status < 500 && request.method === "GET" && !requestHeaders.has("range") && !isRequestSide(fill.bypass, requestNoStore)) {
+    // Only plain misses of whole objects, unstorable because of the URL's answer: a key with a stored
+    // entry (a Vary marker: its variants) must stay visible for stale-if-error, a range's 206 says
+    // nothing about the whole object, and one client's request must not switch the cache off for all.
     deps.cacheState.rememberUncacheable(key, now);
   }
   if (recentlyUncacheable && !fill.times) status.detail = `recently-uncacheable:${fill.bypass}`;
-  return deliverResponse(response, { route, ...fill.served }, reported(status), fill.body, fill.headers);
+  const delivered = deliverResponse(response, { route, ...fill.served }, reported(status), fill.body, fill.headers);
+  // A collapsed fill asked for the whole object: this client's range is cut from it.
+  return requestHeaders.has("range") && request.method === "GET" ? deliverRangeOfWhole(delivered, requestHeaders, now) : delivered;
+}
+
+/** Why an answer went unstored because of this request (its Authorization, Cookie or honoured no-store), not the URL's answer. */
+function isRequestSide(bypass: string | undefined, requestNoStore: boolean): boolean {
+  return bypass === "authorization" || bypass === "heuristic-with-cookie" || bypass === "method" || (bypass === "no-store" && requestNoStore);
+}
+
+/** The stored entry for `key` if stale-if-error still allows it (for a request that skipped the lookup). */
+async function findStaleForError(store: TieredStore, key: string, ctx: CacheRequest, now: number): Promise<FoundResponse | undefined> {
+  const lookup = findEntry(store, key, ctx, now);
+  const found = afterPurges(lookup instanceof Promise ? await lookup : lookup, ctx);
+  if (found.kind !== "hit") return undefined;
+  if (isUsableOnError(found.stored.meta, now)) return found.stored;
+  discardBody(found.stored.body);
+  return undefined;
 }
 
 /** stale-while-revalidate: one background refresh per key per isolate at a time, and per second. */

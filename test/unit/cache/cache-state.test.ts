@@ -2,6 +2,8 @@
 // routes, hashed keys not kept, and bounded.
 import { describe, expect, it } from "vitest";
 import { CacheState } from "../../../src/cache/cache-state.ts";
+import { OutpostError } from "../../../src/lib/errors.ts";
+import { TestClock } from "../../helpers/worker.ts";
 
 function counter(key: string | Promise<string>) {
   const build = () => {
@@ -44,5 +46,45 @@ describe("CacheState.keyFor", () => {
     state.keyFor(route, "https://example.com/new", build); // the 1,001st: the memory is cleared first
     state.keyFor(route, "https://example.com/0", build);
     expect(build.calls).toBe(1_002);
+  });
+});
+
+describe("CacheState.startFill (collapsed fills)", () => {
+  const deadlineError = () => new OutpostError(504, "origin_timeout", "deadline");
+
+  it("answers waiters with the first share only, and unregisters the fill", async () => {
+    const state = new CacheState();
+    const clock = new TestClock();
+    const led = state.startFill("k", clock, 1_000, deadlineError);
+    expect(state.inflight.get("k")).toBe(led.fill);
+    led.share({ kind: "none" });
+    led.share({ kind: "failed", error: deadlineError() });
+    expect(await led.fill.shared).toEqual({ kind: "none" });
+    expect(state.inflight.has("k")).toBe(false);
+    expect(clock.pendingTimers()).toBe(0);
+  });
+
+  it("settles at the route's deadline, not a millisecond before, and abandons the copy being stored", async () => {
+    const state = new CacheState();
+    const clock = new TestClock();
+    const led = state.startFill("k", clock, 1_000, deadlineError);
+    expect(led.fill.deadlineAt).toBe(clock.now() + 1_000);
+    clock.advance(999);
+    expect(state.inflight.has("k")).toBe(true);
+    expect(led.fill.expired.aborted).toBe(false);
+    clock.advance(1);
+    const shared = await led.fill.shared;
+    expect(shared.kind === "failed" && shared.error.status).toBe(504);
+    expect(led.fill.expired.aborted).toBe(true);
+    expect(state.inflight.has("k")).toBe(false);
+  });
+
+  it("does not unregister a newer fill of the same key", () => {
+    const state = new CacheState();
+    const clock = new TestClock();
+    const old = state.startFill("k", clock, 1_000, deadlineError);
+    const newer = state.startFill("k", clock, 1_000, deadlineError);
+    old.share({ kind: "none" });
+    expect(state.inflight.get("k")).toBe(newer.fill);
   });
 });
