@@ -1,7 +1,9 @@
 // What one isolate remembers about the cache between requests: fills in flight (request
 // collapsing), refreshes in flight (stale-while-revalidate deduplication), recent KV writes, and
 // the hot tier.
+import { Admission } from "./admission.ts";
 import type { StoredResponse } from "./entry.ts";
+import { FillBudget, FILL_BUDGET_BYTES } from "./fill-budget.ts";
 import { MemoryTier } from "./memory-tier.ts";
 import { ColoTier, KeyThrottle, KV_MIN_WRITE_INTERVAL_MS, KvTier, TieredStore, type CacheTier, type TierName } from "./tiered-store.ts";
 
@@ -26,6 +28,14 @@ export class CacheState {
   readonly refreshThrottle = new KeyThrottle(1_000);
   /** The hot tier: small objects in this isolate's memory. */
   readonly memory = new MemoryTier();
+  /** The bytes all fills in flight may hold (fill-budget.ts). */
+  readonly fills: FillBudget;
+  /** Which storage tiers a fill may write (admission.ts). */
+  readonly admission = new Admission();
+
+  constructor({ fillBudgetBytes = FILL_BUDGET_BYTES }: { fillBudgetBytes?: number } = {}) {
+    this.fills = new FillBudget(fillBudgetBytes);
+  }
   /** Keys whose last response could not be stored, until when to skip looking them up. */
   private readonly uncacheableUntil = new Map<string, number>();
 

@@ -144,6 +144,7 @@ export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
     throw new OutpostError(504, "not_cached", "The request asked for a cached response only (only-if-cached) and none is stored");
   }
 
+  deps.cacheState.admission.noteOriginRequest(key, route.cache.admission, lookupAt); // counts toward storage admission
   const fill = await fillFromOrigin(ctx, key, found, { collapse: !skipLookup && request.method === "GET" });
   const now = deps.clock.now();
   const stale = found.kind === "hit" && isUsableOnError(found.stored.meta, now) ? found.stored : undefined;
@@ -170,7 +171,7 @@ export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
   if (fill.times) {
     status.ttl = ttlSeconds(fill.times, now);
     if (recentlyUncacheable) deps.cacheState.forgetUncacheable(key);
-  } else if (found.kind === "miss" && !authenticated && response.status < 500 && request.method === "GET" && !requestHeaders.has("range")) {
+  } else if (found.kind === "miss" && !authenticated && fill.bypass !== "fill-budget" && response.status < 500 && request.method === "GET" && !requestHeaders.has("range")) {
     // Only plain misses of whole objects: a key with a stored entry must stay visible for
     // stale-if-error, and a range's 206 says nothing about the whole object.
     deps.cacheState.rememberUncacheable(key, now);
