@@ -13,8 +13,10 @@ export type SharedFill = { kind: "entry"; stored: StoredResponse; varyValues: st
 /** How long a URL whose response could not be stored skips the storage tiers (Varnish's hit-for-pass). */
 export const UNCACHEABLE_MEMORY_MS = 30_000;
 const MAX_REMEMBERED_UNCACHEABLE = 10_000;
-/** Keys remembered per route (URLs of up to a few KB each: a few MB at most). */
+/** Keys remembered, all routes together (URLs up to MAX_REMEMBERED_HREF_CHARS and keys up to ~512 B: ~3 MB at most). */
 const MAX_REMEMBERED_KEYS = 1_000;
+/** Longer URLs (a cache-busting query can be kilobytes long while its key drops it) are not remembered. */
+export const MAX_REMEMBERED_HREF_CHARS = 1_024;
 
 export class CacheState {
   readonly inflight = new Map<string, Promise<SharedFill>>();
@@ -44,17 +46,23 @@ export class CacheState {
    * and URL text, for routes keyed by the URL alone: every hit of a URL builds the same key, and
    * remembering it made a KV-tier hit 1.3% faster (npm run ab, 8 rounds). Cleared when full.
    */
-  private readonly keysByRoute = new WeakMap<object, Map<string, string>>();
+  private keysByRoute = new WeakMap<object, Map<string, string>>();
+  private rememberedKeys = 0;
 
   keyFor(route: object, href: string, build: () => string | Promise<string>): string | Promise<string> {
     let keys = this.keysByRoute.get(route);
     const known = keys?.get(href);
     if (known !== undefined) return known;
     const built = build();
-    if (typeof built !== "string") return built; // hashed (long) keys are rare: not remembered
+    if (typeof built !== "string" || href.length > MAX_REMEMBERED_HREF_CHARS) return built; // hashed (long) keys are rare: not remembered
+    if (this.rememberedKeys >= MAX_REMEMBERED_KEYS) {
+      this.keysByRoute = new WeakMap();
+      this.rememberedKeys = 0;
+      keys = undefined;
+    }
     if (!keys) this.keysByRoute.set(route, (keys = new Map()));
-    if (keys.size >= MAX_REMEMBERED_KEYS) keys.clear();
     keys.set(href, built);
+    this.rememberedKeys += 1;
     return built;
   }
 
