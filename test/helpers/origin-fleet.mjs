@@ -13,7 +13,7 @@ import { createServer } from "node:http";
  *  | { kind: "slow", delayMs: number, then?: OriginBehavior }
  *  | { kind: "hang" }
  *  | { kind: "reset" }
- *  | { kind: "held-stream", firstChunk: string, rest: string }
+ *  | { kind: "held-stream", firstChunk: string, rest: string, headers?: Record<string, string> }
  *  | { kind: "pipe" }
  *  | { kind: "held", then: OriginBehavior }
  *  | { kind: "broken-body", status?: number, headers?: Record<string, string | string[]>, firstChunk: string, declaredLength: number, end: "stall" | "reset" }
@@ -112,7 +112,7 @@ class FleetOrigin {
         res.end(behavior.body ?? "");
         return;
       case "held-stream":
-        res.writeHead(200, { ...base, "content-type": "text/plain" });
+        res.writeHead(200, { ...base, "content-type": "text/plain", ...behavior.headers });
         res.write(behavior.firstChunk);
         this.releases.push(() => res.end(behavior.rest));
         return;
