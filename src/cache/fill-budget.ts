@@ -13,6 +13,8 @@ export class FillBudget {
   readonly maxBytes: number;
   private used = 0;
   private fills = 0;
+  /** The most ever held at once in this isolate (admin status, bench). */
+  private peak = 0;
 
   constructor(maxBytes = FILL_BUDGET_BYTES) {
     this.maxBytes = maxBytes;
@@ -23,6 +25,7 @@ export class FillBudget {
     if (!(bytes >= 0) || this.used + bytes > this.maxBytes) return undefined;
     this.used += bytes;
     this.fills += 1;
+    this.peak = Math.max(this.peak, this.used);
     return new FillReservation(this, bytes);
   }
 
@@ -30,6 +33,7 @@ export class FillBudget {
   adjust(delta: number): boolean {
     if (delta > 0 && this.used + delta > this.maxBytes) return false;
     this.used += delta;
+    this.peak = Math.max(this.peak, this.used);
     return true;
   }
 
@@ -40,8 +44,8 @@ export class FillBudget {
   }
 
   /** What the fills in flight hold (admin status, bench, tests). */
-  get usage(): { fills: number; bytes: number; max_bytes: number } {
-    return { fills: this.fills, bytes: this.used, max_bytes: this.maxBytes };
+  get usage(): { fills: number; bytes: number; peak_bytes: number; max_bytes: number } {
+    return { fills: this.fills, bytes: this.used, peak_bytes: this.peak, max_bytes: this.maxBytes };
   }
 }
 

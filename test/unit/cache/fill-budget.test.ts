@@ -10,7 +10,7 @@ describe("FillBudget", () => {
     expect(budget.reserve(41)).toBeUndefined();
     const b = budget.reserve(40);
     expect(b).toBeDefined();
-    expect(budget.usage).toEqual({ fills: 2, bytes: 100, max_bytes: 100 });
+    expect(budget.usage).toEqual({ fills: 2, bytes: 100, peak_bytes: 100, max_bytes: 100 });
     expect(budget.reserve(0)).toBeDefined(); // nothing left, but nothing asked
   });
 
@@ -19,7 +19,7 @@ describe("FillBudget", () => {
     const a = budget.reserve(100)!;
     a.release();
     a.release();
-    expect(budget.usage).toEqual({ fills: 0, bytes: 0, max_bytes: 100 });
+    expect(budget.usage).toEqual({ fills: 0, bytes: 0, peak_bytes: 100, max_bytes: 100 });
     expect(budget.reserve(100)).toBeDefined();
   });
 
