@@ -7,5 +7,5 @@ const startTracked = async (name, { script, env }) => {
   return { ...w, stop: () => w.mf.dispose() };
 };
 const results = await runMemory({ script, startTracked });
-console.log(JSON.stringify(results.map(r=>({n:r.name,g:r.growthBytes/2**20,b:r.baselineBytes/2**20,p:r.peakBytes/2**20,a:r.answers}))));
+console.log(JSON.stringify(results.map(r=>({n:r.name,g:r.growthBytes/2**20,b:r.baselineBytes/2**20,p:r.peakBytes/2**20,a:r.answers,after:r.afterBytes/2**20}))));
 console.log(JSON.stringify(results.map(({name, status, answers, problem}) => ({name, fill: status?.fill_budget, hot: status?.memory_tier, answers, problem}))));

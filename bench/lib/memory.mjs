@@ -72,11 +72,11 @@ async function withRss(pid, fn) {
   const sampler = startSampler(pid, 20);
   await sleep(300);
   const result = await fn();
-  await sleep(300);
+  await sleep(Number(process.env.MEM_SETTLE ?? 300));
   const samples = await sampler.stop();
   const baselineKiB = Math.min(...samples.filter(([t]) => t < 300).map(([, kib]) => kib));
   const peakKiB = Math.max(...samples.filter(([t]) => t >= 300).map(([, kib]) => kib));
-  return { ...result, baselineBytes: baselineKiB * 1024, peakBytes: peakKiB * 1024, growthBytes: (peakKiB - baselineKiB) * 1024 };
+  return { ...result, baselineBytes: baselineKiB * 1024, peakBytes: peakKiB * 1024, growthBytes: (peakKiB - baselineKiB) * 1024, afterBytes: samples.at(-1)[1] * 1024 };
 }
 
 const tally = (answers) => {
@@ -127,13 +127,13 @@ async function manyHeaderEntries(worker, headerBytes) {
 export async function runMemory({ script, startTracked }) {
   const origin = await startMemoryOrigin();
   const base = (cache_tiers) => ({
-    ...outpostEnv({ cache_tiers, pools: [{ name: "origin", origins: [{ name: "origin", address: origin.url }] }], routes: [{ name: "memory", default_pools: ["origin"] }] }),
+    ...outpostEnv({ cache_tiers, pools: [{ name: "origin", origins: [{ name: "origin", address: origin.url }] }], routes: [{ name: "memory", default_pools: ["origin"], ...(process.env.MEM_CACHE_OFF && { cache: { enabled: false } }) }] }),
     OUTPOST_ADMIN_TOKEN: { type: "text", value: ADMIN_TOKEN },
   });
   const results = [];
   const scenarios = [
     { name: `${CONCURRENT_MISSES} concurrent cache-busting misses of an 8 MB object`, kind: "fills", tiers: (process.env.MEM_TIERS ?? "memory,colo,kv").split(","), run: concurrentLargeMisses },
-    { name: `${HEADER_ENTRIES} misses with 64 KB of headers (tiers [memory])`, kind: "hot", tiers: ["memory"], run: (worker) => manyHeaderEntries(worker, 64 * 1024) },
+    { name: `${HEADER_ENTRIES} misses with 64 KB of headers (tiers [memory])`, kind: "hot", tiers: ["memory"], run: (worker) => manyHeaderEntries(worker, Number(process.env.MEM_HDR ?? 64 * 1024)) },
     { name: `${HEADER_ENTRIES} misses with 16 KB of headers (tiers [memory])`, kind: "hot", tiers: ["memory"], run: (worker) => manyHeaderEntries(worker, 16 * 1024) },
   ];
   try {

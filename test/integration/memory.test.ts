@@ -55,11 +55,12 @@ describe("the fill budget", () => {
       const response = await app.fetch(new Request(`https://www.example.com/large?bust=${index}`), workerEnv, next);
       const promise = response.text();
       await origin.release();
-      await promise;
+      const body = await promise;
       await waitOnExecutionContext(next);
+      expect(body).toBe(`${"a".repeat(1_000)}${"b".repeat(BODY_BYTES - 1_000)}`);
       return cacheStatus(response);
     };
-    expect(await again(0)).toBe("Outpost; hit; ttl=60; detail=memory");
+    expect(await again(0)).toBe("Outpost; hit; ttl=60; detail=memory"); // the record read in place is whole
     expect(await again(3)).toBe("Outpost; fwd=miss; fwd-status=200; ttl=60; stored");
     expect(await origin.hits()).toBe(5);
   });

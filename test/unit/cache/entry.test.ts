@@ -84,6 +84,27 @@ describe("readRecord", () => {
     expect(await readRecord(streamOf("hel", "lo"), 1_000, head, undefined, reservation(head.length + 9))).toBeUndefined(); // the join
   });
 
+  /** A byte stream (as a fetch body is): readRecord reads it into the record with a BYOB reader. */
+  function byteStreamOf(...chunks: string[]): ReadableStream<Uint8Array> {
+    return new ReadableStream({
+      type: "bytes",
+      start(controller) {
+        for (const chunk of chunks) controller.enqueue(bytes(chunk));
+        controller.close();
+      },
+    });
+  }
+
+  it.each([
+    ["the announced length", 5],
+    ["more than announced", 3],
+    ["less than announced", 9],
+  ])("builds the record in place from a byte stream of %s", async (_case, declared) => {
+    const record = await readRecord(byteStreamOf("hel", "lo"), 1_000, head, declared);
+    expect(new Uint8Array(record!.encoded)).toEqual(new Uint8Array(encodeRecord(meta, bytes("hello"))));
+    expect(new TextDecoder().decode(record!.body)).toBe("hello");
+  });
+
   it("grows the reservation when a body is longer than announced", async () => {
     expect(await readRecord(streamOf("hel", "lo"), 1_000, head, 3, reservation(head.length + 3))).toBeUndefined();
   });
