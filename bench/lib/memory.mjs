@@ -1,11 +1,16 @@
 // Memory budgets under hostile traffic, for `npm run bench`: each scenario on a fresh Outpost worker
 // (its own workerd process), with workerd's resident memory sampled from /proc while it runs and
 // Outpost's own counts read from the admin status (cache.fill_budget, cache.memory_tier).
-//   1. 16 concurrent cache-busting misses of an 8 MB object: RSS growth against the fill budget
-//      (src/cache/fill-budget.ts), and the budget's own high-water mark.
+//   1. 16 concurrent cache-busting misses of an 8 MB object, three times: passed through (route cache
+//      off: what the runtime itself needs to stream 16 answers), with tiers [memory, kv] (the fills
+//      read and hold the objects; default admission writes nothing for a key's first request), and
+//      with every tier (the local Cache API keeps its copies inside the same workerd process, which a
+//      production isolate does not). RSS growth beyond the pass-through is set against the fill budget
+//      (src/cache/fill-budget.ts), whose own high-water mark must stay within it.
 //   2. 4,000 misses whose answers carry 64 KB (then 16 KB) of headers: the hot tier's counted bytes
-//      against its configured bytes (src/cache/memory-tier.ts), and RSS growth.
-// Growth is the peak from the load's start on minus the lowest sample of the 300 ms before.
+//      against its configured bytes (src/cache/memory-tier.ts); RSS growth reported.
+// Growth is the peak from the load's start on minus the lowest sample of the 300 ms before. RSS also
+// holds garbage the GC has not collected yet: it is context, the counted bytes are the hard figures.
 import { Agent, createServer, get } from "node:http";
 import { outpostEnv } from "../../scripts/worker-bundle.mjs";
 import { pinCores, sleep, startSampler } from "./measure.mjs";
@@ -72,7 +77,7 @@ async function withRss(pid, fn) {
   const sampler = startSampler(pid, 20);
   await sleep(300);
   const result = await fn();
-  await sleep(Number(process.env.MEM_SETTLE ?? 300));
+  await sleep(300);
   const samples = await sampler.stop();
   const baselineKiB = Math.min(...samples.filter(([t]) => t < 300).map(([, kib]) => kib));
   const peakKiB = Math.max(...samples.filter(([t]) => t >= 300).map(([, kib]) => kib));
@@ -126,23 +131,25 @@ async function manyHeaderEntries(worker, headerBytes) {
  */
 export async function runMemory({ script, startTracked }) {
   const origin = await startMemoryOrigin();
-  const base = (cache_tiers) => ({
-    ...outpostEnv({ cache_tiers, pools: [{ name: "origin", origins: [{ name: "origin", address: origin.url }] }], routes: [{ name: "memory", default_pools: ["origin"], ...(process.env.MEM_CACHE_OFF && { cache: { enabled: false } }) }] }),
+  const base = (cache_tiers, cache = {}) => ({
+    ...outpostEnv({ cache_tiers, pools: [{ name: "origin", origins: [{ name: "origin", address: origin.url }] }], routes: [{ name: "memory", default_pools: ["origin"], cache }] }),
     OUTPOST_ADMIN_TOKEN: { type: "text", value: ADMIN_TOKEN },
   });
   const results = [];
+  const burst = `${CONCURRENT_MISSES} concurrent cache-busting misses of an 8 MB object`;
   const scenarios = [
-    { name: `${CONCURRENT_MISSES} concurrent cache-busting misses of an 8 MB object`, kind: "fills", tiers: (process.env.MEM_TIERS ?? "memory,colo,kv").split(","), run: concurrentLargeMisses },
-    { name: `${HEADER_ENTRIES} misses with 64 KB of headers (tiers [memory])`, kind: "hot", tiers: ["memory"], run: (worker) => manyHeaderEntries(worker, Number(process.env.MEM_HDR ?? 64 * 1024)) },
-    { name: `${HEADER_ENTRIES} misses with 16 KB of headers (tiers [memory])`, kind: "hot", tiers: ["memory"], run: (worker) => manyHeaderEntries(worker, 16 * 1024) },
+    { name: `${burst}, passed through (route cache off)`, kind: "pass", env: base(["memory", "colo", "kv"], { enabled: false }), run: concurrentLargeMisses },
+    { name: `${burst}, tiers [memory, kv]`, kind: "fills", env: base(["memory", "kv"]), run: concurrentLargeMisses },
+    { name: `${burst}, every tier (local Cache API in-process)`, kind: "fills", env: base(["memory", "colo", "kv"]), run: concurrentLargeMisses },
+    { name: `${HEADER_ENTRIES} misses with 64 KB of headers (tiers [memory])`, kind: "hot", env: base(["memory"]), run: (worker) => manyHeaderEntries(worker, 64 * 1024) },
+    { name: `${HEADER_ENTRIES} misses with 16 KB of headers (tiers [memory])`, kind: "hot", env: base(["memory"]), run: (worker) => manyHeaderEntries(worker, 16 * 1024) },
   ];
   try {
     for (const [index, scenario] of scenarios.entries()) {
-      if (process.env.MEM_ONLY && scenario.kind !== process.env.MEM_ONLY) continue;
-      const worker = await startTracked(`memory-${index}`, { script, env: base(scenario.tiers) });
+      const worker = await startTracked(`memory-${index}`, { script, env: scenario.env });
       try {
         if (!worker.pid) {
-          results.push({ ...scenario, problem: "workerd process not found (needs Linux and /proc)" });
+          results.push({ name: scenario.name, kind: scenario.kind, problem: "workerd process not found (needs Linux and /proc)" });
           continue;
         }
         pinCores([worker.pid]);
@@ -166,17 +173,24 @@ const mib = (bytes) => `${(bytes / MiB).toFixed(1)} MiB`;
 
 /** Rows for run.mjs's measurement table (its `measurements()` shape). */
 export function memoryMeasurements(results) {
+  const passed = results.find((r) => r.kind === "pass" && !r.problem);
   return results.flatMap((result) => {
     if (result.problem || !result.status) return [{ name: result.name, value: () => ({ value: result.problem ?? "no status", baseline: "", figure: "", number: Number.NaN }) }];
     const rss = `workerd RSS ${mib(result.baselineBytes)} -> peak ${mib(result.peakBytes)}`;
+    if (result.kind === "pass") {
+      return [{ name: `${result.name}: workerd RSS growth`, value: () => ({ value: `+${mib(result.growthBytes)} (${rss}); answers ${JSON.stringify(result.answers)}`, baseline: "", figure: mib(result.growthBytes), number: result.growthBytes }) }];
+    }
     if (result.kind === "fills") {
       const budget = result.status.fill_budget;
+      const beyond = result.growthBytes - (passed?.growthBytes ?? Number.NaN);
+      // Only the row without the in-process Cache API has a target: the local Cache API's copies are not the isolate's.
+      const targeted = !/every tier/.test(result.name);
       return [
         {
-          name: `${result.name}: workerd RSS growth vs the fill budget`,
-          target: `< budget + 50%`,
-          met: (x) => x < 1.5,
-          value: () => ({ value: `+${mib(result.growthBytes)} (${rss}); answers ${JSON.stringify(result.answers)}`, baseline: `fill budget ${mib(budget.max_bytes)}`, figure: `${(result.growthBytes / budget.max_bytes).toFixed(2)}x budget`, number: result.growthBytes / budget.max_bytes }),
+          name: `${result.name}: workerd RSS growth beyond the pass-through, vs the fill budget`,
+          target: targeted ? "< 1.5x budget" : undefined,
+          met: targeted ? (x) => x < 1.5 : undefined,
+          value: () => ({ value: `+${mib(result.growthBytes)} (${rss}), pass-through +${mib(passed?.growthBytes ?? Number.NaN)}; answers ${JSON.stringify(result.answers)}`, baseline: `fill budget ${mib(budget.max_bytes)}`, figure: `${(beyond / budget.max_bytes).toFixed(2)}x budget`, number: beyond / budget.max_bytes }),
         },
         {
           name: `${result.name}: fill budget high-water mark`,
@@ -194,7 +208,7 @@ export function memoryMeasurements(results) {
         target: "<= 1x",
         met: (x) => x <= 1,
         strict: true,
-        value: () => ({ value: `${hot.entries} entries, ${mib(hot.bytes)} counted; +${mib(result.growthBytes)} RSS (${rss}), ${result.seconds.toFixed(1)} s`, baseline: `hot tier ${mib(hot.max_bytes)}`, figure: `${(hot.bytes / hot.max_bytes).toFixed(2)}x`, number: hot.bytes / hot.max_bytes }),
+        value: () => ({ value: `${hot.entries} entries, ${mib(hot.bytes)} counted; RSS +${mib(result.growthBytes)} (${rss}), ${result.seconds.toFixed(1)} s`, baseline: `hot tier ${mib(hot.max_bytes)}`, figure: `${(hot.bytes / hot.max_bytes).toFixed(2)}x`, number: hot.bytes / hot.max_bytes }),
       },
     ];
   });
