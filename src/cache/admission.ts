@@ -16,8 +16,13 @@ export const ADMISSION_MAX_KEYS = 4_096;
 
 export type AdmissionPolicy = CachePolicy["admission"];
 
-/** Whether a storage tier may take this fill's write: undefined when it may, else why not (logged). */
-export type AdmitTier = (tier: "colo" | "kv") => "admission" | "kv-write-budget" | undefined;
+/** What one fill may write (Admission.admit). */
+export interface TierAdmission {
+  /** "admission" when the tier may not take the write (its count is not reached), else undefined. */
+  refuses(tier: "colo" | "kv"): "admission" | undefined;
+  /** Takes one write from the route's KV budget; false when it is spent. Asked after the per-key throttle. */
+  takeKvWrite(): boolean;
+}
 
 class TokenBucket {
   private tokens: number;
@@ -60,19 +65,20 @@ export class Admission {
 
   /**
    * The tiers a fill of `key` on `route` may write; `foundInStorage` when it refreshes a copy read
-   * from the Cache API or KV (admitted before). Every KV write asked of the result takes a token.
+   * from the Cache API or KV (admitted before).
    */
-  admit(route: { cache: { admission: AdmissionPolicy } }, key: string, foundInStorage: boolean, now: number): AdmitTier {
+  admit(route: { cache: { admission: AdmissionPolicy } }, key: string, foundInStorage: boolean, now: number): TierAdmission {
     const policy = route.cache.admission;
     const requests = this.requestsWithin(key, policy, now);
     const colo = foundInStorage || requests >= policy.colo_after_requests;
     const kv = foundInStorage || requests >= policy.kv_after_requests;
-    return (tier) => {
-      if (tier === "colo") return colo ? undefined : "admission";
-      if (!kv) return "admission";
-      let bucket = this.kvBuckets.get(route);
-      if (!bucket) this.kvBuckets.set(route, (bucket = new TokenBucket(policy.kv_writes_per_minute, now)));
-      return bucket.take(now) ? undefined : "kv-write-budget";
+    return {
+      refuses: (tier) => ((tier === "colo" ? colo : kv) ? undefined : "admission"),
+      takeKvWrite: () => {
+        let bucket = this.kvBuckets.get(route);
+        if (!bucket) this.kvBuckets.set(route, (bucket = new TokenBucket(policy.kv_writes_per_minute, now)));
+        return bucket.take(now);
+      },
     };
   }
 }

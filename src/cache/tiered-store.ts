@@ -5,7 +5,7 @@
 import { describeError, logEvent } from "../lib/log.ts";
 import { withLength } from "../lib/streams.ts";
 import { decodeRecord, encodeRecord, readStreamedRecord, retentionSeconds, type EntryMeta, type StoredBody, type StoredRecord, type StreamedResponse } from "./entry.ts";
-import type { AdmitTier } from "./admission.ts";
+import type { TierAdmission } from "./admission.ts";
 import { HOT_TIER_MAX_BODY_BYTES, type MemoryTier } from "./memory-tier.ts";
 
 /** KV's minimum expirationTtl. */
@@ -226,15 +226,16 @@ export class TieredStore {
    * Writes the hot tier and every storage tier `admit` allows (admission.ts; all when absent);
    * failures are logged, never thrown. `encoded` is the record when already built.
    */
-  async put(key: string, meta: EntryMeta, body: StoredBody | undefined, now: number, encoded?: ArrayBuffer, admit?: AdmitTier): Promise<void> {
+  async put(key: string, meta: EntryMeta, body: StoredBody | undefined, now: number, encoded?: ArrayBuffer, admit?: TierAdmission): Promise<void> {
     const ttl = retentionSeconds(meta, now);
     if (ttl <= 0) return;
     this.memory?.set(key, { meta, body: body ?? new ArrayBuffer(0) } as StoredRecord, now);
     let data: ArrayBuffer | undefined = encoded;
     await Promise.all(
       this.tiers.map((tier) => {
-        // The per-key throttle first: a write it skips takes no token from the KV write budget.
-        const refused = tier.name === "kv" && !this.throttle.allow(key, now) ? "one write per second per key" : admit?.(tier.name as "colo" | "kv");
+        // Admission's count first, then the per-key throttle, then the KV budget: a write refused
+        // earlier neither marks the key as written this second nor takes a token.
+        const refused = admit?.refuses(tier.name as "colo" | "kv") ?? this.kvRefuses(tier, key, now, admit);
         if (refused) {
           logEvent("debug", "cache_tier_write_skipped", { tier: tier.name, reason: refused });
           return undefined;
@@ -242,6 +243,12 @@ export class TieredStore {
         return this.writeAllowed(tier, key, (data ??= encodeRecord(meta, body)), ttl);
       }),
     );
+  }
+
+  private kvRefuses(tier: CacheTier, key: string, now: number, admit: TierAdmission | undefined): string | undefined {
+    if (tier.name !== "kv") return undefined;
+    if (!this.throttle.allow(key, now)) return "one write per second per key";
+    return admit && !admit.takeKvWrite() ? "kv-write-budget" : undefined;
   }
 
   /** Every tier's record for `key`, read without refilling anything (explain). */

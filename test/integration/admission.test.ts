@@ -41,6 +41,14 @@ describe("storage admission (defaults)", () => {
     expect(await origin.hits()).toBe(2);
   });
 
+  it("writes KV on a second origin request in the same second: the refused first write does not count against KV's one write per second per key", async () => {
+    const { worker, kvKeys } = await site({}, ["kv"]);
+    expect(await fetchText(worker, "/same-second")).toBe("Outpost; fwd=miss; fwd-status=200; ttl=60; stored");
+    expect(await kvKeys()).toEqual([]);
+    await fetchText(worker, "/same-second");
+    expect(await kvKeys()).toHaveLength(1);
+  });
+
   it("writes no KV entry for cache-busting query strings, each fetched once; the location tier still takes them", async () => {
     const { worker, kvKeys } = await site();
     for (let index = 0; index < 20; index += 1) await fetchText(worker, `/busted?v=${index}`);
