@@ -11,7 +11,8 @@
 import type { CacheStatus, ForwardReason } from "../cache/cache-status.ts";
 import { buildCacheKey, isKeyedByUrlOnly, normalizeQuery, parseCookies } from "../cache/cache-key.ts";
 import { has, parseDirectives } from "../cache/cache-control.ts";
-import { discardBody, wholeResponse, type FoundResponse, type ResponseEntryMeta, type StoredResponse } from "../cache/entry.ts";
+import type { FillReservation } from "../cache/fill-budget.ts";
+import { discardBody, isStreamed, wholeResponse, type FoundResponse, type ResponseEntryMeta, type StoredResponse } from "../cache/entry.ts";
 import { decideReuse, isUsableOnError, staleFrom, ttlSeconds } from "../cache/freshness.ts";
 import type { Lookup, TieredStore } from "../cache/tiered-store.ts";
 import { variantKey } from "../cache/variants.ts";
@@ -132,12 +133,27 @@ export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
       return deliverEntry(found.stored, request, reported({ hit: true, ttl: ttlSeconds(found.stored.meta, now), detail: found.tier }), now);
     }
     if (reuse.kind === "stale-while-revalidate") {
+      const status = reported({ hit: true, ttl: ttlSeconds(found.stored.meta, now), detail: `${found.tier}:stale-while-revalidate` });
       // The background refresh may need the bytes (a 304 keeps them) while the client reads the
-      // entry, so a streaming entry is read whole.
-      const pending = wholeResponse(found.stored);
-      const stored = pending instanceof Promise ? await pending : pending;
-      refreshInBackground(ctx, key, { ...found, stored });
-      return deliverEntry(stored, request, reported({ hit: true, ttl: ttlSeconds(stored.meta, now), detail: `${found.tier}:stale-while-revalidate` }), now);
+      // entry, so the one request that refreshes reads a streaming entry whole, within the fill
+      // budget (cache/fill-budget.ts); every other stale hit streams it.
+      const streamed = isStreamed(found.stored);
+      let refresh = claimRefresh(ctx, key);
+      const reservation = refresh && streamed ? deps.cacheState.fills.reserve(found.stored.body.byteLength) : undefined;
+      if (refresh && streamed && !reservation) refresh = releaseRefresh(ctx, key);
+      if (!refresh) return deliverEntry(found.stored, request, status, now);
+      let stored = wholeResponse(found.stored);
+      if (stored instanceof Promise) {
+        try {
+          stored = await stored;
+        } catch (error) {
+          reservation?.release();
+          releaseRefresh(ctx, key);
+          throw error;
+        }
+      }
+      refreshInBackground(ctx, key, { ...found, stored }, reservation);
+      return deliverEntry(stored, request, status, now);
     }
   } else if (honorRequest && has(parseDirectives(requestHeaders.get("cache-control")), "only-if-cached")) {
     // RFC 9111 §5.2.1.7: nothing stored that satisfies the request -> 504.
@@ -180,16 +196,29 @@ export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
   return deliverResponse(response, { route, ...fill.served }, reported(status), fill.body, fill.headers);
 }
 
-/** stale-while-revalidate: one background refresh per key per isolate at a time, and per second. */
-function refreshInBackground(ctx: CacheRequest, key: string, found: Hit<StoredResponse>): void {
+/** stale-while-revalidate: one background refresh per key per isolate at a time, and per second. True when this request refreshes. */
+function claimRefresh(ctx: CacheRequest, key: string): boolean {
   const { refreshing, refreshThrottle } = ctx.deps.cacheState;
-  if (refreshing.has(key) || !refreshThrottle.allow(key, ctx.deps.clock.now())) return;
+  if (refreshing.has(key) || !refreshThrottle.allow(key, ctx.deps.clock.now())) return false;
   refreshing.add(key);
+  return true;
+}
+
+function releaseRefresh(ctx: CacheRequest, key: string): false {
+  ctx.deps.cacheState.refreshing.delete(key);
+  return false;
+}
+
+/** The refresh claimed by claimRefresh; `reservation` (the stale bytes held for a 304) is released when it ends. */
+function refreshInBackground(ctx: CacheRequest, key: string, found: Hit<StoredResponse>, reservation?: FillReservation): void {
   const refresh = fetchAndStore(ctx, originRequest(ctx, true), found, undefined, true)
     .then(async (fill) => {
       if (fill.kind === "response" && !fill.times) await fill.body?.cancel();
     })
     .catch((error: unknown) => logEvent("warn", "cache_refresh_failed", { route: ctx.route.name, error: describeError(error) }))
-    .finally(() => refreshing.delete(key));
+    .finally(() => {
+      releaseRefresh(ctx, key);
+      reservation?.release();
+    });
   ctx.exec.waitUntil(refresh);
 }

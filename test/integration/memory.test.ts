@@ -101,3 +101,43 @@ describe("the hot tier", () => {
     expect(worker.deps.cacheState.memory.size.bytes).toBeGreaterThan(3 * 20_000); // the record's bytes and two decoded copies
   });
 });
+
+describe("stale-while-revalidate on a large entry", () => {
+  const LARGE = 1_500_000; // above STREAMED_VALUE_MIN_BYTES: storage tiers stream it
+  const large = { kind: "large" as const, bytes: LARGE, headers: { "cache-control": "max-age=1, stale-while-revalidate=600" } };
+
+  /** Stores the entry, lets it go stale, then sends three stale hits at once from a new isolate while the refresh is held. */
+  async function staleHits(fillBudgetBytes?: number) {
+    const { origin, workerEnv } = await site({ kind: "sequence", steps: [large, { kind: "held", then: large }] });
+    const clock = new TestClock();
+    await (await createTestWorker(workerEnv, { clock }).fetch(new Request("https://www.example.com/big"))).arrayBuffer();
+    clock.advance(2_000);
+    const deps = createDeps(clock, () => 0, () => 1);
+    deps.cacheState = new CacheState(fillBudgetBytes === undefined ? {} : { fillBudgetBytes });
+    const app = createApp(deps);
+    const ctx = createExecutionContext();
+    const responses = await Promise.all([1, 2, 3].map(() => app.fetch(new Request("https://www.example.com/big"), workerEnv, ctx)));
+    return { origin, deps, ctx, responses };
+  }
+
+  it("reads the entry whole for the one request that refreshes it, within the fill budget; the other stale hits stream it", async () => {
+    const { origin, deps, ctx, responses } = await staleHits();
+    expect(responses.map(cacheStatus)).toEqual(Array(3).fill("Outpost; hit; ttl=-1; detail=colo:stale-while-revalidate"));
+    expect(deps.cacheState.fills.usage).toMatchObject({ fills: 1, bytes: LARGE });
+    const sizes = await Promise.all(responses.map(async (response) => (await response.arrayBuffer()).byteLength));
+    expect(sizes).toEqual([LARGE, LARGE, LARGE]);
+    await origin.release();
+    await waitOnExecutionContext(ctx);
+    expect(deps.cacheState.fills.usage.bytes).toBe(0);
+    expect(await origin.hits()).toBe(2); // the fill, then one refresh
+  });
+
+  it("skips the refresh when the fill budget cannot hold the entry, and streams every stale hit", async () => {
+    const { origin, deps, ctx, responses } = await staleHits(LARGE - 1);
+    const sizes = await Promise.all(responses.map(async (response) => (await response.arrayBuffer()).byteLength));
+    expect(sizes).toEqual([LARGE, LARGE, LARGE]);
+    await waitOnExecutionContext(ctx);
+    expect(deps.cacheState.fills.usage.peak_bytes).toBe(0);
+    expect(await origin.hits()).toBe(1);
+  });
+});
