@@ -302,7 +302,7 @@ export async function readRecord(
   reservation: ByteReservation = { resize: () => true },
 ): Promise<{ encoded: ArrayBuffer; body: Uint8Array<ArrayBuffer> } | undefined> {
   let stream = body;
-  const hinted = declaredLength !== undefined && Number.isSafeInteger(declaredLength) && declaredLength >= 0 && declaredLength <= limit;
+  const hinted = stream !== null && declaredLength !== undefined && Number.isSafeInteger(declaredLength) && declaredLength >= 0 && declaredLength <= limit;
   if (!reservation.resize(head.length + (hinted ? declaredLength : 0))) {
     await stream?.cancel();
     return undefined;

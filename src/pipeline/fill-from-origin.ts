@@ -133,7 +133,7 @@ export async function fetchAndStore(
   const declaredLength = response.headers.has("content-length") ? Number(response.headers.get("content-length")) : undefined;
   // The isolate's fill budget (cache/fill-budget.ts): past it, the answer streams through uncached.
   const head = encodeRecordHead(meta);
-  const reservation = ctx.deps.cacheState.fills.reserve(head.length + declaredBytes(declaredLength, maxBytes));
+  const reservation = ctx.deps.cacheState.fills.reserve(head.length + (response.body ? declaredBytes(declaredLength, maxBytes) : 0));
   if (!reservation) {
     share?.({ kind: "none" });
     return { kind: "response", response, headers, body: response.body, times: undefined, bypass: "fill-budget", served };

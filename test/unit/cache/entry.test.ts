@@ -105,6 +105,12 @@ describe("readRecord", () => {
     expect(new TextDecoder().decode(record!.body)).toBe("hello");
   });
 
+  it("reserves nothing for an announced body that is not there (HEAD)", async () => {
+    const none = reservation(Number.POSITIVE_INFINITY);
+    expect(await readRecord(null, 1_000, head, 500, none)).toMatchObject({ body: new Uint8Array(0) });
+    expect(Math.max(...none.asked)).toBe(head.length);
+  });
+
   it("grows the reservation when a body is longer than announced", async () => {
     expect(await readRecord(streamOf("hel", "lo"), 1_000, head, 3, reservation(head.length + 3))).toBeUndefined();
   });
