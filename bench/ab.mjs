@@ -62,7 +62,7 @@ console.log(`ab: bundling this tree and ${values.base}`);
 const builds = { base: bundleRevision(values.base), tree: bundleWorker("ab-tree") };
 const bare = readFileSync(join(projectRoot, "bench/workers/bare-kv.js"), "utf8");
 const origin = await startOrigin();
-const config = { cache_tiers: values.tiers.split(","), pools: [{ name: "origin", origins: [{ name: "origin", address: origin.url }] }], routes: [{ name: "ab", default_pools: ["origin"] }] };
+const config = { cache_tiers: values.tiers.split(","), pools: [{ name: "origin", origins: [{ name: "origin", address: origin.url }] }], routes: [{ name: "ab", default_pools: ["origin"], cache: { admission: { kv_after_requests: 1 } } }] }; // the first miss writes KV
 const names = ["bare KV read (same key)", `Outpost ${values.base}`, "Outpost this tree"];
 const samples = names.map(() => []);
 let cacheStatus = {};

@@ -22,6 +22,7 @@ import { fileURLToPath } from "node:url";
 import { CONNECTIONS, burst, cpuMs, load, loadAlternating, loadInBatches, median, pinCores, request, sleep, startWithPid, streamWithMemory } from "./lib/measure.mjs";
 import { LARGE_OBJECT_BYTES, startOrigin, startRefusingOrigin, startResettingOrigin } from "./lib/origins.mjs";
 import { runSafety } from "./lib/safety.mjs";
+import { memoryMeasurements, runMemory } from "./lib/memory.mjs";
 import { COLLAPSE_REQUESTS, loadScenarios, measurements, streamMeasurement, streamVariants, workerDefinitions } from "./lib/scenarios.mjs";
 import { bundleWorker, copyKvEntry, storedKvEntry } from "../scripts/worker-bundle.mjs";
 
@@ -260,12 +261,15 @@ async function main() {
   const safety = await runSafety(outpostScript);
   console.log("bench: streaming 20 MiB objects");
   const streams = await runStreams(outpostScript, origin);
+  console.log("bench: memory budgets (concurrent large misses, large headers)");
+  const memory = await runMemory({ script: outpostScript, startTracked });
 
   // ---- summary ----
   const problems = [];
   const measured = (name) => samples[name].filter((s) => !s.problem);
   for (const [name, list] of Object.entries(samples)) for (const [round, s] of list.entries()) if (s.problem) problems.push(`${name}, round ${round + 1}: ${s.problem}`);
   for (const { variant, result } of streams) if (result.problem) problems.push(`${variant.name}: ${result.problem}`);
+  for (const m of memory) if (m.problem) problems.push(`${m.name}: ${m.problem}`);
   const summary = Object.fromEntries(
     scenarios.map(({ name }) => {
       const ok = measured(name);
@@ -276,7 +280,7 @@ async function main() {
   // Paired by round (both sides measured within a minute of each other): this machine drifts during a run.
   const paired = (name, baseline, fn) => median(samples[name].flatMap((s, round) => (s.problem || samples[baseline][round].problem ? [] : [fn(s, samples[baseline][round])])));
   const ctx = { summary, paired, counters, collapse, safety };
-  const rows = [...measurements(), ...streams.map(({ variant, result }) => streamMeasurement(variant, result))].map((m) => {
+  const rows = [...measurements(), ...streams.map(({ variant, result }) => streamMeasurement(variant, result)), ...memoryMeasurements(memory)].map((m) => {
     const v = m.value(ctx);
     const valid = Number.isFinite(v.number);
     const met = !valid ? "INVALID" : m.met ? (m.met(v.number) ? "yes" : m.strict ? "MISSED" : "no") : "-";
@@ -321,6 +325,7 @@ async function main() {
     collapse,
     safety,
     streams: streams.map(({ variant, result: r }) => ({ name: variant.name, path: variant.path, readBytesPerSecond: STREAM_READ_BYTES_PER_SECOND, ...r })),
+    memory,
     logs,
   };
   writeFileSync(join(projectRoot, "bench", "results", "latest.json"), `${JSON.stringify(result, null, 2)}\n`);

@@ -213,7 +213,8 @@ const timer = setInterval(sample, workerData.intervalMs);
 parentPort.on("message", () => { clearInterval(timer); sample(); parentPort.postMessage(samples); });
 `;
 
-function startSampler(pid, intervalMs) {
+/** Samples a process's RSS every `intervalMs` on its own thread; `stop()` resolves with [ms, KiB] pairs. */
+export function startSampler(pid, intervalMs) {
   const worker = new Worker(SAMPLER, { eval: true, workerData: { pid, intervalMs } });
   return {
     stop: () =>

@@ -1,6 +1,7 @@
 // GET /__outpost/status: the configuration in force (no secrets: the admin token is never shown),
 // every pool and origin with its health as this isolate sees it, and counters since the isolate
 // started. Isolates are many and short-lived on Workers: counters describe the one that answered.
+import { parsedHeaderMemoSize, PARSED_HEADERS_MAX_BYTES } from "../cache/entry.ts";
 import type { CompiledConfig } from "../config/validate-config.ts";
 import type { OriginHealth, OriginRef } from "../health/origin-health.ts";
 import type { PipelineDeps, PipelineEnv } from "../pipeline/types.ts";
@@ -84,7 +85,9 @@ export async function describeStatus(config: CompiledConfig, env: PipelineEnv & 
       outcomes: stats.outcomes,
       hit_ratio: lookedUp === 0 ? null : Number((served / lookedUp).toFixed(4)),
       hits_by_tier: stats.hitsByTier,
-      memory_tier: deps.cacheState.memory.size,
+      memory_tier: { ...deps.cacheState.memory.size, max_bytes: deps.cacheState.memory.capacityBytes },
+      fill_budget: deps.cacheState.fills.usage,
+      parsed_header_memo: { ...parsedHeaderMemoSize(), max_bytes: PARSED_HEADERS_MAX_BYTES },
     },
     purges: {
       recorded_by_this_isolate: deps.purges.purgeCount,

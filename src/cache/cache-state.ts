@@ -3,7 +3,9 @@
 // the hot tier.
 import type { Clock } from "../lib/clock.ts";
 import type { OutpostError } from "../lib/errors.ts";
+import { Admission } from "./admission.ts";
 import type { StoredResponse } from "./entry.ts";
+import { FillBudget, FILL_BUDGET_BYTES } from "./fill-budget.ts";
 import { MemoryTier } from "./memory-tier.ts";
 import { RELATED_INVALIDATION_WINDOW_MS, RELATED_INVALIDATIONS_PER_WINDOW, SoftInvalidations, WindowBudget } from "./soft-invalidations.ts";
 import { ColoTier, KeyThrottle, KV_MIN_WRITE_INTERVAL_MS, KvTier, TieredStore, type CacheTier, type TierName } from "./tiered-store.ts";
@@ -40,8 +42,10 @@ export interface LedFill {
 /** How long a URL whose response could not be stored skips the storage tiers (Varnish's hit-for-pass). */
 export const UNCACHEABLE_MEMORY_MS = 30_000;
 const MAX_REMEMBERED_UNCACHEABLE = 10_000;
-/** Keys remembered per route (URLs of up to a few KB each: a few MB at most). */
+/** Keys remembered, all routes together (URLs up to MAX_REMEMBERED_HREF_CHARS and keys up to ~512 B: ~3 MB at most). */
 const MAX_REMEMBERED_KEYS = 1_000;
+/** Longer URLs (a cache-busting query can be kilobytes long while its key drops it) are not remembered. */
+export const MAX_REMEMBERED_HREF_CHARS = 1_024;
 
 export class CacheState {
   readonly inflight = new Map<string, InflightFill>();
@@ -59,6 +63,14 @@ export class CacheState {
   readonly invalidations = new SoftInvalidations();
   /** Bounds Location / Content-Location invalidations per isolate. */
   readonly relatedInvalidations = new WindowBudget(RELATED_INVALIDATIONS_PER_WINDOW, RELATED_INVALIDATION_WINDOW_MS);
+  /** The bytes all fills in flight may hold (fill-budget.ts). */
+  readonly fills: FillBudget;
+  /** Which storage tiers a fill may write (admission.ts). */
+  readonly admission = new Admission();
+
+  constructor({ fillBudgetBytes = FILL_BUDGET_BYTES }: { fillBudgetBytes?: number } = {}) {
+    this.fills = new FillBudget(fillBudgetBytes);
+  }
   /** Keys whose last response could not be stored, until when to skip looking them up. */
   private readonly uncacheableUntil = new Map<string, number>();
 
@@ -67,17 +79,23 @@ export class CacheState {
    * and URL text, for routes keyed by the URL alone: every hit of a URL builds the same key, and
    * remembering it made a KV-tier hit 1.3% faster (npm run ab, 8 rounds). Cleared when full.
    */
-  private readonly keysByRoute = new WeakMap<object, Map<string, string>>();
+  private keysByRoute = new WeakMap<object, Map<string, string>>();
+  private rememberedKeys = 0;
 
   keyFor(route: object, href: string, build: () => string | Promise<string>): string | Promise<string> {
     let keys = this.keysByRoute.get(route);
     const known = keys?.get(href);
     if (known !== undefined) return known;
     const built = build();
-    if (typeof built !== "string") return built; // hashed (long) keys are rare: not remembered
+    if (typeof built !== "string" || href.length > MAX_REMEMBERED_HREF_CHARS) return built; // hashed (long) keys are rare: not remembered
+    if (this.rememberedKeys >= MAX_REMEMBERED_KEYS) {
+      this.keysByRoute = new WeakMap();
+      this.rememberedKeys = 0;
+      keys = undefined;
+    }
     if (!keys) this.keysByRoute.set(route, (keys = new Map()));
-    if (keys.size >= MAX_REMEMBERED_KEYS) keys.clear();
     keys.set(href, built);
+    this.rememberedKeys += 1;
     return built;
   }
 

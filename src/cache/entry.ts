@@ -121,16 +121,62 @@ interface ParsedHeader {
   headers?: Headers;
 }
 
+// ---- What a record costs in memory (the hot tier and the parsed-header memo count it) ----
+
+/** A string's bytes counted at two per character: V8 keeps text beyond Latin-1 in two-byte strings (an upper bound). */
+const BYTES_PER_CHAR = 2;
+/** Per header field: its [name, value] array, two string headers, and its slot in a Headers object. */
+const FIELD_OVERHEAD_BYTES = 96;
+/** Per record: the record and meta objects, their numbers, a Map slot. */
+const RECORD_OVERHEAD_BYTES = 512;
+
+/** The bytes a decoded header keeps alive: its fields as strings, and again in a Headers object when it has one. */
+export function metaBytes(meta: EntryMeta, withHeadersObject: boolean): number {
+  let bytes = RECORD_OVERHEAD_BYTES;
+  if (meta.kind === "vary") {
+    for (const name of meta.headers) bytes += name.length * BYTES_PER_CHAR + FIELD_OVERHEAD_BYTES;
+    return bytes + meta.generation.length * BYTES_PER_CHAR;
+  }
+  const copies = withHeadersObject ? 2 : 1;
+  for (const [name, value] of meta.headers) bytes += (name.length + value.length) * BYTES_PER_CHAR * copies + FIELD_OVERHEAD_BYTES;
+  for (const tag of meta.tags ?? []) bytes += tag.length * BYTES_PER_CHAR + FIELD_OVERHEAD_BYTES;
+  return bytes;
+}
+
+/** The buffer a body keeps alive: a view keeps its whole buffer (decodeRecord's body keeps the whole value). */
+function bufferBytes(body: StoredBody): number {
+  return body instanceof Uint8Array ? body.buffer.byteLength : body.byteLength;
+}
+
+/**
+ * What a record held in memory really costs: its body's whole buffer, the encoded record when that
+ * is another buffer, and its header decoded (strings, and the prepared Headers object). Counting the
+ * body alone let 4,000 entries with 64 KB of headers each take 1.19 GB.
+ */
+export function recordBytes(record: StoredRecord): number {
+  let bytes = bufferBytes(record.body) + metaBytes(record.meta, "headers" in record && record.headers !== undefined);
+  const encoded = "encoded" in record ? record.encoded : undefined;
+  if (encoded && !(record.body instanceof Uint8Array && record.body.buffer === encoded) && record.body !== encoded) bytes += encoded.byteLength;
+  return bytes;
+}
+
 /**
  * Record headers already parsed in this isolate, by their exact text: an entry read again from KV or
  * the Cache API skips JSON.parse and gets its prepared Headers (together the largest part of a
  * storage-tier hit's own work). What is shared is never mutated, as with the hot tier's records.
- * Bounded: headers up to 4 KB of text (most are under 1 KB), 512 of them (~4 MB at most), cleared
- * when full.
+ * Bounded by bytes (PARSED_HEADERS_MAX_BYTES, counting the text, the parsed fields and their Headers
+ * object: metaBytes), headers up to PARSED_HEADER_MAX_CHARS of text only (most are under 1 KB);
+ * cleared when full.
  */
 const parsedHeaders = new Map<string, ParsedHeader>();
-const PARSED_HEADERS_MAX = 512;
+let parsedHeadersBytes = 0;
+export const PARSED_HEADERS_MAX_BYTES = 2 * 1024 * 1024;
 const PARSED_HEADER_MAX_CHARS = 4096;
+
+/** The memo's size (admin status, tests). */
+export function parsedHeaderMemoSize(): { entries: number; bytes: number } {
+  return { entries: parsedHeaders.size, bytes: parsedHeadersBytes };
+}
 
 function parseHeader(text: string): ParsedHeader | undefined {
   const known = parsedHeaders.get(text);
@@ -139,8 +185,13 @@ function parseHeader(text: string): ParsedHeader | undefined {
   if (meta?.v !== ENTRY_FORMAT_VERSION || (meta.kind !== "response" && meta.kind !== "vary")) return undefined;
   const parsed = { meta, headers: meta.kind === "response" ? headersOf(meta.headers) : undefined };
   if (text.length > PARSED_HEADER_MAX_CHARS) return parsed;
-  if (parsedHeaders.size >= PARSED_HEADERS_MAX) parsedHeaders.clear();
+  const bytes = text.length * BYTES_PER_CHAR + metaBytes(meta, parsed.headers !== undefined);
+  if (parsedHeadersBytes + bytes > PARSED_HEADERS_MAX_BYTES) {
+    parsedHeaders.clear();
+    parsedHeadersBytes = 0;
+  }
   parsedHeaders.set(text, parsed);
+  parsedHeadersBytes += bytes;
   return parsed;
 }
 
@@ -194,38 +245,94 @@ function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
   return joined;
 }
 
+/**
+ * Reads `stream` into `record` from `offset` to its end with a BYOB reader, or returns undefined
+ * (nothing read) when the stream has none (a stream built in JS). `done` when the stream ended (it
+ * may end short of the record's end); otherwise its lock is released for what may follow.
+ */
+async function readInPlace(stream: ReadableStream<Uint8Array>, record: Uint8Array<ArrayBuffer>, offset: number): Promise<{ record: Uint8Array<ArrayBuffer>; total: number; done: boolean } | undefined> {
+  let reader: ReadableStreamBYOBReader;
+  try {
+    reader = stream.getReader({ mode: "byob" });
+  } catch {
+    return undefined;
+  }
+  // Each read transfers the buffer and hands it back in `value`: keep reading into the returned one.
+  let buffer = record.buffer;
+  let at = offset;
+  let done = false;
+  while (at < buffer.byteLength) {
+    const read = await reader.read(new Uint8Array(buffer, at, buffer.byteLength - at));
+    if (read.value) buffer = read.value.buffer as ArrayBuffer;
+    if (read.done) {
+      done = true;
+      break;
+    }
+    at += read.value.byteLength;
+  }
+  reader.releaseLock();
+  return { record: new Uint8Array(buffer), total: at - offset, done };
+}
+
 /** How long a storage tier should keep a record: until nothing about it can be used any more. */
 export function retentionSeconds(meta: EntryMeta, now: number): number {
   const until = meta.kind === "vary" ? meta.expiresAt : meta.keepUntilAt;
   return Math.min(MAX_RETENTION_SECONDS, Math.ceil((until - now) / 1000));
 }
 
+/** Bytes a fill holds, reserved from the isolate's fill budget (fill-budget.ts); growing can fail. */
+export interface ByteReservation {
+  /** Sets the reservation to `bytes`; false (nothing changed) when the budget cannot grow to it. */
+  resize(bytes: number): boolean;
+}
+
 /**
  * The stored record (head, then the whole body) read from the stream, or undefined (the stream
- * cancelled) past `limit` bytes. With a Content-Length the record is allocated once and chunks land
- * in place: the body is held once, not as chunks, then a body, then a record (a 25 MiB object would
- * otherwise need 75 MiB of a 128 MB isolate). The length is only a hint: the runtime decodes
- * compressed bodies, so the bytes read may differ from it; then chunks are kept and joined once.
+ * cancelled) past `limit` bytes, or when `reservation` cannot grow to what is held. With a
+ * Content-Length the record is allocated once and chunks land in place: the body is held once, not
+ * as chunks, then a body, then a record (a 25 MiB object would otherwise need 75 MiB of a 128 MB
+ * isolate). The length is only a hint: the runtime decodes compressed bodies, so the bytes read may
+ * differ from it; then chunks are kept and joined once (held twice while joining, and reserved so).
  */
 export async function readRecord(
-  stream: ReadableStream<Uint8Array> | null,
+  body: ReadableStream<Uint8Array> | null,
   limit: number,
   head: Uint8Array<ArrayBuffer>,
   declaredLength: number | undefined,
+  reservation: ByteReservation = { resize: () => true },
 ): Promise<{ encoded: ArrayBuffer; body: Uint8Array<ArrayBuffer> } | undefined> {
-  const hinted = declaredLength !== undefined && Number.isSafeInteger(declaredLength) && declaredLength >= 0 && declaredLength <= limit;
+  let stream = body;
+  const hinted = stream !== null && declaredLength !== undefined && Number.isSafeInteger(declaredLength) && declaredLength >= 0 && declaredLength <= limit;
+  if (!reservation.resize(head.length + (hinted ? declaredLength : 0))) {
+    await stream?.cancel();
+    return undefined;
+  }
   let record = hinted ? new Uint8Array(head.length + declaredLength) : undefined;
+  let reserved = head.length + (hinted ? declaredLength : 0);
   const chunks: Uint8Array[] = [];
   let total = 0;
+  if (stream && record) {
+    // The announced bytes are read straight into the record where the stream allows it (a body
+    // from fetch does): no chunk is allocated and then copied, which doubled what a fill held until
+    // the GC ran (four concurrent 8 MB fills among 16 misses: workerd RSS +89 MiB with chunks, +60 MiB
+    // in place, of which 25 MiB stream the 16 answers: bench/lib/memory.mjs).
+    const filled = await readInPlace(stream, record, head.length);
+    if (filled) {
+      record = filled.record;
+      total = filled.total;
+      if (filled.done) stream = null;
+    }
+  }
   if (stream) {
     const reader = stream.getReader();
     for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
       const size = chunk.value.byteLength;
-      if (total + size > limit) {
+      const holding = head.length + total + size;
+      if (total + size > limit || (holding > reserved && !reservation.resize((reserved = holding)))) {
         await reader.cancel();
         return undefined;
       }
-      if (record && head.length + total + size > record.length) {
+      if (record && holding > record.length) {
         chunks.push(record.subarray(head.length, head.length + total)); // longer than announced
         record = undefined;
       }
@@ -236,6 +343,8 @@ export async function readRecord(
   }
   if (record && head.length + total < record.length) record = record.slice(0, head.length + total); // shorter than announced
   if (!record) {
+    // The chunks and the joined record are both alive until the join ends.
+    if (!reservation.resize(head.length + 2 * total)) return undefined;
     record = new Uint8Array(head.length + total);
     let offset = head.length;
     for (const chunk of chunks) {
@@ -243,6 +352,7 @@ export async function readRecord(
       offset += chunk.byteLength;
     }
   }
+  reservation.resize(head.length + total);
   record.set(head, 0);
   return { encoded: record.buffer, body: record.subarray(head.length) };
 }

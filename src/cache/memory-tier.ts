@@ -3,14 +3,16 @@
 // refreshed by another isolate or location replaces this copy within that bound. (Purges need no
 // such bound: every hit, from this tier too, is judged by the purge ledger.)
 import { headersOf } from "../lib/headers.ts";
-import { retentionSeconds, type StoredRecord, type StoredResponse } from "./entry.ts";
+import { recordBytes, retentionSeconds, type StoredRecord, type StoredResponse } from "./entry.ts";
 
+/** All entries together, counted as recordBytes counts them (body buffer, encoded record, decoded header). */
 export const HOT_TIER_MAX_BYTES = 16 * 1024 * 1024;
+/** The most one entry may count. */
 export const HOT_TIER_MAX_OBJECT_BYTES = 256 * 1024;
-/** Rough allowance for an entry's header, counted with its body. */
-const ENTRY_OVERHEAD_BYTES = 512;
-/** The largest body the hot tier takes. */
-export const HOT_TIER_MAX_BODY_BYTES = HOT_TIER_MAX_OBJECT_BYTES - ENTRY_OVERHEAD_BYTES;
+/** Allowance for an ordinary entry's header (a few hundred bytes of fields, decoded twice): see recordBytes. */
+const TYPICAL_HEADER_BYTES = 4 * 1024;
+/** The largest body the hot tier takes (a memory-only route stores nothing larger). */
+export const HOT_TIER_MAX_BODY_BYTES = HOT_TIER_MAX_OBJECT_BYTES - TYPICAL_HEADER_BYTES;
 export const HOT_TIER_MAX_LIFETIME_MS = 10_000;
 
 interface HotEntry {
@@ -47,14 +49,15 @@ export class MemoryTier {
   }
 
   set(key: string, record: StoredRecord, now: number): void {
-    const bytes = record.body.byteLength + ENTRY_OVERHEAD_BYTES;
     this.delete(key);
     const keepMs = Math.min(HOT_TIER_MAX_LIFETIME_MS, retentionSeconds(record.meta, now) * 1000);
-    if (bytes > HOT_TIER_MAX_OBJECT_BYTES || keepMs <= 0) return;
+    if (keepMs <= 0) return;
     // Hot entries are delivered many times: their headers are prepared once (see deliverEntry), if
-    // decodeRecord has not already.
+    // decodeRecord has not already. Counted as kept, that copy included.
     const stored = record.meta.kind === "response" ? (record as StoredResponse) : undefined;
     if (stored && !stored.headers) record = { ...stored, headers: headersOf(stored.meta.headers) };
+    const bytes = recordBytes(record) + key.length * 2;
+    if (bytes > HOT_TIER_MAX_OBJECT_BYTES || bytes > this.maxBytes) return;
     this.entries.set(key, { record, bytes, expiresAt: now + keepMs });
     this.bytes += bytes;
     for (const [oldestKey] of this.entries) {
@@ -70,7 +73,12 @@ export class MemoryTier {
     this.bytes -= entry.bytes;
   }
 
+  /** Entries and the bytes they count (recordBytes), for the admin status and the bench. */
   get size(): { entries: number; bytes: number } {
     return { entries: this.entries.size, bytes: this.bytes };
+  }
+
+  get capacityBytes(): number {
+    return this.maxBytes;
   }
 }

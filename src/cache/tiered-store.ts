@@ -5,6 +5,7 @@
 import { describeError, logEvent } from "../lib/log.ts";
 import { withLength } from "../lib/streams.ts";
 import { decodeRecord, encodeRecord, readStreamedRecord, retentionSeconds, type EntryMeta, type StoredBody, type StoredRecord, type StreamedResponse } from "./entry.ts";
+import type { TierAdmission } from "./admission.ts";
 import { HOT_TIER_MAX_BODY_BYTES, type MemoryTier } from "./memory-tier.ts";
 
 /** KV's minimum expirationTtl. */
@@ -111,6 +112,9 @@ export class ColoTier implements CacheTier {
   }
 }
 
+/** Keys a throttle remembers (each up to ~512 B: ~2.5 MB at most), cleared when full. */
+export const KEY_THROTTLE_MAX_KEYS = 4_096;
+
 /** At most one event per key per interval in this isolate (KV writes, background refreshes). */
 export class KeyThrottle {
   private readonly lastAt = new Map<string, number>();
@@ -121,7 +125,7 @@ export class KeyThrottle {
   allow(key: string, now: number): boolean {
     const last = this.lastAt.get(key);
     if (last !== undefined && now - last < this.intervalMs) return false;
-    if (this.lastAt.size > 10_000) this.lastAt.clear(); // bounded memory
+    if (this.lastAt.size >= KEY_THROTTLE_MAX_KEYS) this.lastAt.clear(); // bounded memory
     this.lastAt.set(key, now);
     return true;
   }
@@ -218,13 +222,33 @@ export class TieredStore {
     return record;
   }
 
-  /** Writes every tier; failures are logged, never thrown. `encoded` is the record when already built. */
-  async put(key: string, meta: EntryMeta, body: StoredBody | undefined, now: number, encoded?: ArrayBuffer): Promise<void> {
+  /**
+   * Writes the hot tier and every storage tier `admit` allows (admission.ts; all when absent);
+   * failures are logged, never thrown. `encoded` is the record when already built.
+   */
+  async put(key: string, meta: EntryMeta, body: StoredBody | undefined, now: number, encoded?: ArrayBuffer, admit?: TierAdmission): Promise<void> {
     const ttl = retentionSeconds(meta, now);
     if (ttl <= 0) return;
-    const data = encoded ?? encodeRecord(meta, body);
     this.memory?.set(key, { meta, body: body ?? new ArrayBuffer(0) } as StoredRecord, now);
-    await Promise.all(this.tiers.map((tier) => this.write(tier, key, data, ttl, now)));
+    let data: ArrayBuffer | undefined = encoded;
+    await Promise.all(
+      this.tiers.map((tier) => {
+        // Admission's count first, then the per-key throttle, then the KV budget: a write refused
+        // earlier neither marks the key as written this second nor takes a token.
+        const refused = admit?.refuses(tier.name as "colo" | "kv") ?? this.kvRefuses(tier, key, now, admit);
+        if (refused) {
+          logEvent("debug", "cache_tier_write_skipped", { tier: tier.name, reason: refused });
+          return undefined;
+        }
+        return this.writeAllowed(tier, key, (data ??= encodeRecord(meta, body)), ttl);
+      }),
+    );
+  }
+
+  private kvRefuses(tier: CacheTier, key: string, now: number, admit: TierAdmission | undefined): string | undefined {
+    if (tier.name !== "kv") return undefined;
+    if (!this.throttle.allow(key, now)) return "one write per second per key";
+    return admit && !admit.takeKvWrite() ? "kv-write-budget" : undefined;
   }
 
   /** Every tier's record for `key`, read without refilling anything (explain). */
@@ -264,6 +288,10 @@ export class TieredStore {
       if (!(data instanceof ArrayBuffer)) await data.stream.cancel();
       return;
     }
+    await this.writeAllowed(tier, key, data, ttl);
+  }
+
+  private async writeAllowed(tier: CacheTier, key: string, data: ArrayBuffer | StreamedValue, ttl: number): Promise<void> {
     try {
       await tier.put(key, data, ttl);
     } catch (error) {

@@ -181,6 +181,24 @@ export const cachePolicySchema = z.strictObject({
    * 25 MiB value limit applies (`npm run check` warns above it).
    */
   max_object_bytes: z._default(z.int().check(z.minimum(1), z.maximum(512 * 1024 * 1024)), 10 * 1024 * 1024),
+  /**
+   * Which storage tiers take a fill (the hot tier always does): counts are origin requests for the
+   * key in this isolate within window_seconds. Cache-busting query strings are fetched once each, so
+   * by default they never cost a KV write.
+   */
+  admission: z.prefault(
+    z.strictObject({
+      /** The location tier (Cache API) stores a key from its Nth origin request in the window (1: the first). */
+      colo_after_requests: z._default(z.int().check(z.minimum(1), z.maximum(100)), 1),
+      /** KV stores a key from its Nth origin request in the window, or when a stored copy is refreshed. */
+      kv_after_requests: z._default(z.int().check(z.minimum(1), z.maximum(100)), 2),
+      /** How long this isolate counts a key's origin requests. */
+      window_seconds: z._default(z.int().check(z.minimum(1), z.maximum(86_400)), 300),
+      /** KV writes per minute per route per isolate (a bucket holding one minute's worth); 0: this route never writes KV. */
+      kv_writes_per_minute: z._default(z.int().check(z.minimum(0), z.maximum(60_000)), 300),
+    }),
+    {},
+  ),
   /** Query string normalisation for the cache key. */
   query: z.prefault(
     z.strictObject({

@@ -204,15 +204,22 @@ export async function fetchAndStore(
   const meta: ResponseEntryMeta = { v: 1, kind: "response", status: response.status, headers: storedHeaders, ...times };
   const tags = parseCacheTags(response.headers);
   if (tags) meta.tags = tags;
+  const declaredLength = response.headers.has("content-length") ? Number(response.headers.get("content-length")) : undefined;
+  // The isolate's fill budget (cache/fill-budget.ts): past it, the answer streams through uncached.
+  const head = encodeRecordHead(meta);
+  const reservation = ctx.deps.cacheState.fills.reserve(head.length + (response.body ? declaredBytes(declaredLength, maxBytes) : 0));
+  if (!reservation) {
+    share?.({ kind: "none" });
+    return { kind: "response", response, headers, body: response.body, times: undefined, bypass: "fill-budget", served };
+  }
   const [toClient, teed] = response.body ? response.body.tee() : [null, null];
   // Past a collapsed fill's deadline its copy is abandoned (the client's branch streams on).
   const toStore = teed && expired ? teed.pipeThrough(new IdentityTransformStream(), { signal: expired }) : teed;
-  const declaredLength = response.headers.has("content-length") ? Number(response.headers.get("content-length")) : undefined;
-  const storing = readRecord(toStore, maxBytes, encodeRecordHead(meta), declaredLength)
+  const storing = readRecord(toStore, maxBytes, head, declaredLength, reservation)
     .then(async (record) => {
       if (!record) {
         share?.({ kind: "none" });
-        logEvent("info", "cache_store_skipped", { route: route.name, reason: "too-large or incomplete" });
+        logEvent("info", "cache_store_skipped", { route: route.name, reason: "too-large, incomplete or beyond the fill budget" });
         return;
       }
       const stored: StoredResponse = { meta, body: record.body, encoded: record.encoded };
@@ -223,7 +230,8 @@ export async function fetchAndStore(
       // The body broke off (or the deadline passed: then the waiters already have their answer).
       share?.({ kind: "failed", error: new OutpostError(502, "origin_unreachable", `The origin's answer for route "${route.name}" broke off before its end`, { route: route.name }) });
       logEvent("warn", "cache_store_failed", { route: route.name, error: describeError(error) });
-    });
+    })
+    .finally(() => reservation.release());
   ctx.exec.waitUntil(storing);
   if (forBackground) await storing;
   return { kind: "response", response, headers, body: toClient, times, bypass: undefined, served };
@@ -231,6 +239,11 @@ export async function fetchAndStore(
 
 function originErrorStatus(routeName: string, status: number): OutpostError {
   return new OutpostError(502, "origin_unreachable", `The origin answered ${status} to the request this one was collapsed into`, { route: routeName, status });
+}
+
+/** The body size a fill reserves when the answer arrives: the declared one (readRecord grows it as needed). */
+function declaredBytes(declaredLength: number | undefined, maxBytes: number): number {
+  return declaredLength !== undefined && Number.isSafeInteger(declaredLength) && declaredLength >= 0 ? Math.min(declaredLength, maxBytes) : 0;
 }
 
 function varyValuesFor(stored: StoredResponse, headers: Headers): string | undefined {
@@ -288,8 +301,10 @@ async function writeEntry(ctx: CacheRequest, requestHeaders: Headers, found: Fou
   const store = ctx.deps.cacheState.openStore(ctx.env.OUTPOST_CACHE, ctx.config.cacheTiers);
   const now = ctx.deps.clock.now();
   const { primaryKey } = found;
+  // Which storage tiers take it (cache/admission.ts): a copy found in a storage tier was admitted before.
+  const admit = ctx.deps.cacheState.admission.admit(ctx.route, primaryKey, found.kind === "hit" && found.tier !== "memory", now);
   if (varyNames.length === 0) {
-    await store.put(primaryKey, stored.meta, stored.body, now, stored.encoded);
+    await store.put(primaryKey, stored.meta, stored.body, now, stored.encoded, admit);
     return;
   }
   const retainUntil = stored.meta.keepUntilAt;
@@ -301,6 +316,6 @@ async function writeEntry(ctx: CacheRequest, requestHeaders: Headers, found: Fou
     generation: sameHeaders ? found.marker!.generation : crypto.randomUUID(),
     expiresAt: Math.max(retainUntil, sameHeaders ? found.marker!.expiresAt : 0),
   };
-  if (!sameHeaders || marker.expiresAt > found.marker!.expiresAt) await store.put(primaryKey, marker, undefined, now);
-  await store.put(await variantKey(primaryKey, marker, requestHeaders), stored.meta, stored.body, now, stored.encoded);
+  if (!sameHeaders || marker.expiresAt > found.marker!.expiresAt) await store.put(primaryKey, marker, undefined, now, undefined, admit);
+  await store.put(await variantKey(primaryKey, marker, requestHeaders), stored.meta, stored.body, now, stored.encoded, admit);
 }

@@ -14,7 +14,8 @@
 import type { CacheStatus, ForwardReason } from "../cache/cache-status.ts";
 import { ambiguousKeyedCookie, buildCacheKey, isKeyedByUrlOnly, normalizeQuery, parseCookies } from "../cache/cache-key.ts";
 import { has, parseDirectives } from "../cache/cache-control.ts";
-import { discardBody, wholeResponse, type FoundResponse, type ResponseEntryMeta, type StoredResponse } from "../cache/entry.ts";
+import type { FillReservation } from "../cache/fill-budget.ts";
+import { discardBody, isStreamed, wholeResponse, type FoundResponse, type ResponseEntryMeta, type StoredResponse } from "../cache/entry.ts";
 import { decideReuse, isStaleIfErrorStatus, isUsableOnError, requestStaleIfErrorSeconds, staleFrom, ttlSeconds } from "../cache/freshness.ts";
 import type { Lookup, TieredStore } from "../cache/tiered-store.ts";
 import { invalidatedTimes } from "../cache/soft-invalidations.ts";
@@ -149,12 +150,27 @@ export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
       return deliverEntry(found.stored, request, reported({ hit: true, ttl: ttlSeconds(found.stored.meta, now), detail: found.tier }), now);
     }
     if (reuse.kind === "stale-while-revalidate") {
+      const status = reported({ hit: true, ttl: ttlSeconds(found.stored.meta, now), detail: `${found.tier}:stale-while-revalidate` });
       // The background refresh may need the bytes (a 304 keeps them) while the client reads the
-      // entry, so a streaming entry is read whole.
-      const pending = wholeResponse(found.stored);
-      const stored = pending instanceof Promise ? await pending : pending;
-      refreshInBackground(ctx, key, { ...found, stored });
-      return deliverEntry(stored, request, reported({ hit: true, ttl: ttlSeconds(stored.meta, now), detail: `${found.tier}:stale-while-revalidate` }), now);
+      // entry, so the one request that refreshes reads a streaming entry whole, within the fill
+      // budget (cache/fill-budget.ts); every other stale hit streams it.
+      const streamed = isStreamed(found.stored);
+      let refresh = claimRefresh(ctx, key);
+      const reservation = refresh && streamed ? deps.cacheState.fills.reserve(found.stored.body.byteLength) : undefined;
+      if (refresh && streamed && !reservation) refresh = releaseRefresh(ctx, key);
+      if (!refresh) return deliverEntry(found.stored, request, status, now);
+      let stored = wholeResponse(found.stored);
+      if (stored instanceof Promise) {
+        try {
+          stored = await stored;
+        } catch (error) {
+          reservation?.release();
+          releaseRefresh(ctx, key);
+          throw error;
+        }
+      }
+      refreshInBackground(ctx, key, { ...found, stored }, reservation);
+      return deliverEntry(stored, request, status, now);
     }
   }
   if (honorRequest && has(parseDirectives(requestHeaders.get("cache-control")), "only-if-cached")) {
@@ -164,6 +180,7 @@ export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
     throw new OutpostError(504, "not_cached", "The request asked for a cached response only (only-if-cached) and no usable one is stored");
   }
 
+  deps.cacheState.admission.noteOriginRequest(key, route.cache.admission, lookupAt); // counts toward storage admission
   const fill = await fillFromOrigin(ctx, key, found, { collapse: !skipLookup && request.method === "GET" && !requestNoStore });
   const now = deps.clock.now();
   const requestWindow = found.kind === "hit" && honorRequest ? requestStaleIfErrorSeconds(requestHeaders.get("cache-control"), found.stored.meta.headers, route.cache) : 0;
@@ -200,7 +217,7 @@ export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
   if (fill.times) {
     status.ttl = ttlSeconds(fill.times, now);
     if (recentlyUncacheable) deps.cacheState.forgetUncacheable(key);
-  } else if (found.kind === "miss" && !found.marker && !authenticated && response.status < 500 && request.method === "GET" && !requestHeaders.has("range") && !isRequestSide(fill.bypass, requestNoStore)) {
+  } else if (found.kind === "miss" && !found.marker && !authenticated && fill.bypass !== "fill-budget" && response.status < 500 && request.method === "GET" && !requestHeaders.has("range") && !isRequestSide(fill.bypass, requestNoStore)) {
     // Only plain misses of whole objects, unstorable because of the URL's answer: a key with a stored
     // entry (a Vary marker: its variants) must stay visible for stale-if-error, a range's 206 says
     // nothing about the whole object, and one client's request must not switch the cache off for all.
@@ -227,16 +244,29 @@ async function findStaleForError(store: TieredStore, key: string, ctx: CacheRequ
   return undefined;
 }
 
-/** stale-while-revalidate: one background refresh per key per isolate at a time, and per second. */
-function refreshInBackground(ctx: CacheRequest, key: string, found: Hit<StoredResponse>): void {
+/** stale-while-revalidate: one background refresh per key per isolate at a time, and per second. True when this request refreshes. */
+function claimRefresh(ctx: CacheRequest, key: string): boolean {
   const { refreshing, refreshThrottle } = ctx.deps.cacheState;
-  if (refreshing.has(key) || !refreshThrottle.allow(key, ctx.deps.clock.now())) return;
+  if (refreshing.has(key) || !refreshThrottle.allow(key, ctx.deps.clock.now())) return false;
   refreshing.add(key);
+  return true;
+}
+
+function releaseRefresh(ctx: CacheRequest, key: string): false {
+  ctx.deps.cacheState.refreshing.delete(key);
+  return false;
+}
+
+/** The refresh claimed by claimRefresh; `reservation` (the stale bytes held for a 304) is released when it ends. */
+function refreshInBackground(ctx: CacheRequest, key: string, found: Hit<StoredResponse>, reservation?: FillReservation): void {
   const refresh = fetchAndStore(ctx, originRequest(ctx, true), found, undefined, true)
     .then(async (fill) => {
       if (fill.kind === "response" && !fill.times) await fill.body?.cancel();
     })
     .catch((error: unknown) => logEvent("warn", "cache_refresh_failed", { route: ctx.route.name, error: describeError(error) }))
-    .finally(() => refreshing.delete(key));
+    .finally(() => {
+      releaseRefresh(ctx, key);
+      reservation?.release();
+    });
   ctx.exec.waitUntil(refresh);
 }

@@ -17,7 +17,7 @@ const { WebSocketServer } = createRequire(import.meta.url)("ws");
  *  | { kind: "slow", delayMs: number, then?: OriginBehavior }
  *  | { kind: "hang" }
  *  | { kind: "reset" }
- *  | { kind: "held-stream", firstChunk: string, rest: string }
+ *  | { kind: "held-stream", firstChunk: string, rest: string, headers?: Record<string, string> }
  *  | { kind: "pipe" }
  *  | { kind: "held", then: OriginBehavior }
  *  | { kind: "broken-body", status?: number, headers?: Record<string, string | string[]>, firstChunk: string, declaredLength: number, end: "stall" | "reset" }
@@ -148,7 +148,7 @@ class FleetOrigin {
         res.end(behavior.body ?? "");
         return;
       case "held-stream":
-        res.writeHead(200, { ...base, "content-type": "text/plain" });
+        res.writeHead(200, { ...base, "content-type": "text/plain", ...behavior.headers });
         res.write(behavior.firstChunk);
         this.releases.push(() => res.end(behavior.rest));
         return;

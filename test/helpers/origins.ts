@@ -8,7 +8,8 @@ export type OriginBehavior =
   | { kind: "slow"; delayMs: number; then?: OriginBehavior }
   | { kind: "hang" }
   | { kind: "reset" }
-  | { kind: "held-stream"; firstChunk: string; rest: string }
+  /** Headers (with `headers`) and `firstChunk` at once, `rest` on release(). */
+  | { kind: "held-stream"; firstChunk: string; rest: string; headers?: Record<string, string | string[]> }
   | { kind: "pipe" }
   /** The whole answer waits for release(). */
   | { kind: "held"; then: OriginBehavior }

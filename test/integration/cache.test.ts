@@ -36,7 +36,8 @@ describe("MISS then HIT", () => {
   });
 
   it("serves from KV when the location tier has lost the entry", async () => {
-    const { origin, worker, workerEnv, config } = await cachedSite(echo("max-age=60"));
+    // KV takes the first fill here (the default admits it from the second origin request: admission.test.ts).
+    const { origin, worker, workerEnv, config } = await cachedSite(echo("max-age=60"), { admission: { kv_after_requests: 1 } });
     await (await worker.fetch(get("/kv-only"))).text();
     // Evict this location's copy, as the Cache API may at any time.
     const key = await buildCacheKey({

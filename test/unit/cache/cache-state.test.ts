@@ -1,7 +1,7 @@
 // The isolate's memory of cache keys: a key built once per route and URL, never shared between
 // routes, hashed keys not kept, and bounded.
 import { describe, expect, it } from "vitest";
-import { CacheState } from "../../../src/cache/cache-state.ts";
+import { CacheState, MAX_REMEMBERED_HREF_CHARS } from "../../../src/cache/cache-state.ts";
 import { OutpostError } from "../../../src/lib/errors.ts";
 import { TestClock } from "../../helpers/worker.ts";
 
@@ -46,6 +46,30 @@ describe("CacheState.keyFor", () => {
     state.keyFor(route, "https://example.com/new", build); // the 1,001st: the memory is cleared first
     state.keyFor(route, "https://example.com/0", build);
     expect(build.calls).toBe(1_002);
+  });
+
+  it("forgets every key when 1,000 are kept across all routes, not 1,000 per route", () => {
+    const state = new CacheState();
+    const build = counter("k");
+    for (let index = 0; index < 1_000; index += 1) state.keyFor({}, `https://example.com/${index}`, build);
+    const route = {};
+    state.keyFor(route, "https://example.com/kept", build); // the 1,001st: the memory is cleared first
+    state.keyFor(route, "https://example.com/kept", build);
+    expect(build.calls).toBe(1_001);
+  });
+
+  it("does not remember URLs longer than MAX_REMEMBERED_HREF_CHARS (a long query the key drops)", () => {
+    const state = new CacheState();
+    const route = {};
+    const build = counter("k");
+    const long = `https://example.com/p?utm_x=${"a".repeat(MAX_REMEMBERED_HREF_CHARS)}`;
+    state.keyFor(route, long, build);
+    state.keyFor(route, long, build);
+    expect(build.calls).toBe(2);
+    const fits = "https://example.com/p?".padEnd(MAX_REMEMBERED_HREF_CHARS, "a");
+    state.keyFor(route, fits, build);
+    state.keyFor(route, fits, build);
+    expect(build.calls).toBe(3);
   });
 });
 

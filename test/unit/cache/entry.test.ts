@@ -3,8 +3,12 @@ import {
   decodeRecord,
   encodeRecord,
   encodeRecordHead,
+  metaBytes,
+  parsedHeaderMemoSize,
+  PARSED_HEADERS_MAX_BYTES,
   readRecord,
   readStreamedRecord,
+  recordBytes,
   retentionSeconds,
   MAX_RETENTION_SECONDS,
   type ResponseEntryMeta,
@@ -55,6 +59,84 @@ describe("readRecord", () => {
 
   it("reads an empty body", async () => {
     expect(await readRecord(null, 10, encodeRecordHead(meta), 0)).toMatchObject({ body: new Uint8Array(0) });
+  });
+
+  /** A reservation that grows up to `max` bytes and records every size asked for. */
+  function reservation(max: number) {
+    const asked: number[] = [];
+    return { asked, resize: (size: number) => (asked.push(size), size <= max) };
+  }
+  const head = encodeRecordHead(meta);
+
+  it("reserves the head and the announced body before reading, and gives up when that is refused", async () => {
+    const enough = reservation(head.length + 5);
+    expect(await readRecord(streamOf("hel", "lo"), 1_000, head, 5, enough)).toBeDefined();
+    expect(enough.asked[0]).toBe(head.length + 5);
+    expect(enough.asked.at(-1)).toBe(head.length + 5);
+    expect(await readRecord(streamOf("hel", "lo"), 1_000, head, 5, reservation(head.length + 4))).toBeUndefined();
+  });
+
+  it("grows the reservation with an unannounced body, twice the body while joining its chunks, then back to the record", async () => {
+    const growing = reservation(Number.POSITIVE_INFINITY);
+    expect(await readRecord(streamOf("hel", "lo"), 1_000, head, undefined, growing)).toBeDefined();
+    expect(growing.asked).toEqual([head.length, head.length + 3, head.length + 5, head.length + 10, head.length + 5]);
+    expect(await readRecord(streamOf("hel", "lo"), 1_000, head, undefined, reservation(head.length + 4))).toBeUndefined();
+    expect(await readRecord(streamOf("hel", "lo"), 1_000, head, undefined, reservation(head.length + 9))).toBeUndefined(); // the join
+  });
+
+  /** A byte stream (as a fetch body is): readRecord reads it into the record with a BYOB reader. */
+  function byteStreamOf(...chunks: string[]): ReadableStream<Uint8Array> {
+    return new ReadableStream({
+      type: "bytes",
+      start(controller) {
+        for (const chunk of chunks) controller.enqueue(bytes(chunk));
+        controller.close();
+      },
+    });
+  }
+
+  it.each([
+    ["the announced length", 5],
+    ["more than announced", 3],
+    ["less than announced", 9],
+  ])("builds the record in place from a byte stream of %s", async (_case, declared) => {
+    const record = await readRecord(byteStreamOf("hel", "lo"), 1_000, head, declared);
+    expect(new Uint8Array(record!.encoded)).toEqual(new Uint8Array(encodeRecord(meta, bytes("hello").buffer as ArrayBuffer)));
+    expect(new TextDecoder().decode(record!.body)).toBe("hello");
+  });
+
+  it("reserves nothing for an announced body that is not there (HEAD)", async () => {
+    const none = reservation(Number.POSITIVE_INFINITY);
+    expect(await readRecord(null, 1_000, head, 500, none)).toMatchObject({ body: new Uint8Array(0) });
+    expect(Math.max(...none.asked)).toBe(head.length);
+  });
+
+  it("grows the reservation when a body is longer than announced", async () => {
+    expect(await readRecord(streamOf("hel", "lo"), 1_000, head, 3, reservation(head.length + 3))).toBeUndefined();
+  });
+});
+
+describe("recordBytes", () => {
+  const body = new Uint8Array(1_000);
+  it("counts the header's fields, not only the body", () => {
+    const small = recordBytes({ meta, body });
+    const big = recordBytes({ meta: { ...meta, headers: [...meta.headers, ["x-big", "h".repeat(64 * 1024)]] }, body });
+    expect(big - small).toBeGreaterThanOrEqual(2 * 64 * 1024);
+    expect(small).toBeGreaterThan(body.byteLength);
+  });
+
+  it("counts the whole buffer a body views (a value read from a tier), once", () => {
+    const encoded = encodeRecord(meta, body);
+    const decoded = decodeRecord(encoded)!;
+    expect(recordBytes(decoded)).toBeGreaterThanOrEqual(encoded.byteLength);
+    const fromFill = { meta, body: new Uint8Array(encoded, encoded.byteLength - 1_000), encoded };
+    expect(recordBytes(fromFill)).toBe(encoded.byteLength + metaBytes(meta, false));
+  });
+
+  it("counts an encoded record that is another buffer, and the prepared Headers object", () => {
+    const encoded = encodeRecord(meta, body);
+    expect(recordBytes({ meta, body, encoded })).toBe(body.byteLength + encoded.byteLength + metaBytes(meta, false));
+    expect(metaBytes(meta, true)).toBeGreaterThan(metaBytes(meta, false));
   });
 });
 
@@ -122,6 +204,15 @@ describe("decodeRecord", () => {
     const again = decodeRecord(encodeRecord(large));
     expect(again?.meta).toEqual(first?.meta);
     expect(again?.meta).not.toBe(first?.meta);
+  });
+
+  it("keeps the parsed headers within PARSED_HEADERS_MAX_BYTES, counting their text and fields", () => {
+    const field = "v".repeat(3_000); // under the 4 KB text limit: remembered
+    for (let index = 0; index < 400; index += 1) decodeRecord(encodeRecord({ ...meta, headers: [["x", field]], tags: [`memo-${index}`] }));
+    const { entries, bytes } = parsedHeaderMemoSize();
+    expect(bytes).toBeLessThanOrEqual(PARSED_HEADERS_MAX_BYTES);
+    expect(entries).toBeLessThan(400); // 400 x ~15 KB counted does not fit in 2 MiB
+    expect(bytes).toBeGreaterThanOrEqual(entries * 3_000 * 2);
   });
 
   it("parses a changed header anew, and refuses what is not a record", () => {
