@@ -97,7 +97,7 @@ async function explainCache(request: Request, url: URL, route: Route, config: Co
   const keyInput = { url, headers: request.headers, country, routeName: route.name, cacheVersion: config.cacheVersion, policy: route.cache };
   const key = await buildCacheKey(keyInput);
   const store = deps.cacheState.openStore(env.OUTPOST_CACHE, config.cacheTiers);
-  await deps.purges.ensureFresh(env, config.cacheVersion, () => {});
+  await deps.purges.ensureFresh(env, config.cacheVersion, () => {}, config.coordination);
   const primary = await store.inspect(key, now);
   const marker = primary.find((tier) => tier.record?.meta.kind === "vary")?.record?.meta;
   const variant = marker?.kind === "vary" ? await variantKey(key, marker, request.headers) : undefined;
