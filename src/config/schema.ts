@@ -340,6 +340,7 @@ export const outpostConfigSchema = z.strictObject({
   monitors: z._default(z.array(monitorSchema), []),
   admin: z.prefault(adminSchema, {}),
   observability: z.prefault(observabilitySchema, {}),
+  /** Coordination across locations through Durable Objects: the purge coordinator (docs/coordination.md). */
   coordination: z.prefault(coordinationSchema, {}),
   /** Route tests, run by `npm run check` (see docs/route-tests.md). */
   tests: z._default(z.array(routeTestSchema), []),
