@@ -134,6 +134,18 @@ describe("learning new epochs", () => {
     expect(tokyo.deps.purges.applied.epoch).toBe(1);
   });
 
+  it("polls at the configured interval: none at 4999 ms, one at 5000 ms", async () => {
+    const { isolate, clock, calls } = await coordinatedSite({ coordination: { purge_coordinator: true, purge_poll_interval_ms: 5_000 } });
+    const worker = isolate();
+    await get(worker, URL_A, "FRA");
+    clock.advance(4_999);
+    await get(worker, URL_A, "FRA");
+    expect(calls.poll).toBe(1);
+    clock.advance(1);
+    await get(worker, URL_A, "FRA");
+    expect(calls.poll).toBe(2);
+  });
+
   it("makes no coordinator call on the hit path inside the interval, and one per location per interval for all its isolates", async () => {
     const { isolate, clock, calls } = await coordinatedSite();
     const isolates = [isolate(), isolate(), isolate()];
