@@ -61,7 +61,7 @@ export async function purge(env: OutpostEnv, deps: PipelineDeps, body: unknown) 
           ? `within ${LOCATION_REREAD_MS / 1000} s (other isolates here re-read the location's copy of the ledger)`
           : "this isolate only: the Cache API is not available here",
         other_locations: epoch !== undefined
-          ? `within about ${2 * intervalSeconds} s (each location asks the purge coordinator every ${intervalSeconds} s and shares the answer with its isolates for as long)`
+          ? `within about ${1.5 * intervalSeconds} s (each location asks the purge coordinator every ${intervalSeconds} s and shares the answer with its isolates for as long)`
           : recorded.sharedGlobally
           ? `within about ${60 + GLOBAL_REREAD_MS / 1000} s (Workers KV propagation, ~60 s, then each isolate's re-read)`
           : recorded.logged

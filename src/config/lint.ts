@@ -291,7 +291,7 @@ const purgePollRule: Rule = (config) => {
     path: "coordination.purge_poll_interval_ms",
     message: `purge_poll_interval_ms (${interval}) makes every active location call the purge coordinator ${(1000 / interval).toFixed(1)} times a second: ${(requestsPerMonth / 1e6).toFixed(1)} million requests a month per location, about $${usdPerMonth.toFixed(2)} per location per month ($${(usdPerMonth * ASSUMED_ACTIVE_LOCATIONS).toFixed(0)} for ${ASSUMED_ACTIVE_LOCATIONS} locations)`,
     why: `each poll is a billed Durable Objects request ($${DURABLE_OBJECT_REQUEST_USD_PER_MILLION} per million), and all of them go to one object: ${ASSUMED_ACTIVE_LOCATIONS} locations make ${fleetRps} requests per second${fleetRps > DURABLE_OBJECT_SOFT_LIMIT_RPS ? `, above a Durable Object's ~${DURABLE_OBJECT_SOFT_LIMIT_RPS} per second soft limit (overloaded polls fall back to KV)` : ""}`,
-    fix: `raise purge_poll_interval_ms to ${CHEAP_PURGE_POLL_INTERVAL_MS} or more: purges then reach every location within about ${(2 * CHEAP_PURGE_POLL_INTERVAL_MS) / 1000} s (two intervals; docs/coordination.md)`,
+    fix: `raise purge_poll_interval_ms to ${CHEAP_PURGE_POLL_INTERVAL_MS} or more: purges then reach every location within about ${(1.5 * CHEAP_PURGE_POLL_INTERVAL_MS) / 1000} s (1.5 intervals; docs/coordination.md)`,
   }];
 };
 

@@ -284,7 +284,7 @@ export const observabilitySchema = z.strictObject({
  * purge ledger then rides on KV alone (~65 s to reach every location).
  */
 export const coordinationSchema = z.strictObject({
-  /** Record purges in the purge coordinator Durable Object (binding OUTPOST_PURGE_COORDINATOR): every location within about 2 x purge_poll_interval_ms, with receipts. */
+  /** Record purges in the purge coordinator Durable Object (binding OUTPOST_PURGE_COORDINATOR): every location within about 1.5 x purge_poll_interval_ms, with receipts. */
   purge_coordinator: z._default(z.boolean(), false),
   /** How often a location asks the coordinator for new purges (one call per location per interval, shared by its isolates); the cost knob. */
   purge_poll_interval_ms: z._default(z.int().check(z.minimum(100), z.maximum(60_000)), 1_000),

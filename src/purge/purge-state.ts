@@ -6,7 +6,7 @@
 // earlier purge removed. Reads and writes never throw: a ledger
 // that cannot be read is the one in memory.
 // With the purge coordinator (coordination.purge_coordinator and its binding), each re-read, every
-// purge_poll_interval_ms, also learns new epochs from the coordinator through the location's memo
+// half purge_poll_interval_ms, also learns new epochs from the coordinator through the location's memo
 // (coordination/purge-client.ts); the KV copy stays underneath, so a purge recorded while the
 // coordinator was down still arrives, and a coordinator that fails is the KV-only mode, counted.
 import type { CoordinationConfig } from "../config/schema.ts";
@@ -42,6 +42,12 @@ interface LedgerEnv {
   OUTPOST_PURGE_COORDINATOR?: DurableObjectNamespace<PurgeCoordinator>;
 }
 
+/**
+ * With the coordinator, an isolate re-checks this many times per poll interval: the memo (a free
+ * Cache API read) decides whether the coordinator is called, so calls stay at one per location per
+ * interval while a purge is applied within 1.5 intervals instead of 2.
+ */
+export const RECHECKS_PER_POLL_INTERVAL = 2;
 /** A coordinator failure is logged at most this often per isolate; every one is counted. */
 const FALLBACK_LOG_EVERY_MS = 60_000;
 
@@ -100,7 +106,7 @@ export class PurgeState {
   ): Promise<void> | undefined {
     const now = this.clock.now();
     const coordinated = coordination?.purge_coordinator === true && env.OUTPOST_PURGE_COORDINATOR !== undefined;
-    const rereadMs = coordinated ? coordination.purge_poll_interval_ms : LOCATION_REREAD_MS;
+    const rereadMs = coordinated ? coordination.purge_poll_interval_ms / RECHECKS_PER_POLL_INTERVAL : LOCATION_REREAD_MS;
     if (now - this.readAt < rereadMs && cacheVersion === this.cacheVersion) return undefined;
     this.useVersion(cacheVersion);
     const first = this.readAt === Number.NEGATIVE_INFINITY;
@@ -111,7 +117,7 @@ export class PurgeState {
     const stores = { kv: global ? kv : undefined, cache };
     const stub = coordinated ? purgeCoordinatorFor(env, coordination, cacheVersion) : undefined;
     // request.cf is read only here, once per interval, never on every hit.
-    const reading = (stub ? this.readCoordinated(stub, stores, rereadMs, request?.cf?.colo) : this.read(stores)).finally(() => {
+    const reading = (stub ? this.readCoordinated(stub, stores, coordination!.purge_poll_interval_ms, request?.cf?.colo) : this.read(stores)).finally(() => {
       if (this.pendingRead !== reading) return; // the cache_version changed meanwhile
       this.readAt = this.clock.now();
       if (global) this.globalReadAt = this.readAt;

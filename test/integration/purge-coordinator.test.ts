@@ -97,7 +97,7 @@ describe("recording a purge", () => {
     expect(first.body).toMatchObject({ success: true, errors: [], result: { kind: "tags", epoch: 1, coordinator: "recorded" } });
     expect(first.body.result.id).toMatch(/^[0-9a-f]{32}$/);
     expect(first.body.result.receipt).toBe(`/__outpost/purge/${first.body.result.id}`);
-    expect(first.body.result.effective.other_locations).toBe("within about 2 s (each location asks the purge coordinator every 1 s and shares the answer with its isolates for as long)");
+    expect(first.body.result.effective.other_locations).toBe("within about 1.5 s (each location asks the purge coordinator every 1 s and shares the answer with its isolates for as long)");
     const second = await admin(worker, "/purge", { purge_everything: true, soft: true });
     expect(second.body.result).toMatchObject({ kind: "everything", epoch: 2, soft: true });
     expect(calls.record).toBe(2);
@@ -123,10 +123,13 @@ describe("learning new epochs", () => {
     expect(purged.body.result.epoch).toBe(1);
     await forgetSharedCopies(config.cache_version!);
 
-    clock.advance(998); // 999 ms after Tokyo's last read: inside the interval, no call, the old ledger
+    clock.advance(998); // 999 ms: Tokyo re-checks, but its memo is younger than the interval: no call
     expect(isHit((await get(tokyo, URL_A, "NRT")).status)).toBe(true);
     expect(calls.poll).toBe(1);
-    clock.advance(1); // the interval is up: this request starts the re-read (in the background)
+    clock.advance(499); // 1498 ms: less than half an interval since the last re-check: none
+    expect(isHit((await get(tokyo, URL_A, "NRT")).status)).toBe(true);
+    expect(calls.poll).toBe(1);
+    clock.advance(1); // 1499 ms: the re-check finds the memo too old and calls (in the background)
     await get(tokyo, URL_A, "NRT");
     expect(calls.poll).toBe(2);
     expect((await get(tokyo, URL_A, "NRT")).status).toContain("detail=purged");
@@ -134,14 +137,17 @@ describe("learning new epochs", () => {
     expect(tokyo.deps.purges.applied.epoch).toBe(1);
   });
 
-  it("polls at the configured interval: none at 4999 ms, one at 5000 ms", async () => {
+  it("re-checks every half interval and calls once the memo is an interval old", async () => {
     const { isolate, clock, calls } = await coordinatedSite({ coordination: { purge_coordinator: true, purge_poll_interval_ms: 5_000 } });
     const worker = isolate();
     await get(worker, URL_A, "FRA");
-    clock.advance(4_999);
+    clock.advance(4_999); // re-checks (2.5 s have passed) with a memo 4999 ms old: no call
     await get(worker, URL_A, "FRA");
     expect(calls.poll).toBe(1);
-    clock.advance(1);
+    clock.advance(2_499); // 7498 ms: less than 2.5 s since that re-check
+    await get(worker, URL_A, "FRA");
+    expect(calls.poll).toBe(1);
+    clock.advance(1); // 7499 ms: re-checks, the memo is 7499 ms old
     await get(worker, URL_A, "FRA");
     expect(calls.poll).toBe(2);
   });
