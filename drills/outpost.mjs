@@ -32,11 +32,13 @@ export class OutpostUnderDrill {
    * @param {string} script the bundle (bundleWorker)
    * @param {object} config the OUTPOST var
    * @param {object} extraEnv more Miniflare 5 bindings (the KV drill's fault plan)
+   * @param {object} workerConfig more worker config keys (the coordinator drill's Durable Object exports)
    */
-  static async start(name, script, config, extraEnv = {}) {
+  static async start(name, script, config, extraEnv = {}, workerConfig = {}) {
     const logs = [];
     const env = { ...outpostEnv(config), ...extraEnv };
     const { mf, url } = await startWorker(name, script, env, {
+      workerConfig,
       verbose: true,
       // Without these Miniflare prints workerd's lines (and its own) to our stdout; the drill keeps them.
       handleStructuredLogs: ({ level, message }) => logs.push({ at: Date.now(), level, message }),

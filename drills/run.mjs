@@ -5,11 +5,13 @@
 //   all-down         every origin is killed: cached keys served stale, the rest get JSON 502/504
 //   slow-origin      the primary answers too slowly or hangs: the timeout holds, the backup answers
 //   kv-faults        KV calls fail or are rate limited: requests are still served from the origin
+//   coordinator-down the purge coordinator goes down mid-run: purges and requests fall back to KV
 // Each drill prints its table; the run exits 1 when any drill misses its criteria.
 // --short runs a short variant of every drill (CI: under a minute in all); the full run takes ~2 minutes.
 import { parseArgs } from "node:util";
 import { bundleWorker } from "../scripts/worker-bundle.mjs";
 import { allOriginsDownDrill } from "./all-origins-down.mjs";
+import { coordinatorDownDrill } from "./coordinator-down.mjs";
 import { kvFaultsDrill } from "./kv-faults.mjs";
 import { primaryRestartDrill } from "./primary-restart.mjs";
 import { check, printDrill, printSummary, passed } from "./report.mjs";
@@ -20,10 +22,12 @@ const DRILLS = {
   "all-down": { run: allOriginsDownDrill, bundle: "outpost" },
   "slow-origin": { run: slowOriginDrill, bundle: "outpost" },
   "kv-faults": { run: kvFaultsDrill, bundle: "kv-faults" },
+  "coordinator-down": { run: coordinatorDownDrill, bundle: "coordinator-faults" },
 };
 const BUNDLES = {
   outpost: () => bundleWorker("drill-build"),
   "kv-faults": () => bundleWorker("drill-kv-faults-build", { entry: "drills/kv-faults-worker.ts" }),
+  "coordinator-faults": () => bundleWorker("drill-coordinator-build", { entry: "drills/coordinator-faults-worker.ts" }),
 };
 
 function parseDrillArgs(argv) {

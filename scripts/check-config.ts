@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { experimental_readRawConfig } from "wrangler";
 import { readConfig } from "../src/config/load-config.ts";
-import { parsePlan, runDeployChecks } from "./lib/deploy-checks.ts";
+import { coordinationProblems, parsePlan, runDeployChecks, type RawEnvironment as DeployEnvironment } from "./lib/deploy-checks.ts";
 
 const CACHE_BINDING = "OUTPOST_CACHE";
 
@@ -43,7 +43,7 @@ export interface CheckReport {
   problemCount: number;
 }
 
-function environmentProblems(environment: RawEnvironment, options: CheckOptions): { problems: string[]; summary: string } {
+function environmentProblems(environment: RawEnvironment, options: CheckOptions, topLevel: RawEnvironment): { problems: string[]; summary: string } {
   const problems: string[] = [];
   const vars = environment.vars ?? {};
   if (!(environment.kv_namespaces ?? []).some((namespace) => namespace.binding === CACHE_BINDING)) {
@@ -56,6 +56,7 @@ function environmentProblems(environment: RawEnvironment, options: CheckOptions)
     problems.push(...result.problems);
     return { problems, summary: "" };
   }
+  problems.push(...coordinationProblems(result.config, environment as DeployEnvironment, topLevel as DeployEnvironment).errors);
   const { routes, pools } = result.config;
   const originCount = [...pools.values()].reduce((count, pool) => count + pool.origins.length, 0);
   return { problems, summary: `${routes.length} route(s), ${pools.size} pool(s), ${originCount} origin(s)` };
@@ -117,7 +118,7 @@ export function checkConfigFile(options: CheckOptions): CheckReport {
   }
   let total = 0;
   for (const [label, environment] of environments) {
-    const { problems, summary } = environmentProblems(environment, options);
+    const { problems, summary } = environmentProblems(environment, options, rawConfig);
     total += problems.length;
     if (problems.length === 0) {
       lines.push(`ok    ${configPath} ${label}: ${summary}`);

@@ -66,8 +66,11 @@ export async function copyKvEntry(mf, entry, { key = entry.key, lasting = false 
   await kv.put(key, entry.value, lasting ? {} : { expiration: entry.expiration });
 }
 
-/** One ES-module worker on 127.0.0.1 (a free port); `env` takes Miniflare 5 bindings ({ type: "kv" }, ...). */
-export async function startWorker(name, script, env, options = {}) {
+/**
+ * One ES-module worker on 127.0.0.1 (a free port); `env` takes Miniflare 5 bindings ({ type: "kv" }, ...).
+ * `workerConfig` adds keys to the worker's config (the coordinator drill's Durable Object `exports`).
+ */
+export async function startWorker(name, script, env, { workerConfig = {}, ...options } = {}) {
   const mf = new Miniflare({
     host: "127.0.0.1",
     port: 0,
@@ -80,6 +83,7 @@ export async function startWorker(name, script, env, options = {}) {
           compatibilityFlags: ["enable_request_signal"],
           manifest: { mainModule: "index.js", modulesRoot: "/", modules: { "index.js": { type: "esm", contents: script } } },
           env,
+          ...workerConfig,
         },
       },
     ],

@@ -2,6 +2,9 @@ import { createApp, createDeps } from "./app.ts";
 import type { OutpostEnv } from "./env.ts";
 import { runScheduled } from "./scheduled/run-scheduled.ts";
 
+// Durable Object classes are exported by the entry module (wrangler.toml's [[durable_objects.bindings]]).
+export { PurgeCoordinator } from "./coordination/purge-coordinator.ts";
+
 // One set of dependencies per isolate: circuit breakers and the health snapshot live here.
 const deps = createDeps();
 const app = createApp(deps);

@@ -5,6 +5,8 @@
 import { readConfig } from "../../src/config/load-config.ts";
 import { DEFAULT_PLAN, formatLintWarning, lintConfig, SUBREQUEST_LIMITS, type DeployFacts, type WorkersPlan } from "../../src/config/lint.ts";
 import { formatRouteTestResults, runRouteTests } from "../../src/config/route-tests.ts";
+import type { CompiledConfig } from "../../src/config/validate-config.ts";
+import { PURGE_COORDINATOR_BINDING, PURGE_COORDINATOR_CLASS } from "../../src/coordination/purge-client.ts";
 
 /** The wrangler.toml keys the checks read, for the top level or one [env.*] block. */
 export interface RawEnvironment {
@@ -12,6 +14,7 @@ export interface RawEnvironment {
   secrets?: { required?: unknown };
   triggers?: { crons?: unknown };
   durable_objects?: { bindings?: unknown };
+  migrations?: unknown;
 }
 
 export interface DeployCheckOptions {
@@ -51,6 +54,39 @@ export function deployFacts(name: string | undefined, environment: RawEnvironmen
   };
 }
 
+interface DurableObjectBinding {
+  name?: unknown;
+  class_name?: unknown;
+}
+
+/**
+ * The purge coordinator's binding against the configuration: asked for but not bound is an error
+ * (purges would silently stay on KV, ~65 s), bound to another class or without a SQLite migration
+ * is an error (the deploy fails), bound but not asked for is a warning (a binding nothing uses).
+ */
+export function coordinationProblems(config: CompiledConfig, environment: RawEnvironment, topLevel: RawEnvironment): { errors: string[]; warnings: string[] } {
+  const bindings = Array.isArray(environment.durable_objects?.bindings) ? (environment.durable_objects.bindings as DurableObjectBinding[]) : [];
+  const binding = bindings.find((candidate) => candidate?.name === PURGE_COORDINATOR_BINDING);
+  const errors: string[] = [];
+  const warnings: string[] = [];
+  if (config.coordination.purge_coordinator && !binding) {
+    errors.push(`coordination.purge_coordinator: no Durable Object binding "${PURGE_COORDINATOR_BINDING}" in this environment (durable_objects are not inherited by [env.*] blocks): add [[durable_objects.bindings]] name = "${PURGE_COORDINATOR_BINDING}", class_name = "${PURGE_COORDINATOR_CLASS}" (docs/coordination.md)`);
+  }
+  if (!binding) return { errors, warnings };
+  if (binding.class_name !== PURGE_COORDINATOR_CLASS) {
+    errors.push(`durable_objects.bindings: "${PURGE_COORDINATOR_BINDING}" must name class_name = "${PURGE_COORDINATOR_CLASS}", not ${JSON.stringify(binding.class_name)}`);
+  }
+  const migrations = Array.isArray(environment.migrations) ? environment.migrations : Array.isArray(topLevel.migrations) ? topLevel.migrations : [];
+  const migrated = migrations.some((migration) => Array.isArray((migration as { new_sqlite_classes?: unknown })?.new_sqlite_classes) && (migration as { new_sqlite_classes: unknown[] }).new_sqlite_classes.includes(PURGE_COORDINATOR_CLASS));
+  if (!migrated) {
+    errors.push(`migrations: no migration creates "${PURGE_COORDINATOR_CLASS}": add [[migrations]] tag = "v1", new_sqlite_classes = ["${PURGE_COORDINATOR_CLASS}"]`);
+  }
+  if (!config.coordination.purge_coordinator) {
+    warnings.push(`durable_objects.bindings: "${PURGE_COORDINATOR_BINDING}" is bound but coordination.purge_coordinator is off, so purges ride on KV alone (~65 s to every location): set coordination = { purge_coordinator = true } in [vars.OUTPOST], or remove the binding`);
+  }
+  return { errors, warnings };
+}
+
 /** Lint and route tests for one environment; nothing to report when its configuration is invalid (validation says why). */
 export function runDeployChecks(name: string | undefined, environment: RawEnvironment, topLevel: RawEnvironment, options: DeployCheckOptions = {}): DeployCheckReport {
   const vars = environment.vars ?? {};
@@ -60,11 +96,15 @@ export function runDeployChecks(name: string | undefined, environment: RawEnviro
   const warnings = lintConfig(result.config, deployFacts(name, environment, topLevel, plan));
   const label = options.strict ? "error " : "warn  ";
   const lines = warnings.flatMap((warning) => formatLintWarning(warning).split("\n").map((line, index) => (index === 0 ? `${label}${line}` : `      ${line}`)));
+  // The coordination errors are validation problems (check-config.ts lists them); the warning is here.
+  const coordination = coordinationProblems(result.config, environment, topLevel);
+  lines.push(...coordination.warnings.map((problem) => `${label}${problem}`));
   let failed = 0;
   if (result.config.tests.length > 0) {
     const results = runRouteTests(result.config);
     failed = results.filter((test) => test.mismatches.length > 0).length;
     lines.push(`${failed > 0 ? "error " : "      "}route tests: ${results.length - failed} passed, ${failed} failed`, ...formatRouteTestResults(results).map((line) => (line ? `      ${line}` : "")));
   }
-  return { lines, warnings: warnings.length, errors: failed + (options.strict ? warnings.length : 0) };
+  const warned = warnings.length + coordination.warnings.length;
+  return { lines, warnings: warned, errors: failed + (options.strict ? warned : 0) };
 }

@@ -4,6 +4,7 @@
 //   GET  /status     configuration, health, counters
 //   GET  /explain    dry-run decision trace for a URL and a visitor
 //   POST /purge      Cloudflare purge_cache body (+ "soft")
+//   GET  /purge/:id  the purge's receipt: which locations have applied it (purge coordinator only)
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
@@ -19,6 +20,7 @@ import { adminGate } from "./auth.ts";
 import { DASHBOARD_HTML, DASHBOARD_SECURITY_HEADERS } from "./dashboard.ts";
 import { explainRequest, parseExplainQuery } from "./explain.ts";
 import { purge, purgeErrorResponse, readJsonBody } from "./purge-endpoint.ts";
+import { purgeReceipt } from "./purge-receipt.ts";
 import { describeStatus } from "./status.ts";
 
 /** While the configuration is broken the admin API stays where the schema's default puts it. */
@@ -106,6 +108,15 @@ export function createAdminApp(deps: PipelineDeps) {
       }
     },
   );
+
+  admin.get("/purge/:id", async (c) => {
+    try {
+      return c.json(await purgeReceipt(c.env, deps, c.req.param("id")));
+    } catch (error) {
+      if (error instanceof OutpostError) return purgeErrorResponse(error);
+      throw error;
+    }
+  });
 
   admin.notFound(() => errorResponse(new OutpostError(404, "not_found", "No such admin endpoint: see GET / for the dashboard, /status, /explain, POST /purge")));
 

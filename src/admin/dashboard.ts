@@ -36,7 +36,7 @@ pre{background:#f0f2f5;padding:8px;overflow:auto;max-height:420px;white-space:pr
 <label for="purge-kind">Purge by</label><select id="purge-kind"><option value="files">URL</option><option value="tags">tag</option><option value="prefixes">prefix (host/path)</option><option value="hosts">host</option><option value="purge_everything">everything</option></select>
 <label for="purge-values">One per line</label><textarea id="purge-values" rows="3"></textarea>
 <label><input id="purge-soft" type="checkbox" style="width:auto"> soft (mark stale instead of deleting)</label>
-<button type="submit">Purge</button></form><pre id="purge-result"></pre></section>
+<button type="submit">Purge</button></form><p id="purge-receipt"></p><pre id="purge-result"></pre></section>
 <section><h2>Explain</h2><form id="explain-form">
 <label for="explain-url">URL</label><input id="explain-url" placeholder="https://www.example.com/page">
 <label for="explain-country">Visitor country</label><input id="explain-country" placeholder="DE" maxlength="2">
@@ -95,9 +95,24 @@ $("purge-form").onsubmit = async (event) => {
   const values = $("purge-values").value.split("\\n").map((line) => line.trim()).filter(Boolean);
   const body = kind === "purge_everything" ? { purge_everything: true } : { [kind]: values };
   if ($("purge-soft").checked) body.soft = true;
-  try { const result = await call("/purge", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }); $("purge-result").textContent = JSON.stringify(result, null, 2); }
+  $("purge-receipt").textContent = "";
+  try { const result = await call("/purge", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }); $("purge-result").textContent = JSON.stringify(result, null, 2); if (result.result.receipt) followReceipt(result.result.id); }
   catch (error) { $("purge-result").textContent = error.message; }
 };
+
+// With the purge coordinator, the receipt fills up location by location: poll it for a minute.
+async function followReceipt(id) {
+  for (let round = 0; round < 60; round += 1) {
+    try {
+      const receipt = (await call("/purge/" + id)).result;
+      const observed = receipt.observed.map((l) => l.colo + " (" + (l.after_ms / 1000).toFixed(1) + " s)").join(", ") || "none yet";
+      const pending = receipt.pending.map((l) => l.colo).join(", ") || "none";
+      $("purge-receipt").textContent = "Receipt (epoch " + receipt.epoch + "): applied by " + observed + "; waiting for " + pending + (receipt.complete ? ". Every active location has it." : "");
+      if (receipt.complete) return;
+    } catch (error) { $("purge-receipt").textContent = error.message; return; }
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}
 
 $("explain-form").onsubmit = async (event) => {
   event.preventDefault();

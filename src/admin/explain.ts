@@ -97,6 +97,9 @@ async function explainCache(request: Request, url: URL, route: Route, config: Co
   const keyInput = { url, headers: request.headers, country, routeName: route.name, cacheVersion: config.cacheVersion, policy: route.cache };
   const key = await buildCacheKey(keyInput);
   const store = deps.cacheState.openStore(env.OUTPOST_CACHE, config.cacheTiers);
+  // Without the coordination settings: explain reads the isolate's ledger (kept fresh from the purge
+  // coordinator by the requests it serves) and never polls the coordinator itself, which would list
+  // the operator's call as a location in receipts.
   await deps.purges.ensureFresh(env, config.cacheVersion, () => {});
   const primary = await store.inspect(key, now);
   const marker = primary.find((tier) => tier.record?.meta.kind === "vary")?.record?.meta;

@@ -96,6 +96,15 @@ export async function describeStatus(config: CompiledConfig, env: PipelineEnv & 
       everything_purged_at: ledger.everything[0] ? iso(ledger.everything[0]) : null,
       everything_soft_purged_at: ledger.everything[1] ? iso(ledger.everything[1]) : null,
       latest_purge_at: ledger.newestAt ? iso(ledger.newestAt) : null,
+      // The purge coordinator (docs/coordination.md): the epoch applied here, calls made, failures that fell back to KV.
+      coordinator: {
+        enabled: config.coordination.purge_coordinator,
+        bound: (env as { OUTPOST_PURGE_COORDINATOR?: unknown }).OUTPOST_PURGE_COORDINATOR !== undefined,
+        poll_interval_ms: config.coordination.purge_poll_interval_ms,
+        applied_epoch: deps.purges.applied.epoch,
+        calls: deps.purges.coordinatorCalls,
+        fallbacks: deps.purges.coordinatorFallbacks,
+      },
     },
   };
 }

@@ -25,6 +25,15 @@ export const KV_PROPAGATION_SECONDS = 60;
 export const KV_MIN_TTL_SECONDS = 60;
 /** KV's value limit, less room for the entry's own framing. */
 export const KV_MAX_OBJECT_BYTES = 25 * 1024 * 1024 - 65_536;
+/** Durable Objects requests beyond the paid plan's included million: $0.15 per million (developers.cloudflare.com/durable-objects/platform/pricing). */
+export const DURABLE_OBJECT_REQUEST_USD_PER_MILLION = 0.15;
+/** Below this poll interval the purge coordinator costs more than ~$0.39 per active location per month. */
+export const CHEAP_PURGE_POLL_INTERVAL_MS = 1_000;
+/** Locations assumed for the cost estimate: a site with worldwide traffic is active in most of Cloudflare's ~300 cities. */
+export const ASSUMED_ACTIVE_LOCATIONS = 300;
+/** A Durable Object's soft limit: about 1,000 requests per second for one object (all polls go to one coordinator). */
+export const DURABLE_OBJECT_SOFT_LIMIT_RPS = 1_000;
+const SECONDS_PER_MONTH = 30 * 86_400;
 /** The secret that opens the admin API. */
 export const ADMIN_TOKEN_SECRET = "OUTPOST_ADMIN_TOKEN";
 /** Request headers with (nearly) one value per visitor: as a key dimension, every visitor gets an entry of their own. */
@@ -266,7 +275,27 @@ const monitorRule: Rule = (config, facts) => {
   });
 };
 
-const RULES: Rule[] = [deadlineRule, subrequestRule, kvPropagationRule, kvTtlRule, objectSizeRule, geoKeyRule, cardinalityRule, adminRule, monitorRule];
+/** Monthly purge coordinator requests of one active location (one poll per interval), and their price. */
+export function purgePollCost(intervalMs: number): { requestsPerMonth: number; usdPerMonth: number } {
+  const requestsPerMonth = (SECONDS_PER_MONTH * 1000) / intervalMs;
+  return { requestsPerMonth, usdPerMonth: (requestsPerMonth / 1e6) * DURABLE_OBJECT_REQUEST_USD_PER_MILLION };
+}
+
+const purgePollRule: Rule = (config) => {
+  const { purge_coordinator: enabled, purge_poll_interval_ms: interval } = config.coordination;
+  if (!enabled || interval >= CHEAP_PURGE_POLL_INTERVAL_MS) return [];
+  const { requestsPerMonth, usdPerMonth } = purgePollCost(interval);
+  const fleetRps = Math.round((ASSUMED_ACTIVE_LOCATIONS * 1000) / interval);
+  return [{
+    rule: "purge-poll-cost",
+    path: "coordination.purge_poll_interval_ms",
+    message: `purge_poll_interval_ms (${interval}) makes every active location call the purge coordinator ${(1000 / interval).toFixed(1)} times a second: ${(requestsPerMonth / 1e6).toFixed(1)} million requests a month per location, about $${usdPerMonth.toFixed(2)} per location per month ($${(usdPerMonth * ASSUMED_ACTIVE_LOCATIONS).toFixed(0)} for ${ASSUMED_ACTIVE_LOCATIONS} locations)`,
+    why: `each poll is a billed Durable Objects request ($${DURABLE_OBJECT_REQUEST_USD_PER_MILLION} per million), and all of them go to one object: ${ASSUMED_ACTIVE_LOCATIONS} locations make ${fleetRps} requests per second${fleetRps > DURABLE_OBJECT_SOFT_LIMIT_RPS ? `, above a Durable Object's ~${DURABLE_OBJECT_SOFT_LIMIT_RPS} per second soft limit (overloaded polls fall back to KV)` : ""}`,
+    fix: `raise purge_poll_interval_ms to ${CHEAP_PURGE_POLL_INTERVAL_MS} or more: purges then reach every location within about ${(1.5 * CHEAP_PURGE_POLL_INTERVAL_MS) / 1000} s (1.5 intervals; docs/coordination.md)`,
+  }];
+};
+
+const RULES: Rule[] = [deadlineRule, subrequestRule, kvPropagationRule, kvTtlRule, objectSizeRule, geoKeyRule, cardinalityRule, adminRule, monitorRule, purgePollRule];
 
 export function lintConfig(config: CompiledConfig, facts: DeployFacts): LintWarning[] {
   return RULES.flatMap((rule) => rule(config, facts));

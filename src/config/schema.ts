@@ -298,6 +298,19 @@ export const observabilitySchema = z.strictObject({
 });
 
 /**
+ * Coordination across locations through Durable Objects (docs/coordination.md). Off by default: the
+ * purge ledger then rides on KV alone (~65 s to reach every location).
+ */
+export const coordinationSchema = z.strictObject({
+  /** Record purges in the purge coordinator Durable Object (binding OUTPOST_PURGE_COORDINATOR): every location within about 1.5 x purge_poll_interval_ms, with receipts. */
+  purge_coordinator: z._default(z.boolean(), false),
+  /** How often a location asks the coordinator for new purges (one call per location per interval, shared by its isolates); the cost knob. */
+  purge_poll_interval_ms: z._default(z.int().check(z.minimum(100), z.maximum(60_000)), 1_000),
+  /** A purge's receipt lists the locations that polled the coordinator within this many minutes. */
+  receipt_window_minutes: z._default(z.int().check(z.minimum(1), z.maximum(1_440)), 10),
+});
+
+/**
  * A route test (`[[vars.OUTPOST.tests]]`): a request and what Outpost should decide for it. Run
  * offline by `npm run check` with the worker's own stage functions; the worker itself ignores them.
  */
@@ -345,6 +358,8 @@ export const outpostConfigSchema = z.strictObject({
   monitors: z._default(z.array(monitorSchema), []),
   admin: z.prefault(adminSchema, {}),
   observability: z.prefault(observabilitySchema, {}),
+  /** Coordination across locations through Durable Objects: the purge coordinator (docs/coordination.md). */
+  coordination: z.prefault(coordinationSchema, {}),
   /** Route tests, run by `npm run check` (see docs/route-tests.md). */
   tests: z._default(z.array(routeTestSchema), []),
 });
@@ -357,4 +372,5 @@ export type OriginConfig = z.output<typeof originSchema>;
 export type MonitorConfig = z.output<typeof monitorSchema>;
 export type CachePolicy = z.output<typeof cachePolicySchema>;
 export type ObservabilityConfig = z.output<typeof observabilitySchema>;
+export type CoordinationConfig = z.output<typeof coordinationSchema>;
 export type RouteTest = z.output<typeof routeTestSchema>;

@@ -8,6 +8,7 @@ import {
   originAddressSchema,
   outpostConfigSchema,
   type MonitorConfig,
+  type CoordinationConfig,
   type ObservabilityConfig,
   type OutpostConfig,
   type OutpostConfigInput,
@@ -38,6 +39,7 @@ export interface CompiledConfig {
   monitors: ReadonlyMap<string, MonitorConfig>;
   adminPrefix: string;
   observability: ObservabilityConfig;
+  coordination: CoordinationConfig;
   /** Route tests: run by `npm run check`, never by the worker. */
   tests: RouteTest[];
 }
@@ -245,6 +247,7 @@ function compile(config: OutpostConfig): CompiledConfig {
     monitors,
     adminPrefix: config.admin.path_prefix,
     observability: config.observability,
+    coordination: config.coordination,
     tests: config.tests,
   };
 }

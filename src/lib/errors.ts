@@ -13,6 +13,8 @@ export type ErrorCode =
   | "origin_invalid_status"
   | "origin_timeout"
   | "not_cached"
+  | "coordinator_off"
+  | "coordinator_unavailable"
   | "internal_error";
 
 export class OutpostError extends Error {

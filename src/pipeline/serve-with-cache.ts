@@ -120,7 +120,7 @@ export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
   const { request, route, config, deps, trace } = ctx;
   const requestHeaders = request.headers; // one call into the runtime, not one per field read
   const store = deps.cacheState.openStore(ctx.env.OUTPOST_CACHE, ctx.config.cacheTiers);
-  const ledgerRead = deps.purges.ensureFresh(ctx.env, config.cacheVersion, (work) => ctx.exec.waitUntil(work));
+  const ledgerRead = deps.purges.ensureFresh(ctx.env, config.cacheVersion, (work) => ctx.exec.waitUntil(work), config.coordination, request);
   if (ledgerRead) await ledgerRead;
   // Hits are the hot path: what is not a promise is not awaited (no extra microtask turns).
   const keyResult = cacheKeyOf(ctx, requestHeaders);

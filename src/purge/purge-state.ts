@@ -5,6 +5,13 @@
 // cacheable request of an isolate waits for the first read so a new isolate never serves what an
 // earlier purge removed. Reads and writes never throw: a ledger
 // that cannot be read is the one in memory.
+// With the purge coordinator (coordination.purge_coordinator and its binding), each re-read, every
+// half purge_poll_interval_ms, also learns new epochs from the coordinator through the location's memo
+// (coordination/purge-client.ts); the KV copy stays underneath, so a purge recorded while the
+// coordinator was down still arrives, and a coordinator that fails is the KV-only mode, counted.
+import type { CoordinationConfig } from "../config/schema.ts";
+import { learnEpoch, purgeCoordinatorFor, type AppliedEpoch, type CoordinatorStub } from "../coordination/purge-client.ts";
+import type { PurgeCoordinator } from "../coordination/purge-coordinator.ts";
 import type { Clock } from "../lib/clock.ts";
 import { describeError, logEvent } from "../lib/log.ts";
 import { isLedgerDocument, PurgeLedger, type PurgeItems } from "./purge-ledger.ts";
@@ -32,7 +39,17 @@ interface LedgerStores {
 
 interface LedgerEnv {
   OUTPOST_CACHE?: KVNamespace;
+  OUTPOST_PURGE_COORDINATOR?: DurableObjectNamespace<PurgeCoordinator>;
 }
+
+/**
+ * With the coordinator, an isolate re-checks this many times per poll interval: the memo (a free
+ * Cache API read) decides whether the coordinator is called, so calls stay at one per location per
+ * interval while a purge is applied within 1.5 intervals instead of 2.
+ */
+export const RECHECKS_PER_POLL_INTERVAL = 2;
+/** A coordinator failure is logged at most this often per isolate; every one is counted. */
+const FALLBACK_LOG_EVERY_MS = 60_000;
 
 interface RecordedPurge {
   at: number;
@@ -61,6 +78,12 @@ export class PurgeState {
   private readonly clock: Clock;
   /** Purges recorded by this isolate since it started. */
   purgeCount = 0;
+  /** The coordinator's epoch this isolate has applied, and when its location first applied it. */
+  applied: AppliedEpoch = { epoch: 0, at: 0 };
+  /** Coordinator calls this isolate made (polls), and the ones that failed and fell back to KV (polls and purges). */
+  coordinatorCalls = 0;
+  coordinatorFallbacks = 0;
+  private fallbackLoggedAt = Number.NEGATIVE_INFINITY;
 
   constructor(clock: Clock) {
     this.clock = clock;
@@ -74,16 +97,27 @@ export class PurgeState {
    * Undefined when the ledger in memory may be used now (a background re-read may start); a promise
    * when this isolate has never read it. Keeps hot-tier hits free of awaits.
    */
-  ensureFresh(env: LedgerEnv, cacheVersion: string, background: (work: Promise<unknown>) => void): Promise<void> | undefined {
+  ensureFresh(
+    env: LedgerEnv,
+    cacheVersion: string,
+    background: (work: Promise<unknown>) => void,
+    coordination?: CoordinationConfig,
+    request?: Request,
+  ): Promise<void> | undefined {
     const now = this.clock.now();
-    if (now - this.readAt < LOCATION_REREAD_MS && cacheVersion === this.cacheVersion) return undefined;
+    const coordinated = coordination?.purge_coordinator === true && env.OUTPOST_PURGE_COORDINATOR !== undefined;
+    const rereadMs = coordinated ? coordination.purge_poll_interval_ms / RECHECKS_PER_POLL_INTERVAL : LOCATION_REREAD_MS;
+    if (now - this.readAt < rereadMs && cacheVersion === this.cacheVersion) return undefined;
     this.useVersion(cacheVersion);
     const first = this.readAt === Number.NEGATIVE_INFINITY;
     // A read under way: the request that started it keeps it alive (waitUntil); the others go on.
     if (this.pendingRead) return first ? this.pendingRead : undefined;
     const { kv, cache } = ledgerStores(env);
     const global = now - this.globalReadAt >= GLOBAL_REREAD_MS;
-    const reading = this.read({ kv: global ? kv : undefined, cache }).finally(() => {
+    const stores = { kv: global ? kv : undefined, cache };
+    const stub = coordinated ? purgeCoordinatorFor(env, coordination, cacheVersion) : undefined;
+    // request.cf is read only here, once per interval, never on every hit.
+    const reading = (stub ? this.readCoordinated(stub, stores, coordination!.purge_poll_interval_ms, request?.cf?.colo) : this.read(stores)).finally(() => {
       if (this.pendingRead !== reading) return; // the cache_version changed meanwhile
       this.readAt = this.clock.now();
       if (global) this.globalReadAt = this.readAt;
@@ -96,9 +130,8 @@ export class PurgeState {
   }
 
   /** Applies a purge here at once, then shares the merged ledger with this location and KV. */
-  async record(stores: LedgerStores, cacheVersion: string, items: PurgeItems, soft: boolean): Promise<RecordedPurge> {
+  async record(stores: LedgerStores, cacheVersion: string, items: PurgeItems, soft: boolean, at = this.clock.now()): Promise<RecordedPurge> {
     this.useVersion(cacheVersion);
-    const at = this.clock.now();
     this.ledger.add(items, at, soft);
     this.purgeCount += 1;
     // Merge what others recorded meanwhile, so this write does not undo their purges.
@@ -134,6 +167,7 @@ export class PurgeState {
     this.cacheVersion = cacheVersion;
     this.ledger = new PurgeLedger();
     this.lastMerged = {};
+    this.applied = { epoch: 0, at: 0 };
     this.readAt = Number.NEGATIVE_INFINITY;
     this.globalReadAt = Number.NEGATIVE_INFINITY;
     this.pendingRead = undefined;
@@ -152,6 +186,31 @@ export class PurgeState {
     if (version !== this.cacheVersion) return;
     this.mergeText("kv", kvText);
     this.mergeText("cache", cacheText);
+  }
+
+  /** Today's read (the location's copy, KV's when due) and the coordinator's answer, together. */
+  private async readCoordinated(stub: CoordinatorStub, stores: LedgerStores, intervalMs: number, colo: unknown): Promise<void> {
+    const version = this.cacheVersion!;
+    const [learned] = await Promise.all([
+      learnEpoch({ stub, cache: stores.cache, clock: this.clock, cacheVersion: version, intervalMs, colo: typeof colo === "string" ? colo : "unknown", applied: this.applied }),
+      this.read(stores),
+    ]);
+    if (version !== this.cacheVersion) return;
+    if (learned.kind === "failed") return this.noteCoordinatorFailure("poll", learned.error);
+    if (learned.source === "coordinator") this.coordinatorCalls += 1;
+    if (learned.kind === "newer" && learned.applied.epoch > this.applied.epoch) {
+      this.ledger.merge(learned.ledger);
+      this.applied = learned.applied;
+    }
+  }
+
+  /** Counts a coordinator failure (the KV ledger carries on alone) and logs it, at most once a minute. */
+  noteCoordinatorFailure(during: "poll" | "purge", error: string): void {
+    this.coordinatorFallbacks += 1;
+    const now = this.clock.now();
+    if (now - this.fallbackLoggedAt < FALLBACK_LOG_EVERY_MS) return;
+    this.fallbackLoggedAt = now;
+    logEvent("warn", "purge_coordinator_unavailable", { during, error, fallback: "kv", fallbacks: this.coordinatorFallbacks });
   }
 
   /** Merges a copy of the ledger unless it is the one this isolate merged last (the usual re-read). */

@@ -37,12 +37,20 @@ describe.skipIf(!HAS_BROWSER)("the dashboard", () => {
     const config = {
       pools: [{ name: "eu", origins: [{ name: "eu-1", address: originUrl }] }],
       routes: [{ name: "site", default_pools: ["eu"] }],
+      coordination: { purge_coordinator: true },
     };
-    outpost = await startWorker("dashboard-test", bundleWorker("dashboard-test-build", { minify: false }), {
-      OUTPOST: { type: "json", value: config },
-      OUTPOST_ADMIN_TOKEN: { type: "text", value: TOKEN },
-      OUTPOST_CACHE: { type: "kv" },
-    });
+    // The purge coordinator runs as the real Durable Object (exported by the bundle), so purges get receipts.
+    outpost = await startWorker(
+      "dashboard-test",
+      bundleWorker("dashboard-test-build", { minify: false }),
+      {
+        OUTPOST: { type: "json", value: config },
+        OUTPOST_ADMIN_TOKEN: { type: "text", value: TOKEN },
+        OUTPOST_CACHE: { type: "kv" },
+        OUTPOST_PURGE_COORDINATOR: { type: "durable-object", worker: "dashboard-test", exportName: "PurgeCoordinator" },
+      },
+      { workerConfig: { exports: { PurgeCoordinator: { type: "durable-object", storage: "sqlite" } } } },
+    );
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
@@ -79,6 +87,8 @@ describe.skipIf(!HAS_BROWSER)("the dashboard", () => {
     await page.click('#purge-form button[type="submit"]');
     await expect.poll(() => page.textContent("#purge-result")).toContain('"kind": "tags"');
     expect(await page.textContent("#purge-result")).toContain('"this_isolate": "now"');
+    // The receipt follows: this location has polled the coordinator, and has not applied epoch 1 yet.
+    await expect.poll(() => page.textContent("#purge-receipt")).toMatch(/^Receipt \(epoch 1\): applied by /);
     await page.screenshot({ path: `${SCREENSHOTS}/purge.png`, fullPage: true });
     const after = await fetch(`${outpost.url}/`);
     expect(after.headers.get("cache-status")).toContain("detail=purged");

@@ -55,6 +55,13 @@ const CASES: Case[] = [
   { rule: "geo-route-cache-key", path: "routes[0].cache.key.country", triggers: [config({ steering_policy: "proximity" })], passes: [config({ steering_policy: "proximity", cache: { key: { country: true } } })] },
   { rule: "high-cardinality-key", path: "routes[0].cache.key.headers[1]", triggers: [config({ cache: { key: { headers: ["accept-language", "User-Agent"] } } })], passes: [config({ cache: { key: { headers: ["accept-language"] } } })] },
   { rule: "high-cardinality-key", path: "routes[0].cache.key.headers[0]", triggers: [config({ cache: { key: { headers: ["cookie"] } } })], passes: [config({ cache: { key: { cookies: ["currency"] } } })] },
+  {
+    rule: "purge-poll-cost",
+    path: "coordination.purge_poll_interval_ms",
+    triggers: [config({}, { coordination: { purge_coordinator: true, purge_poll_interval_ms: 999 } })],
+    passes: [config({}, { coordination: { purge_coordinator: true, purge_poll_interval_ms: 1_000 } })],
+  },
+  { rule: "purge-poll-cost", path: "coordination.purge_poll_interval_ms", triggers: [config({}, { coordination: { purge_coordinator: true, purge_poll_interval_ms: 250 } })], passes: [config({}, { coordination: { purge_poll_interval_ms: 250 } })] },
   { rule: "admin-token-secret", path: "secrets.required", triggers: [config(), { production: true }], passes: [config(), { production: true, requiredSecrets: ["OUTPOST_ADMIN_TOKEN"] }] },
   { rule: "admin-prefix-collision", path: "routes[0].path", triggers: [config({ path: "/admin/*" }, { admin: { path_prefix: "/admin" } })], passes: [config({ path: "/administration/*" }, { admin: { path_prefix: "/admin" } })] },
   { rule: "admin-prefix-collision", path: "routes[0].path", triggers: [config({ path: "/__outpost/status" })], passes: [config({ path: "/*" })] },
@@ -80,6 +87,13 @@ describe("deploy-time lint", () => {
     expect(warning.why.length).toBeGreaterThan(20);
     expect(warning.fix.length).toBeGreaterThan(10);
     expect(lint(...passes).filter((w) => w.rule === rule)).toEqual([]);
+  });
+
+  it("prices the purge coordinator's polls per location, and names the Durable Object's soft limit when the fleet would pass it", () => {
+    const [warning] = lint(config({}, { coordination: { purge_coordinator: true, purge_poll_interval_ms: 250 } }));
+    expect(warning!.message).toBe("purge_poll_interval_ms (250) makes every active location call the purge coordinator 4.0 times a second: 10.4 million requests a month per location, about $1.56 per location per month ($467 for 300 locations)");
+    expect(warning!.why).toContain("300 locations make 1200 requests per second, above a Durable Object's ~1000 per second soft limit");
+    expect(lint(config({}, { coordination: { purge_coordinator: true, purge_poll_interval_ms: 500 } }))[0]!.why).not.toContain("soft limit");
   });
 
   it("says nothing about a plain single-pool site", () => {
@@ -133,5 +147,54 @@ describe("npm run check with the lint", { timeout: 30_000 }, () => {
     const { code, output } = await check(undefined, ["--strict"]);
     expect(output).not.toMatch(/^(warn|error) /m);
     expect(code).toBe(0);
+  });
+});
+
+const SITE = `${HEADER}
+[[vars.OUTPOST.pools]]
+name = "eu"
+origins = [{ name = "eu-1", address = "https://eu.example.com" }]
+
+[[vars.OUTPOST.routes]]
+name = "site"
+default_pools = ["eu"]
+`;
+const COORDINATOR_ON = `${HEADER}[vars.OUTPOST]\ncoordination = { purge_coordinator = true }\n${SITE.slice(HEADER.length)}`;
+const BINDING = `
+[[durable_objects.bindings]]
+name = "OUTPOST_PURGE_COORDINATOR"
+class_name = "PurgeCoordinator"
+`;
+const MIGRATION = `
+[[migrations]]
+tag = "v1"
+new_sqlite_classes = ["PurgeCoordinator"]
+`;
+
+describe("npm run check and the purge coordinator's binding", { timeout: 30_000 }, () => {
+  it("fails when the configuration asks for the coordinator and the environment does not bind it", async () => {
+    const { code, output } = await check(COORDINATOR_ON);
+    expect(output).toContain('error');
+    expect(output).toContain('coordination.purge_coordinator: no Durable Object binding "OUTPOST_PURGE_COORDINATOR" in this environment');
+    expect(code).toBe(1);
+  });
+
+  it("fails when the binding has no SQLite migration", async () => {
+    const { code, output } = await check(COORDINATOR_ON + BINDING);
+    expect(output).toContain('migrations: no migration creates "PurgeCoordinator"');
+    expect(code).toBe(1);
+  });
+
+  it("accepts the binding, its migration and the configuration together", async () => {
+    const { code, output } = await check(COORDINATOR_ON + BINDING + MIGRATION, ["--strict"]);
+    expect(output).not.toMatch(/^(warn|error) /m);
+    expect(code).toBe(0);
+  });
+
+  it("warns about a binding the configuration does not use (an error under --strict)", async () => {
+    const warned = await check(SITE + BINDING + MIGRATION);
+    expect(warned.output).toContain('warn  durable_objects.bindings: "OUTPOST_PURGE_COORDINATOR" is bound but coordination.purge_coordinator is off');
+    expect(warned.code).toBe(0);
+    expect((await check(SITE + BINDING + MIGRATION, ["--strict"])).code).toBe(1);
   });
 });
