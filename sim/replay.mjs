@@ -38,7 +38,7 @@ function pathOf(url) {
 function logpushTime(value) {
   if (typeof value === "string" && !/^\d+$/.test(value)) return Date.parse(value);
   const number = Number(value);
-  if (number > 1e17) return number / 1e6; // nanoseconds
+  if (number > 1e17) return Math.round(number / 1e6); // nanoseconds (beyond 2^53: rounded to the ms)
   if (number > 1e11) return number; // milliseconds
   return number * 1000; // seconds
 }
@@ -100,7 +100,7 @@ export function planReplay(text, { colos, scale = 1 }) {
       entry = undefined;
     }
     if (!entry || typeof entry.url !== "string") {
-      if (line.trim() !== "") skipped += 1;
+      if (line.trim() !== "" && !line.trim().startsWith("#")) skipped += 1;
       continue;
     }
     const seconds = typeof entry.t === "number" ? entry.t : undefined;

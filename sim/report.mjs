@@ -198,7 +198,7 @@ export function barChart({ title, values, boundMs, id }) {
     const value = values[name];
     const top = 30 + index * rowHeight;
     const label = value === null ? "not converged" : `${Math.round(value)} ms`;
-    return `<text x="4" y="${top + 13}" font-size="11">${escapeHtml(name)}</text><rect class="bar" data-location="${escapeHtml(name)}" x="${left}" y="${top + 2}" width="${(scaleX(value ?? max) - left).toFixed(1)}" height="${rowHeight - 6}" fill="${value === null ? "#d62728" : COLORS[index % COLORS.length]}"/><text x="${(scaleX(value ?? max) + 4).toFixed(1)}" y="${top + 13}" font-size="10">${escapeHtml(label)}</text>`;
+    return `<text x="4" y="${top + 13}" font-size="11">${escapeHtml(name)}</text><rect class="bar" data-location="${escapeHtml(name)}" x="${left}" y="${top + 2}" width="${(scaleX(value ?? max) - left).toFixed(1)}" height="${rowHeight - 6}" fill="${value === null ? "#d62728" : "#1f77b4"}"/><text x="${(scaleX(value ?? max) + 4).toFixed(1)}" y="${top + 13}" font-size="10">${escapeHtml(label)}</text>`;
   });
   const bound = boundMs === undefined ? "" : `<line x1="${scaleX(boundMs).toFixed(1)}" y1="24" x2="${scaleX(boundMs).toFixed(1)}" y2="${height - 16}" stroke="#444" stroke-dasharray="4 3"/><text x="${(scaleX(boundMs) - 30).toFixed(1)}" y="${height - 4}" font-size="10">bound ${escapeHtml(Math.round(boundMs))} ms</text>`;
   return `<svg id="${id}" role="img" aria-label="${escapeHtml(title)}" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" xmlns="http://www.w3.org/2000/svg">
