@@ -170,7 +170,8 @@ async function main() {
       const rates = Object.fromEntries(colos.map((colo) => [colo, (totalRate * weights[colo]) / weightSum]));
       requests = generateWorldRequests({ colos, rates, durationMs, catalogue, seed: options.seed });
     }
-    const runMs = options.replay ? Math.max(durationMs, (requests.at(-1)?.at ?? 0) + 1) : durationMs;
+    // A replay lasts as long as its log (divided by the scale) unless --duration says otherwise.
+    const runMs = options.replay && options.durationSimSeconds === undefined ? (requests.at(-1)?.at ?? 0) + 1 : durationMs;
     const bucketMs = runMs / TIMELINE_BUCKETS;
     const timeline = Object.fromEntries(colos.map((colo) => [colo, { requests: new Array(TIMELINE_BUCKETS).fill(0), hits: new Array(TIMELINE_BUCKETS).fill(0) }]));
 
@@ -274,9 +275,10 @@ async function main() {
       }
     };
 
-    console.log(`sim: ${requests.length} requests${skipped ? ` (${skipped} log lines skipped)` : ""}, ${options.events ? scenario.events.length : 0} events`);
     const pending = [];
-    const events = options.events ? [...scenario.events].sort((a, b) => a.at - b.at) : [];
+    // Events after the run's end are left out (a short replay keeps the scenario's early events only).
+    const events = options.events ? scenario.events.filter((event) => (event.at * 1000) / scale < runMs).sort((a, b) => a.at - b.at) : [];
+    console.log(`sim: ${requests.length} requests${skipped ? ` (${skipped} log lines skipped)` : ""}, ${events.length} events`);
     let nextRequest = 0;
     let nextEvent = 0;
     let lastReport = 0;
