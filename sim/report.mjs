@@ -249,6 +249,8 @@ ${lineChart({ title: "Origin requests over time", series: result.timeline.origin
 ${table(originRows, ["origin", "pool", "requests"])}
 <h2>Purges</h2>
 ${purgeSections.join("\n") || "<p>No purge in this scenario.</p>"}
+${(result.outages ?? []).map((outage) => `<h2>While ${escapeHtml(outage.origin)} was down (${escapeHtml(outage.fromSimSeconds)}-${escapeHtml(outage.toSimSeconds)} s sim)</h2>
+${table(Object.entries(outage.perLocation).map(([colo, seen]) => [colo, seen.requests, seen.staleWhileRevalidate, seen.staleIfError, seen.failovers, seen.errors, seen.p95Ms]), ["location", "requests", "stale (SWR)", "stale-if-error", "failovers", "errors", "p95 ms"])}`).join("\n")}
 <h2>Events</h2>
 ${table(result.events.map((event) => [event.atSimSeconds, event.kind, event.detail ?? ""]), ["at (sim s)", "event", "detail"])}
 <h2>KV operations</h2>

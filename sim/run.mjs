@@ -178,6 +178,10 @@ async function main() {
     const startedAt = Date.now();
     const simSeconds = () => ((Date.now() - startedAt) * scale) / 1000;
     const eventLog = [];
+    /** Every traffic answer, compact: for the figures of an outage's window. */
+    const answers = [];
+    /** Origin outages: { origin, downAt, upAt } (real ms). */
+    const outages = [];
     const purges = [];
 
     /** One request at a location; `probe` requests are the simulator's own and are not counted as traffic. */
@@ -216,7 +220,9 @@ async function main() {
       const isHit = classified.kind === "hit" || classified.kind === "stale-swr";
       const firstServed = origins.stats.firstServedAt.get(path);
       const impossible = isHit && (firstServed === undefined || firstServed > answer.receivedAt || (answer.servedAt !== null && answer.servedAt > answer.receivedAt));
+      const before = { failovers: location.stats.failovers, errors: location.stats.errors };
       countResponse(location.stats, { ...answer, latencyMs: answer.receivedAt - answer.sentAt, impossible }, location.expectedPool);
+      answers.push({ colo: request.colo, sentAt: answer.sentAt, kind: classified.kind, failover: location.stats.failovers > before.failovers, error: location.stats.errors > before.errors, latencyMs: answer.receivedAt - answer.sentAt });
       const bucket = Math.min(TIMELINE_BUCKETS - 1, Math.floor((answer.sentAt - startedAt) / bucketMs));
       timeline[request.colo].requests[bucket] += 1;
       if (isHit) timeline[request.colo].hits[bucket] += 1;
@@ -267,6 +273,8 @@ async function main() {
       if (event.kind === "purge") return runPurge(event);
       if (event.kind === "origin") {
         await origins.byName(event.origin).setState(event.state);
+        if (event.state === "down") outages.push({ origin: event.origin, downAt: Date.now(), upAt: undefined });
+        else for (const outage of outages) if (outage.origin === event.origin && outage.upAt === undefined) outage.upAt = Date.now();
         eventLog.push({ atSimSeconds: Math.round(simSeconds()), kind: "origin", detail: `${event.origin} ${event.state}` });
       } else if (event.kind === "kv-fail") {
         const colo = event.location < 0 ? colos.at(event.location) : colos[event.location];
@@ -342,6 +350,7 @@ async function main() {
         requests: Object.fromEntries(colos.map((colo) => [colo, timeline[colo].requests])),
         originRequests: originTimeline,
       },
+      outages: outages.map((outage) => describeOutage(outage, answers, colos, startedAt, scale)),
       logs: logCounts,
       problems: [],
     };
@@ -361,6 +370,24 @@ async function main() {
   }
 }
 
+/** What every location saw while an origin was down: requests, stale served, failovers, errors, p95. */
+function describeOutage({ origin, downAt, upAt = Date.now() }, answers, colos, startedAt, scale) {
+  const perLocation = {};
+  for (const colo of colos) {
+    const during = answers.filter((answer) => answer.colo === colo && answer.sentAt >= downAt && answer.sentAt < upAt);
+    const latencies = during.map((answer) => answer.latencyMs).sort((a, b) => a - b);
+    perLocation[colo] = {
+      requests: during.length,
+      staleWhileRevalidate: during.filter((answer) => answer.kind === "stale-swr").length,
+      staleIfError: during.filter((answer) => answer.kind === "stale-sie").length,
+      failovers: during.filter((answer) => answer.failover).length,
+      errors: during.filter((answer) => answer.error).length,
+      p95Ms: latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * 0.95))] : 0,
+    };
+  }
+  return { origin, fromSimSeconds: Math.round(((downAt - startedAt) * scale) / 1000), toSimSeconds: Math.round(((upAt - startedAt) * scale) / 1000), perLocation };
+}
+
 function printSummary(result) {
   const pad = (value, width) => String(value).padStart(width);
   console.log(`\nlocation  requests  hit%   mem%  colo%   kv%  origin  swr  sie  failover  errors  shed`);
@@ -372,6 +399,7 @@ function printSummary(result) {
   }
   console.log(`origin requests by origin: ${JSON.stringify(result.originRequests.byOrigin)} (probes ${result.originRequests.probes})`);
   for (const purge of result.purges) console.log(`purge ${purge.label}: convergence ms after ack ${JSON.stringify(purge.convergenceMs)} (bound ${purge.boundMs})`);
+  for (const outage of result.outages) console.log(`${outage.origin} down ${outage.fromSimSeconds}-${outage.toSimSeconds} s (sim): ${JSON.stringify(outage.perLocation)}`);
   console.log(`KV ops: ${JSON.stringify(result.kv.total)}`);
   console.log(`projected monthly cost for ${result.cost.monthlyRequests.toLocaleString("en")} requests: $${result.cost.totalUsd}`);
   if (result.problems.length) console.log(`problems:\n  ${result.problems.join("\n  ")}`);

@@ -25,6 +25,7 @@ function sampleResult() {
     total: stats,
     originRequests: { total: 90, probes: 3, byOrigin: { "eu-1": 30, "us-1": 60 }, poolOf: { "eu-1": "eu", "us-1": "us" }, byLocation: { FRA: 30, IAD: 30, SYD: 30 } },
     purges: [{ label: "URL /c/asset/2 (hard)", boundMs: 17_000, convergenceMs: { FRA: 0, IAD: 9_000, SYD: null } }],
+    outages: [{ origin: "eu-1", fromSimSeconds: 130, toSimSeconds: 190, perLocation: Object.fromEntries(COLOS.map((colo) => [colo, { requests: 10, staleWhileRevalidate: 1, staleIfError: 0, failovers: colo === "FRA" ? 4 : 0, errors: 0, p95Ms: 40 }])) }],
     events: [{ atSimSeconds: 60, kind: "purge", detail: "URL /c/asset/2 <hard>" }],
     kv: { perLocation: { FRA: { get: 1, cachedReads: 0, negativeReads: 1, put: 1, delete: 0, list: 0, rateLimited: 0, errors: 0 } }, total: { get: 1, cachedReads: 0, negativeReads: 1, put: 1, delete: 0, list: 0, rateLimited: 0, errors: 0 } },
     timeline: {
@@ -72,6 +73,7 @@ describe.skipIf(!HAS_BROWSER)("the simulator's HTML report", () => {
     expect(await page.locator("#total-cost").textContent()).toMatch(/\$\d+\.\d\d a month/);
     expect(await page.locator("table").first().textContent()).toContain("SYD");
     expect(await page.content()).toContain("&lt;hard&gt;"); // event text is escaped
+    expect(await page.getByRole("heading", { name: "While eu-1 was down (130-190 s sim)" }).count()).toBe(1);
     expect(errors).toEqual([]);
     mkdirSync("test-results/sim", { recursive: true });
     await page.screenshot({ path: "test-results/sim/report.png", fullPage: true });
