@@ -76,7 +76,8 @@ export function parseArgs(argv) {
 function outpostConfig(pools, tiers, scale) {
   return {
     cache_tiers: tiers,
-    pools,
+    // The breaker's cool-down (30 s by default) is scaled with the run, like the TTLs.
+    pools: pools.map((pool) => ({ ...pool, circuit_breaker: { open_seconds: Math.max(1, Math.round(30 / scale)) } })),
     routes: [
       {
         name: "site",
