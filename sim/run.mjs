@@ -10,11 +10,12 @@
 // replayed log (sim/replay.mjs); scenario events (sim/scenarios.mjs) kill and revive origins, purge
 // through the admin API and break KV at one location. Writes sim/results/latest.json and
 // latest.html; `--quick` fails (exit 1) on errors, impossible hits or a purge slower than its bound.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { bundleWorker, startWorker } from "../scripts/worker-bundle.mjs";
+import { cpuMs, startWithPid } from "../bench/lib/measure.mjs";
+import { bundleWorker } from "../scripts/worker-bundle.mjs";
 import { DEFAULT_PROPAGATION_MS, SimKv } from "./kv-shim.mjs";
 import { startKvServer } from "./kv-server.mjs";
 import { CONTINENT_POOLS, DEFAULT_LOCATIONS, LOCATIONS, QUICK_LOCATIONS, locationCf } from "./locations.mjs";
@@ -137,7 +138,8 @@ async function main() {
     console.log("sim: starting locations");
     for (const colo of colos) {
       const logs = (logCounts[colo] = {});
-      const worker = await startWorker(
+      // Started one after another: startWithPid finds each instance's new workerd process.
+      const worker = await startWithPid(
         `sim-${colo}`,
         script,
         {
@@ -158,7 +160,7 @@ async function main() {
           },
         },
       );
-      locations[colo] = { ...worker, cf: locationCf(colo), stats: emptyLocationStats(), inflight: 0, expectedPool: CONTINENT_POOLS[LOCATIONS[colo].continent][0] };
+      locations[colo] = { ...worker, cpuAtStart: worker.pid ? cpuMs(worker.pid) : Number.NaN, cf: locationCf(colo), stats: emptyLocationStats(), inflight: 0, expectedPool: CONTINENT_POOLS[LOCATIONS[colo].continent][0] };
     }
 
     let requests;
@@ -305,6 +307,15 @@ async function main() {
     }
     await Promise.all(pending);
     const realSeconds = (Date.now() - startedAt) / 1000;
+    // Each location's workerd process: CPU per answered request (its own probes and background work
+    // included) and resident memory, read from /proc (bench/lib/measure.mjs).
+    const processes = Object.fromEntries(
+      colos.map((colo) => {
+        const { pid, stats } = locations[colo];
+        const cpu = pid ? cpuMs(pid) - locations[colo].cpuAtStart : Number.NaN;
+        return [colo, { pid, cpuMsPerRequest: stats.requests ? Number((cpu / stats.requests).toFixed(2)) : null, rssMiB: readRssMiB(pid) }];
+      }),
+    );
 
     // ---- results ----
     const finished = Object.fromEntries(colos.map((colo) => [colo, finishLocationStats(locations[colo].stats)]));
@@ -351,6 +362,7 @@ async function main() {
         requests: Object.fromEntries(colos.map((colo) => [colo, timeline[colo].requests])),
         originRequests: originTimeline,
       },
+      processes,
       outages: outages.map((outage) => describeOutage(outage, answers, colos, startedAt, scale)),
       logs: logCounts,
       problems: [],
@@ -368,6 +380,15 @@ async function main() {
     }
   } finally {
     await cleanup();
+  }
+}
+
+function readRssMiB(pid) {
+  try {
+    const kib = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
+    return Number((kib / 1024).toFixed(1));
+  } catch {
+    return null;
   }
 }
 
@@ -402,6 +423,7 @@ function printSummary(result) {
   for (const purge of result.purges) console.log(`purge ${purge.label}: convergence ms after ack ${JSON.stringify(purge.convergenceMs)} (bound ${purge.boundMs})`);
   for (const outage of result.outages) console.log(`${outage.origin} down ${outage.fromSimSeconds}-${outage.toSimSeconds} s (sim): ${JSON.stringify(outage.perLocation)}`);
   console.log(`KV ops: ${JSON.stringify(result.kv.total)}`);
+  console.log(`workerd per location (CPU ms per request, RSS MiB): ${Object.entries(result.processes).map(([colo, seen]) => `${colo} ${seen.cpuMsPerRequest} ${seen.rssMiB}`).join(", ")}`);
   console.log(`projected monthly cost for ${result.cost.monthlyRequests.toLocaleString("en")} requests: $${result.cost.totalUsd}`);
   if (result.problems.length) console.log(`problems:\n  ${result.problems.join("\n  ")}`);
 }
