@@ -27,10 +27,13 @@ describe("counting a response", () => {
     countResponse(stats, { status: 200, cacheStatus: "Outpost; fwd=miss; stored", upstream: 'route="site", pool="eu", origin="eu-1", steering="geo", reason="continent:EU", attempts=1', latencyMs: 20 }, "eu");
     countResponse(stats, { status: 502, cacheStatus: "Outpost; fwd=miss", upstream: null, latencyMs: 40 }, "eu");
     expect(stats).toMatchObject({ requests: 5, hits: { memory: 1, kv: 1 }, staleServed: { staleWhileRevalidate: 1 }, misses: 3, failovers: 1, errors: 1, errorStatuses: { 502: 1 } });
+    // A second origin of the same pool answered: a failover too.
+    countResponse(stats, { status: 200, cacheStatus: "Outpost; fwd=miss; stored", upstream: 'route="site", pool="eu", origin="eu-2", steering="geo", reason="continent:EU", attempts=2', latencyMs: 20 }, "eu");
+    expect(stats.failovers).toBe(2);
     const finished = finishLocationStats(stats);
-    expect(finished.hitRatio).toBe(0.4);
-    expect(finished.hitRatioByTier).toEqual({ memory: 0.2, colo: 0, kv: 0.2 });
-    expect(finishLocationStats(sumStats([stats, stats])).requests).toBe(10);
+    expect(finished.hitRatio).toBe(0.3333);
+    expect(finished.hitRatioByTier).toEqual({ memory: 0.1667, colo: 0, kv: 0.1667 });
+    expect(finishLocationStats(sumStats([stats, stats])).requests).toBe(12);
   });
 });
 
