@@ -1,0 +1,41 @@
+// Scenarios: who sends how much from where, and what happens when (times in simulated seconds).
+// `world` is the default run; `quick` is the CI variant (3 locations, ~30 s). A replay uses the
+// scenario's events too unless `--no-events`.
+
+/** Requests per real second for the whole world, shared by the locations' weights. */
+export const WORLD_RATE = 60;
+export const QUICK_RATE = 30;
+
+export function worldScenario() {
+  return {
+    name: "world",
+    durationSimSeconds: 1200,
+    scale: 8,
+    catalogueSize: 2000,
+    totalRate: WORLD_RATE,
+    events: [
+      { at: 240, kind: "purge", purge: "url", soft: false, probeRank: 0 },
+      { at: 480, kind: "purge", purge: "tag", soft: true, probeRank: 1 },
+      { at: 600, kind: "origin", origin: "eu-1", state: "down" },
+      { at: 660, kind: "origin", origin: "eu-1", state: "up" },
+      { at: 780, kind: "purge", purge: "everything", soft: false, probeRank: 2 },
+      { at: 960, kind: "kv-fail", location: -1, seconds: 60 },
+    ],
+  };
+}
+
+export function quickScenario() {
+  return {
+    name: "quick",
+    durationSimSeconds: 300,
+    scale: 10,
+    catalogueSize: 300,
+    totalRate: QUICK_RATE,
+    events: [
+      { at: 60, kind: "purge", purge: "url", soft: false, probeRank: 0 },
+      { at: 130, kind: "origin", origin: "eu-1", state: "down" },
+      { at: 190, kind: "origin", origin: "eu-1", state: "up" },
+      { at: 220, kind: "kv-fail", location: -1, seconds: 30 },
+    ],
+  };
+}
