@@ -250,13 +250,19 @@ function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
  * (nothing read) when the stream has none (a stream built in JS). `done` when the stream ended (it
  * may end short of the record's end); otherwise its lock is released for what may follow.
  */
-async function readInPlace(stream: ReadableStream<Uint8Array>, record: Uint8Array<ArrayBuffer>, offset: number): Promise<{ record: Uint8Array<ArrayBuffer>; total: number; done: boolean } | undefined> {
+async function readInPlace(
+  stream: ReadableStream<Uint8Array>,
+  record: Uint8Array<ArrayBuffer>,
+  offset: number,
+  signal: AbortSignal | undefined,
+): Promise<{ record: Uint8Array<ArrayBuffer>; total: number; done: boolean } | undefined> {
   let reader: ReadableStreamBYOBReader;
   try {
     reader = stream.getReader({ mode: "byob" });
   } catch {
     return undefined;
   }
+  const stopCancelling = cancelOnAbort(reader, signal);
   // Each read transfers the buffer and hands it back in `value`: keep reading into the returned one.
   let buffer = record.buffer;
   let at = offset;
@@ -270,6 +276,8 @@ async function readInPlace(stream: ReadableStream<Uint8Array>, record: Uint8Arra
     }
     at += read.value.byteLength;
   }
+  stopCancelling();
+  signal?.throwIfAborted();
   reader.releaseLock();
   return { record: new Uint8Array(buffer), total: at - offset, done };
 }
@@ -278,6 +286,16 @@ async function readInPlace(stream: ReadableStream<Uint8Array>, record: Uint8Arra
 export function retentionSeconds(meta: EntryMeta, now: number): number {
   const until = meta.kind === "vary" ? meta.expiresAt : meta.keepUntilAt;
   return Math.min(MAX_RETENTION_SECONDS, Math.ceil((until - now) / 1000));
+}
+
+/**
+ * Cancels `reader` (the body is not read on) when `signal` aborts, until the returned stop is
+ * called. The read in progress then ends as if the stream had; the caller checks the signal after it.
+ */
+function cancelOnAbort(reader: ReadableStreamDefaultReader<Uint8Array> | ReadableStreamBYOBReader, signal: AbortSignal | undefined): () => void {
+  const cancel = () => void reader.cancel(signal?.reason).catch(() => {});
+  signal?.addEventListener("abort", cancel, { once: true });
+  return () => signal?.removeEventListener("abort", cancel);
 }
 
 /** Bytes a fill holds, reserved from the isolate's fill budget (fill-budget.ts); growing can fail. */
@@ -300,7 +318,9 @@ export async function readRecord(
   head: Uint8Array<ArrayBuffer>,
   declaredLength: number | undefined,
   reservation: ByteReservation = { resize: () => true },
+  signal?: AbortSignal,
 ): Promise<{ encoded: ArrayBuffer; body: Uint8Array<ArrayBuffer> } | undefined> {
+  signal?.throwIfAborted();
   let stream = body;
   const hinted = stream !== null && declaredLength !== undefined && Number.isSafeInteger(declaredLength) && declaredLength >= 0 && declaredLength <= limit;
   if (!reservation.resize(head.length + (hinted ? declaredLength : 0))) {
@@ -316,7 +336,7 @@ export async function readRecord(
     // from fetch does): no chunk is allocated and then copied, which doubled what a fill held until
     // the GC ran (four concurrent 8 MB fills among 16 misses: workerd RSS +89 MiB with chunks, +60 MiB
     // in place, of which 25 MiB stream the 16 answers: bench/lib/memory.mjs).
-    const filled = await readInPlace(stream, record, head.length);
+    const filled = await readInPlace(stream, record, head.length, signal);
     if (filled) {
       record = filled.record;
       total = filled.total;
@@ -325,10 +345,12 @@ export async function readRecord(
   }
   if (stream) {
     const reader = stream.getReader();
+    const stopCancelling = cancelOnAbort(reader, signal);
     for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
       const size = chunk.value.byteLength;
       const holding = head.length + total + size;
       if (total + size > limit || (holding > reserved && !reservation.resize((reserved = holding)))) {
+        stopCancelling();
         await reader.cancel();
         return undefined;
       }
@@ -340,6 +362,8 @@ export async function readRecord(
       else chunks.push(chunk.value);
       total += size;
     }
+    stopCancelling();
+    signal?.throwIfAborted(); // a cancelled read ends like the stream's end: not a whole body
   }
   if (record && head.length + total < record.length) record = record.slice(0, head.length + total); // shorter than announced
   if (!record) {

@@ -213,9 +213,10 @@ export async function fetchAndStore(
     return { kind: "response", response, headers, body: response.body, times: undefined, bypass: "fill-budget", served };
   }
   const [toClient, teed] = response.body ? response.body.tee() : [null, null];
-  // Past a collapsed fill's deadline its copy is abandoned (the client's branch streams on).
-  const toStore = teed && expired ? teed.pipeThrough(new IdentityTransformStream(), { signal: expired }) : teed;
-  const storing = readRecord(toStore, maxBytes, head, declaredLength, reservation)
+  // Past a collapsed fill's deadline its copy is abandoned (the client's branch streams on). The
+  // signal goes to the reader, not through a pipe: piping one in-isolate stream into another
+  // (a Response built by the Worker) is not implemented by workerd and would leave the fill hanging.
+  const storing = readRecord(teed, maxBytes, head, declaredLength, reservation, expired)
     .then(async (record) => {
       if (!record) {
         share?.({ kind: "none" });

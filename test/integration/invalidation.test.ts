@@ -30,10 +30,13 @@ function countingKv() {
   return { kv, counted, calls };
 }
 
-/** One catch-all route "site" over one origin. */
+/**
+ * One catch-all route "site" over one origin. KV admits a key from its first fill here
+ * (`kv_after_requests: 1`; the default waits for the second): these tests check that KV keeps it.
+ */
 async function site(behavior: OriginBehavior) {
   const origin = await createOrigin("origin", behavior);
-  const config = { ...siteConfig([{ name: "main", origins: [{ name: "origin", address: origin.url }] }]), cache_version: crypto.randomUUID().slice(0, 8) };
+  const config = { ...siteConfig([{ name: "main", origins: [{ name: "origin", address: origin.url }] }], { cache: { admission: { kv_after_requests: 1 } } }), cache_version: crypto.randomUUID().slice(0, 8) };
   const kv = countingKv();
   return { origin, kv, config, worker: createTestWorker(testEnv({ OUTPOST: config, OUTPOST_CACHE: kv.counted })) };
 }

@@ -75,9 +75,11 @@ describe("origin failures", () => {
     const pending = worker.fetch(new Request("https://www.example.com/"));
     await expect.poll(() => origin.hits()).toBe(1);
     worker.clock.advance(99);
-    expect(worker.clock.pendingTimers()).toBe(1); // not yet
+    // Not yet: the attempt's timer and the fill's deadline timer (waiters' bound) are both armed.
+    expect(worker.clock.pendingTimers()).toBe(2);
     worker.clock.advance(1); // the attempt's timer fires on the injected clock: no real waiting
     const response = await pending;
+    expect(worker.clock.pendingTimers()).toBe(0); // the failed fill cancelled its deadline timer
     expect(response.status).toBe(504);
     const body = (await response.json()) as ErrorBody;
     expect(body.error.code).toBe("origin_timeout");
