@@ -9,6 +9,8 @@
 // needs to change for it.
 import outpost from "../src/index.ts";
 import type { OutpostEnv } from "../src/env.ts";
+// The production config binds the purge coordinator, so its class is exported from this entry too.
+export { PurgeCoordinator } from "../src/index.ts";
 
 interface SimKvTarget {
   url: string;
