@@ -5,11 +5,18 @@
 // location's own. Bundled like `wrangler deploy --env production` with this file as the entry.
 //
 // SIM_KV (JSON var): { "url": "http://127.0.0.1:<port>", "location": "FRA" }.
-// A later `--coordination` run can add Durable Object bindings to the env here; nothing below
-// needs to change for it.
+// SIM_COORDINATOR (JSON var, `--coordination` only): { "url": "http://127.0.0.1:<port>" }: Outpost's
+// OUTPOST_PURGE_COORDINATOR becomes a transport shim (sim/coordinator-transport.ts) whose stubs send
+// record / receipt / poll over loopback HTTP to the one coordinator every location shares
+// (sim/coordinator-worker.ts). The shim is only the wire: the object behind it is the real
+// PurgeCoordinator Durable Object with SQLite storage.
 import outpost from "../src/index.ts";
 import type { OutpostEnv } from "../src/env.ts";
-// The production config binds the purge coordinator, so its class is exported from this entry too.
+import { remoteCoordinatorNamespace } from "./coordinator-transport.ts";
+
+// wrangler.toml's production environment binds the coordinator class, so `wrangler deploy` refuses an
+// entry that does not export it. A location never runs it (no Durable Object binding here): every
+// location shares the one in sim/coordinator-worker.ts.
 export { PurgeCoordinator } from "../src/index.ts";
 
 interface SimKvTarget {
@@ -19,6 +26,7 @@ interface SimKvTarget {
 
 interface LocationEnv extends OutpostEnv {
   SIM_KV: SimKvTarget;
+  SIM_COORDINATOR?: { url: string };
 }
 
 type ValueType = "text" | "json" | "arrayBuffer" | "stream";
@@ -83,7 +91,11 @@ const wrappedEnvs = new WeakMap<object, OutpostEnv>();
 function wrappedEnv(env: LocationEnv): OutpostEnv {
   let wrapped = wrappedEnvs.get(env);
   if (!wrapped) {
-    wrapped = { ...env, OUTPOST_CACHE: remoteKv(env.SIM_KV) };
+    wrapped = {
+      ...env,
+      OUTPOST_CACHE: remoteKv(env.SIM_KV),
+      ...(env.SIM_COORDINATOR && { OUTPOST_PURGE_COORDINATOR: remoteCoordinatorNamespace(env.SIM_COORDINATOR.url) as unknown as OutpostEnv["OUTPOST_PURGE_COORDINATOR"] }),
+    };
     wrappedEnvs.set(env, wrapped);
   }
   return wrapped;

@@ -145,6 +145,10 @@ export function checkRun(result) {
       if (convergence === null) problems.push(`purge ${purge.label}: ${colo} still served the purged copy after the bound of ${purge.boundMs} ms`);
       else if (convergence > purge.boundMs) problems.push(`purge ${purge.label}: ${colo} converged after ${convergence} ms, bound ${purge.boundMs} ms`);
     }
+    // With the coordinator, the receipt read after every location converged must name them all.
+    if (purge.receipt && !(purge.receipt.status === 200 && purge.receipt.complete && purge.receipt.pending.length === 0)) {
+      problems.push(`purge ${purge.label}: its receipt is not complete: ${JSON.stringify(purge.receipt)}`);
+    }
   }
   return problems;
 }
@@ -262,4 +266,25 @@ ${table(costRows, ["item", "monthly volume", "cost beyond included"])}
 ${result.problems.length ? `<h2>Problems</h2><ul id="problems">${result.problems.map((problem) => `<li>${escapeHtml(problem)}</li>`).join("")}</ul>` : ""}
 </body></html>
 `;
+}
+
+/** Every location's convergence of every purge: median, p99 and worst (real ms after the ack). */
+export function describeConvergence(purges) {
+  const values = purges.flatMap((purge) => Object.values(purge.convergenceMs)).filter((value) => value !== null).sort((a, b) => a - b);
+  const missed = purges.reduce((sum, purge) => sum + Object.values(purge.convergenceMs).filter((value) => value === null).length, 0);
+  const at = (p) => (values.length ? values[Math.min(values.length - 1, Math.ceil((p / 100) * values.length) - 1)] : null);
+  return { samples: values.length, missed, p50Ms: at(50), p99Ms: at(99), maxMs: values.at(-1) ?? null };
+}
+
+/** The coordinator worker's counts as calls per second: polls per location, and records and receipts. */
+export function describeCoordinatorCalls(counts, colos, realSeconds) {
+  const perColo = Object.fromEntries(colos.map((colo) => [colo, Number(((counts.pollsByColo[colo] ?? 0) / realSeconds).toFixed(2))]));
+  const rates = Object.values(perColo);
+  return {
+    ...counts,
+    realSeconds: Number(realSeconds.toFixed(1)),
+    pollsPerLocationPerSecond: perColo,
+    meanPollsPerLocationPerSecond: Number((rates.reduce((sum, rate) => sum + rate, 0) / Math.max(1, rates.length)).toFixed(2)),
+    callsPerSecond: Number(((counts.poll + counts.record + counts.receipt) / realSeconds).toFixed(2)),
+  };
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run sim -- [--scenario world|quick | --quick | --replay FILE] [--locations FRA,IAD,...]
 //   [--duration 20m] [--scale 8] [--rate 60] [--tiers memory,colo,kv] [--propagation 60]
-//   [--monthly-requests 100000000] [--no-events] [--seed 1]`
+//   [--monthly-requests 100000000] [--no-events] [--seed 1] [--coordination]`
 // Outpost across N simulated edge locations (docs/simulator.md). Each location is its own Miniflare
 // instance (its own workerd process, isolate, Cache API and hot tier) running the production bundle
 // with sim/location-worker.ts as the entry, so its OUTPOST_CACHE goes through the shared KV shim
@@ -10,6 +10,9 @@
 // replayed log (sim/replay.mjs); scenario events (sim/scenarios.mjs) kill and revive origins, purge
 // through the admin API and break KV at one location. Writes sim/results/latest.json and
 // latest.html; `--quick` fails (exit 1) on errors, impossible hits or a purge slower than its bound.
+// `--coordination` adds the purge coordinator: the real PurgeCoordinator Durable Object in one more
+// Miniflare instance (sim/coordinator-worker.ts), shared by every location through a transport shim
+// (sim/coordinator-transport.ts), and Outpost's `coordination.purge_coordinator` on.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism, totalmem } from "node:os";
 import { dirname, join } from "node:path";
@@ -21,7 +24,7 @@ import { startKvServer } from "./kv-server.mjs";
 import { CONTINENT_POOLS, DEFAULT_LOCATIONS, LOCATIONS, QUICK_LOCATIONS, locationCf } from "./locations.mjs";
 import { DEFAULT_POOLS, startOrigins } from "./origins.mjs";
 import { readReplay } from "./replay.mjs";
-import { checkRun, classifyCacheStatus, countResponse, emptyLocationStats, finishLocationStats, projectMonthlyCost, renderHtml, sumStats } from "./report.mjs";
+import { checkRun, classifyCacheStatus, countResponse, describeConvergence, describeCoordinatorCalls, emptyLocationStats, finishLocationStats, projectMonthlyCost, renderHtml, sumStats } from "./report.mjs";
 import { quickScenario, worldScenario } from "./scenarios.mjs";
 import { buildCatalogue, classForPath, generateWorldRequests } from "./traffic.mjs";
 
@@ -34,6 +37,15 @@ const LEDGER_GLOBAL_REREAD_MS = 5_000;
 /** The cacheTtl Outpost reads the ledger with (production seconds; the shim scales it). */
 const LEDGER_CACHE_TTL_SECONDS = 30;
 const BOUND_MARGIN_MS = 2_000;
+/** Outpost's coordination.purge_poll_interval_ms in a `--coordination` run (the schema's default; real time, not scaled). */
+const COORDINATOR_POLL_INTERVAL_MS = 1_000;
+/** The coordinator's bound's margin: the coordinator round trips and a shared machine's scheduling. */
+const COORDINATOR_BOUND_MARGIN_MS = 1_000;
+/** With the coordinator, probes every 100 ms: convergence is about 1.5 s, so 250-500 ms probes would blur it. */
+const COORDINATOR_PROBE_INTERVAL_MS = 100;
+/** How long after the last location converged the receipt is read: a location reports a purge on its next poll. */
+const RECEIPT_DELAY_MS = 2 * COORDINATOR_POLL_INTERVAL_MS;
+const COORDINATOR_NAME = "sim-coordinator";
 const MAX_INFLIGHT_PER_LOCATION = 48;
 const TIMELINE_BUCKETS = 30;
 
@@ -66,7 +78,7 @@ export function parseArgs(argv) {
     else if (arg === "--seed") options.seed = Number(value());
     else if (arg === "--out") options.out = value();
     else if (arg === "--check") options.check = true;
-    else if (arg === "--coordination") throw new Error("--coordination (Durable Object purge coordinator and shield) is not available yet: the sim runs the KV-only design");
+    else if (arg === "--coordination") options.coordination = true;
     else throw new Error(`unknown option ${arg}`);
   }
   if (options.scenario === "quick") options.check = true;
@@ -74,8 +86,9 @@ export function parseArgs(argv) {
 }
 
 /** Outpost's configuration at every location: geo steering by continent, failover to the other pools. */
-function outpostConfig(pools, tiers, scale) {
+function outpostConfig(pools, tiers, scale, coordination) {
   return {
+    ...(coordination && { coordination: { purge_coordinator: true, purge_poll_interval_ms: COORDINATOR_POLL_INTERVAL_MS } }),
     cache_tiers: tiers,
     // The breaker's cool-down (30 s by default) is scaled with the run, like the TTLs.
     pools: pools.map((pool) => ({ ...pool, circuit_breaker: { open_seconds: Math.max(1, Math.round(30 / scale)) } })),
@@ -114,27 +127,39 @@ async function main() {
   const propagationMs = options.propagationSeconds * 1000;
   const catalogue = buildCatalogue(scenario.catalogueSize);
   const longLived = catalogue.filter((path) => classForPath(path).ttlSeconds >= 3_600);
-  const probeInterval = colos.length > 4 ? 500 : 250;
-  const boundMs = (propagationMs + LEDGER_CACHE_TTL_SECONDS * 1000) / scale + LEDGER_GLOBAL_REREAD_MS + LEDGER_LOCATION_REREAD_MS + BOUND_MARGIN_MS + probeInterval;
+  const probeInterval = options.coordination ? COORDINATOR_PROBE_INTERVAL_MS : colos.length > 4 ? 500 : 250;
+  const kvBoundMs = (propagationMs + LEDGER_CACHE_TTL_SECONDS * 1000) / scale + LEDGER_GLOBAL_REREAD_MS + LEDGER_LOCATION_REREAD_MS + BOUND_MARGIN_MS + probeInterval;
+  // With the coordinator a purge reaches a location within 1.5 poll intervals (docs/coordination.md).
+  const boundMs = options.coordination ? COORDINATOR_POLL_INTERVAL_MS * 1.5 + COORDINATOR_BOUND_MARGIN_MS + probeInterval : kvBoundMs;
 
-  console.log(`sim: ${scenario.name}${options.replay ? ` (replay ${options.replay})` : ""}, ${colos.length} locations (${colos.join(",")}), ${durationSimSeconds} s simulated at scale ${scale} = ${(durationMs / 1000).toFixed(0)} s real, tiers ${options.tiers.join(",")}, KV propagation ${options.propagationSeconds} s`);
+  console.log(`sim: ${scenario.name}${options.replay ? ` (replay ${options.replay})` : ""}, ${colos.length} locations (${colos.join(",")}), ${durationSimSeconds} s simulated at scale ${scale} = ${(durationMs / 1000).toFixed(0)} s real, tiers ${options.tiers.join(",")}, KV propagation ${options.propagationSeconds} s, ${options.coordination ? `purge coordinator (poll every ${COORDINATOR_POLL_INTERVAL_MS} ms)` : "KV-only purge ledger"}`);
   console.log("sim: bundling Outpost (wrangler deploy --dry-run --env production, entry sim/location-worker.ts)");
   const script = bundleWorker("sim-location", { entry: "sim/location-worker.ts" });
 
   const kv = new SimKv({ propagationMs, scale });
   const kvServer = await startKvServer(kv);
   const origins = await startOrigins(DEFAULT_POOLS, { scale });
-  const config = outpostConfig(origins.outpostPools(), options.tiers, scale);
+  const config = outpostConfig(origins.outpostPools(), options.tiers, scale, options.coordination);
   const logCounts = {};
   const locations = {};
+  let coordinator;
   const cleanup = async () => {
-    await Promise.allSettled(Object.values(locations).map((location) => location.mf.dispose()));
+    await Promise.allSettled([...Object.values(locations), ...(coordinator ? [coordinator] : [])].map((location) => location.mf.dispose()));
     await origins.close();
     await kvServer.close();
   };
   process.once("SIGINT", () => cleanup().finally(() => process.exit(130)));
 
   try {
+    if (options.coordination) {
+      console.log("sim: bundling and starting the purge coordinator (sim/coordinator-worker.ts: the real PurgeCoordinator, SQLite storage)");
+      coordinator = await startWithPid(
+        COORDINATOR_NAME,
+        bundleWorker(COORDINATOR_NAME, { entry: "sim/coordinator-worker.ts" }),
+        { OUTPOST_PURGE_COORDINATOR: { type: "durable-object", worker: COORDINATOR_NAME, exportName: "PurgeCoordinator" } },
+        { workerConfig: { exports: { PurgeCoordinator: { type: "durable-object", storage: "sqlite" } } } },
+      );
+    }
     console.log("sim: starting locations");
     for (const colo of colos) {
       const logs = (logCounts[colo] = {});
@@ -146,6 +171,7 @@ async function main() {
           OUTPOST: { type: "json", value: config },
           OUTPOST_ADMIN_TOKEN: { type: "text", value: ADMIN_TOKEN },
           SIM_KV: { type: "json", value: { url: kvServer.url, location: colo } },
+          ...(coordinator && { SIM_COORDINATOR: { type: "json", value: { url: coordinator.url } } }),
         },
         {
           handleStructuredLogs: (log) => {
@@ -249,7 +275,7 @@ async function main() {
       });
       const answer = await response.json();
       const ackAt = Date.now();
-      const record = { label, at: Math.round(((sentAt - startedAt) * scale) / 1000), purgedAt: purgeAt, ack: answer.success === true, ackMs: ackAt - sentAt, boundMs: Math.round(boundMs), copiesBefore: Object.fromEntries(colos.map((colo, index) => [colo, before[index].servedAt !== null && before[index].servedAt < sentAt])), convergenceMs: {}, probes: 0 };
+      const record = { label, at: Math.round(((sentAt - startedAt) * scale) / 1000), purgedAt: purgeAt, ack: answer.success === true, ackMs: ackAt - sentAt, boundMs: Math.round(boundMs), id: answer.result?.id, epoch: answer.result?.epoch, coordinator: answer.result?.coordinator, copiesBefore: Object.fromEntries(colos.map((colo, index) => [colo, before[index].servedAt !== null && before[index].servedAt < sentAt])), convergenceMs: {}, probes: 0 };
       purges.push(record);
       eventLog.push({ atSimSeconds: record.at, kind: "purge", detail: `${label} at ${purgeAt}: ${answer.success ? "acknowledged" : `refused ${JSON.stringify(answer.errors)}`}` });
       await Promise.all(
@@ -270,6 +296,10 @@ async function main() {
           }
         }),
       );
+      if (options.coordination && record.id) {
+        await sleep(RECEIPT_DELAY_MS);
+        record.receipt = await readReceipt(locations[purgeAt], record.id, sentAt);
+      }
     };
 
     const runEvent = async (event) => {
@@ -307,6 +337,7 @@ async function main() {
     }
     await Promise.all(pending);
     const realSeconds = (Date.now() - startedAt) / 1000;
+    const coordinatorCalls = coordinator ? describeCoordinatorCalls(await (await fetch(`${coordinator.url}/stats`)).json(), colos, realSeconds) : undefined;
     // Each location's workerd process: CPU per answered request (its own probes and background work
     // included) and resident memory, read from /proc (bench/lib/measure.mjs).
     const processes = Object.fromEntries(
@@ -353,7 +384,11 @@ async function main() {
       originRequests,
       staleServed: total.staleServed,
       purges,
-      purgeBound: { ms: Math.round(boundMs), formula: "(KV propagation + ledger read cacheTtl 30 s) / scale + Outpost's global re-read 5 s + location re-read 1 s + 2 s margin + one probe interval" },
+      purgeBound: options.coordination
+        ? { ms: Math.round(boundMs), formula: `purge_poll_interval_ms ${COORDINATOR_POLL_INTERVAL_MS} x 1.5 + ${COORDINATOR_BOUND_MARGIN_MS} ms margin + one probe interval ${probeInterval} ms (real time)`, kvOnlyMs: Math.round(kvBoundMs) }
+        : { ms: Math.round(boundMs), formula: "(KV propagation + ledger read cacheTtl 30 s) / scale + Outpost's global re-read 5 s + location re-read 1 s + 2 s margin + one probe interval" },
+      purgeConvergence: describeConvergence(purges),
+      ...(coordinatorCalls && { coordination: { purgePollIntervalMs: COORDINATOR_POLL_INTERVAL_MS, calls: coordinatorCalls } }),
       kv: kvSnapshot,
       events: eventLog.sort((a, b) => a.atSimSeconds - b.atSimSeconds),
       timeline: {
@@ -380,6 +415,25 @@ async function main() {
     }
   } finally {
     await cleanup();
+  }
+}
+
+/** GET <admin>/purge/<id> at the purging location: which locations have reported the purge, and when (real ms after it was sent). */
+async function readReceipt(location, id, sentAt) {
+  try {
+    const response = await location.mf.dispatchFetch(`${SITE}/__outpost/purge/${id}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, cf: location.cf });
+    const body = await response.json();
+    if (!response.ok) return { status: response.status, errors: body.errors };
+    const { epoch, complete, observed, pending } = body.result;
+    return {
+      status: response.status,
+      epoch,
+      complete,
+      observed: observed.map((seen) => ({ colo: seen.colo, afterMs: seen.after_ms, atMsAfterSend: Date.parse(seen.observed_at) - sentAt })),
+      pending: pending.map((waiting) => waiting.colo),
+    };
+  } catch (error) {
+    return { status: 0, errors: [String(error)] };
   }
 }
 
@@ -420,7 +474,13 @@ function printSummary(result) {
     );
   }
   console.log(`origin requests by origin: ${JSON.stringify(result.originRequests.byOrigin)} (probes ${result.originRequests.probes})`);
-  for (const purge of result.purges) console.log(`purge ${purge.label}: convergence ms after ack ${JSON.stringify(purge.convergenceMs)} (bound ${purge.boundMs})`);
+  for (const purge of result.purges) {
+    console.log(`purge ${purge.label}: convergence ms after ack ${JSON.stringify(purge.convergenceMs)} (bound ${purge.boundMs})`);
+    if (purge.receipt) console.log(`  receipt (epoch ${purge.receipt.epoch}, complete ${purge.receipt.complete}): observed ${purge.receipt.observed?.map((seen) => `${seen.colo} +${seen.atMsAfterSend} ms`).join(", ") || "-"}; pending ${purge.receipt.pending?.join(",") || "-"}${purge.receipt.errors ? ` ${JSON.stringify(purge.receipt.errors)}` : ""}`);
+  }
+  const convergence = result.purgeConvergence;
+  console.log(`purge convergence (real ms after the ack, ${convergence.samples} location-purges, ${convergence.missed} missed): p50 ${convergence.p50Ms}, p99 ${convergence.p99Ms}, max ${convergence.maxMs}`);
+  if (result.coordination) console.log(`coordinator calls: ${result.coordination.calls.meanPollsPerLocationPerSecond} polls per location per second (${JSON.stringify(result.coordination.calls.pollsPerLocationPerSecond)}), ${result.coordination.calls.record} records, ${result.coordination.calls.receipt} receipts, ${result.coordination.calls.failed} failed`);
   for (const outage of result.outages) console.log(`${outage.origin} down ${outage.fromSimSeconds}-${outage.toSimSeconds} s (sim): ${JSON.stringify(outage.perLocation)}`);
   console.log(`KV ops: ${JSON.stringify(result.kv.total)}`);
   console.log(`workerd per location (CPU ms per request, RSS MiB): ${Object.entries(result.processes).map(([colo, seen]) => `${colo} ${seen.cpuMsPerRequest} ${seen.rssMiB}`).join(", ")}`);

@@ -1,7 +1,7 @@
 // The simulator's report (sim/report.mjs): how a response is counted (tier, stale, failover), the
 // `--quick` gate, and the projected monthly cost at Cloudflare's published prices.
 import { describe, expect, it } from "vitest";
-import { checkRun, classifyCacheStatus, countResponse, emptyLocationStats, finishLocationStats, projectMonthlyCost, sumStats } from "../../sim/report.mjs";
+import { checkRun, classifyCacheStatus, countResponse, describeConvergence, describeCoordinatorCalls, emptyLocationStats, finishLocationStats, projectMonthlyCost, sumStats } from "../../sim/report.mjs";
 
 describe("counting a response", () => {
   it.each([
@@ -69,6 +69,32 @@ describe("the quick gate", () => {
     const atBound = healthy();
     atBound.purges[0]!.convergenceMs = { FRA: 10_000 };
     expect(checkRun(atBound)).toEqual([]);
+  });
+
+  it("with the coordinator, fails a purge whose receipt still has a location pending or did not answer", () => {
+    const complete = { ...healthy(), purges: [{ ...healthy().purges[0]!, receipt: { status: 200, complete: true, observed: [{ colo: "FRA" }], pending: [] as string[] } }] };
+    expect(checkRun(complete)).toEqual([]);
+    const pending = structuredClone(complete);
+    Object.assign(pending.purges[0]!.receipt, { complete: false, pending: ["SYD"] });
+    expect(checkRun(pending)[0]).toContain("receipt is not complete");
+    const refused = structuredClone(complete);
+    Object.assign(refused.purges[0]!.receipt, { status: 409 });
+    expect(checkRun(refused)[0]).toContain("receipt is not complete");
+  });
+});
+
+describe("the purge figures", () => {
+  it("takes p50, p99 and the worst over every location of every purge, and counts the ones that never converged", () => {
+    const purges = [{ convergenceMs: { FRA: 0, IAD: 400, SYD: null } }, { convergenceMs: { FRA: 100, IAD: 1_200, SYD: 900 } }];
+    expect(describeConvergence(purges)).toEqual({ samples: 5, missed: 1, p50Ms: 400, p99Ms: 1_200, maxMs: 1_200 });
+    expect(describeConvergence([])).toEqual({ samples: 0, missed: 0, p50Ms: null, p99Ms: null, maxMs: null });
+  });
+
+  it("turns the coordinator's counts into polls per location per second", () => {
+    const calls = describeCoordinatorCalls({ record: 2, receipt: 2, poll: 30, pollsByColo: { FRA: 20, SYD: 10 }, failed: 0 }, ["FRA", "SYD", "IAD"], 20);
+    expect(calls.pollsPerLocationPerSecond).toEqual({ FRA: 1, SYD: 0.5, IAD: 0 });
+    expect(calls.meanPollsPerLocationPerSecond).toBe(0.5);
+    expect(calls.callsPerSecond).toBe(1.7);
   });
 });
 
