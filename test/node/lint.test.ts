@@ -109,7 +109,7 @@ describe("deploy-time lint", () => {
 });
 
 const HEADER = `name = "t"\nmain = "src/index.ts"\ncompatibility_date = "2026-10-20"\nkv_namespaces = [{ binding = "OUTPOST_CACHE", id = "x" }]\n`;
-const SLOW_DEADLINE = `${HEADER}
+const SITE = `${HEADER}
 [[vars.OUTPOST.pools]]
 name = "eu"
 origins = [{ name = "eu-1", address = "https://eu.example.com" }]
@@ -117,7 +117,9 @@ origins = [{ name = "eu-1", address = "https://eu.example.com" }]
 [[vars.OUTPOST.routes]]
 name = "site"
 default_pools = ["eu"]
-origin_timeout_ms = 10000
+`;
+/** The site with a deadline shorter than its attempt timeout (keys appended to the route's table). */
+const SLOW_DEADLINE = `${SITE}origin_timeout_ms = 10000
 deadline_ms = 5000
 `;
 
@@ -150,15 +152,6 @@ describe("npm run check with the lint", { timeout: 30_000 }, () => {
   });
 });
 
-const SITE = `${HEADER}
-[[vars.OUTPOST.pools]]
-name = "eu"
-origins = [{ name = "eu-1", address = "https://eu.example.com" }]
-
-[[vars.OUTPOST.routes]]
-name = "site"
-default_pools = ["eu"]
-`;
 const COORDINATOR_ON = `${HEADER}[vars.OUTPOST]\ncoordination = { purge_coordinator = true }\n${SITE.slice(HEADER.length)}`;
 const BINDING = `
 [[durable_objects.bindings]]
