@@ -10,6 +10,8 @@ import outpost from "../src/index.ts";
 import type { OutpostEnv } from "../src/env.ts";
 
 export { PurgeCoordinator } from "../src/coordination/purge-coordinator.ts";
+// wrangler.toml's production environment binds PoolHealth too; `wrangler deploy` refuses an entry without it.
+export { PoolHealth } from "../src/coordination/pool-health.ts";
 
 const state = { down: false, calls: 0, failed: 0 };
 

@@ -6,6 +6,8 @@
 import { answerCoordinatorCall, emptyCallCounts } from "./coordinator-transport.ts";
 
 export { PurgeCoordinator } from "../src/coordination/purge-coordinator.ts";
+// wrangler.toml's production environment binds PoolHealth too; `wrangler deploy` refuses an entry without it.
+export { PoolHealth } from "../src/coordination/pool-health.ts";
 
 interface CoordinatorWorkerEnv {
   OUTPOST_PURGE_COORDINATOR: DurableObjectNamespace;

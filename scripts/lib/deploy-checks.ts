@@ -6,6 +6,7 @@ import { readConfig } from "../../src/config/load-config.ts";
 import { DEFAULT_PLAN, formatLintWarning, lintConfig, SUBREQUEST_LIMITS, type DeployFacts, type WorkersPlan } from "../../src/config/lint.ts";
 import { formatRouteTestResults, runRouteTests } from "../../src/config/route-tests.ts";
 import type { CompiledConfig } from "../../src/config/validate-config.ts";
+import { POOL_HEALTH_BINDING, POOL_HEALTH_CLASS } from "../../src/coordination/pool-health-client.ts";
 import { PURGE_COORDINATOR_BINDING, PURGE_COORDINATOR_CLASS } from "../../src/coordination/purge-client.ts";
 
 /** The wrangler.toml keys the checks read, for the top level or one [env.*] block. */
@@ -60,29 +61,49 @@ interface DurableObjectBinding {
 }
 
 /**
- * The purge coordinator's binding against the configuration: asked for but not bound is an error
- * (purges would silently stay on KV, ~65 s), bound to another class or without a SQLite migration
- * is an error (the deploy fails), bound but not asked for is a warning (a binding nothing uses).
+ * The Durable Object bindings against the configuration: asked for but not bound is an error
+ * (coordination would silently stay on KV), bound to another class or without a SQLite migration is
+ * an error (the deploy fails), bound but not asked for is a warning (a binding nothing uses).
  */
 export function coordinationProblems(config: CompiledConfig, environment: RawEnvironment, topLevel: RawEnvironment): { errors: string[]; warnings: string[] } {
-  const bindings = Array.isArray(environment.durable_objects?.bindings) ? (environment.durable_objects.bindings as DurableObjectBinding[]) : [];
-  const binding = bindings.find((candidate) => candidate?.name === PURGE_COORDINATOR_BINDING);
   const errors: string[] = [];
   const warnings: string[] = [];
-  if (config.coordination.purge_coordinator && !binding) {
-    errors.push(`coordination.purge_coordinator: no Durable Object binding "${PURGE_COORDINATOR_BINDING}" in this environment (durable_objects are not inherited by [env.*] blocks): add [[durable_objects.bindings]] name = "${PURGE_COORDINATOR_BINDING}", class_name = "${PURGE_COORDINATOR_CLASS}" (docs/coordination.md)`);
-  }
-  if (!binding) return { errors, warnings };
-  if (binding.class_name !== PURGE_COORDINATOR_CLASS) {
-    errors.push(`durable_objects.bindings: "${PURGE_COORDINATOR_BINDING}" must name class_name = "${PURGE_COORDINATOR_CLASS}", not ${JSON.stringify(binding.class_name)}`);
-  }
+  const objects = [
+    {
+      setting: "purge_coordinator",
+      enabled: config.coordination.purge_coordinator,
+      name: PURGE_COORDINATOR_BINDING,
+      className: PURGE_COORDINATOR_CLASS,
+      tag: "v1",
+      unused: "purges ride on KV alone (~65 s to every location)",
+    },
+    {
+      setting: "shared_health",
+      enabled: config.coordination.shared_health,
+      name: POOL_HEALTH_BINDING,
+      className: POOL_HEALTH_CLASS,
+      tag: "v2",
+      unused: "each isolate learns about failing origins on its own",
+    },
+  ];
+  const bindings = Array.isArray(environment.durable_objects?.bindings) ? (environment.durable_objects.bindings as DurableObjectBinding[]) : [];
   const migrations = Array.isArray(environment.migrations) ? environment.migrations : Array.isArray(topLevel.migrations) ? topLevel.migrations : [];
-  const migrated = migrations.some((migration) => Array.isArray((migration as { new_sqlite_classes?: unknown })?.new_sqlite_classes) && (migration as { new_sqlite_classes: unknown[] }).new_sqlite_classes.includes(PURGE_COORDINATOR_CLASS));
-  if (!migrated) {
-    errors.push(`migrations: no migration creates "${PURGE_COORDINATOR_CLASS}": add [[migrations]] tag = "v1", new_sqlite_classes = ["${PURGE_COORDINATOR_CLASS}"]`);
-  }
-  if (!config.coordination.purge_coordinator) {
-    warnings.push(`durable_objects.bindings: "${PURGE_COORDINATOR_BINDING}" is bound but coordination.purge_coordinator is off, so purges ride on KV alone (~65 s to every location): set coordination = { purge_coordinator = true } in [vars.OUTPOST], or remove the binding`);
+  for (const object of objects) {
+    const binding = bindings.find((candidate) => candidate?.name === object.name);
+    if (object.enabled && !binding) {
+      errors.push(`coordination.${object.setting}: no Durable Object binding "${object.name}" in this environment (durable_objects are not inherited by [env.*] blocks): add [[durable_objects.bindings]] name = "${object.name}", class_name = "${object.className}" (docs/coordination.md)`);
+    }
+    if (!binding) continue;
+    if (binding.class_name !== object.className) {
+      errors.push(`durable_objects.bindings: "${object.name}" must name class_name = "${object.className}", not ${JSON.stringify(binding.class_name)}`);
+    }
+    const migrated = migrations.some((migration) => Array.isArray((migration as { new_sqlite_classes?: unknown })?.new_sqlite_classes) && (migration as { new_sqlite_classes: unknown[] }).new_sqlite_classes.includes(object.className));
+    if (!migrated) {
+      errors.push(`migrations: no migration creates "${object.className}": add [[migrations]] tag = "${object.tag}", new_sqlite_classes = ["${object.className}"]`);
+    }
+    if (!object.enabled) {
+      warnings.push(`durable_objects.bindings: "${object.name}" is bound but coordination.${object.setting} is off, so ${object.unused}: set coordination = { ${object.setting} = true } in [vars.OUTPOST], or remove the binding`);
+    }
   }
   return { errors, warnings };
 }

@@ -18,6 +18,8 @@ export function describeOrigin(ref: OriginRef, health: OriginHealth, now: number
     address: ref.origin.address,
     enabled: ref.origin.enabled,
     available: health.isAvailable(ref),
+    // Demoted by the pool's health object: circuits opened in several locations (docs/coordination.md#shared-health).
+    shared_demoted: health.isSharedDemoted(ref),
     health_check: check
       ? {
           // A verdict too old to trust is unknown, and unknown never demotes an origin.
@@ -105,6 +107,14 @@ export async function describeStatus(config: CompiledConfig, env: PipelineEnv & 
         calls: deps.purges.coordinatorCalls,
         fallbacks: deps.purges.coordinatorFallbacks,
       },
+    },
+    // Shared health (docs/coordination.md#shared-health): object calls this isolate made and the failed ones (nothing changed).
+    shared_health: {
+      enabled: config.coordination.shared_health,
+      bound: env.OUTPOST_POOL_HEALTH !== undefined,
+      min_locations: config.coordination.shared_health_min_locations,
+      poll_interval_ms: config.coordination.shared_health_poll_interval_ms,
+      ...deps.health.sharedStats,
     },
   };
 }

@@ -308,6 +308,12 @@ export const coordinationSchema = z.strictObject({
   purge_poll_interval_ms: z._default(z.int().check(z.minimum(100), z.maximum(60_000)), 1_000),
   /** A purge's receipt lists the locations that polled the coordinator within this many minutes. */
   receipt_window_minutes: z._default(z.int().check(z.minimum(1), z.maximum(1_440)), 10),
+  /** Share passive health through one PoolHealth Durable Object per pool (binding OUTPOST_POOL_HEALTH): an origin whose circuits opened in several locations is ordered last everywhere. */
+  shared_health: z._default(z.boolean(), false),
+  /** Distinct locations whose circuits for an origin opened (connection failures, timeouts) within the pool's open_seconds before it is demoted everywhere. */
+  shared_health_min_locations: z._default(z.int().check(z.minimum(2), z.maximum(100)), 2),
+  /** How often a location asks a pool's health object for demotions, on misses only (one call per pool per location per interval). */
+  shared_health_poll_interval_ms: z._default(z.int().check(z.minimum(100), z.maximum(60_000)), 1_000),
 });
 
 /**

@@ -1,10 +1,13 @@
 // What this isolate believes about each origin: its circuit breakers (passive health, isolate
 // memory) and the last health snapshot read from KV (active health, shared). One instance per
-// isolate, owned by the app.
+// isolate, owned by the app. With shared health (coordination.shared_health), also the demotions
+// the pool health objects answered (coordination/pool-health.ts) and the circuits opened here that
+// are still to be reported to them.
 import type { OriginConfig, PoolConfig } from "../config/schema.ts";
 import type { Clock } from "../lib/clock.ts";
 import { describeError, logEvent } from "../lib/log.ts";
 import { CLOSED, isAdmitting, onAttempt, onConnectionFailure, onErrorStatus, onSuccess, type BreakerPolicy, type BreakerState } from "./breaker.ts";
+import type { Demotions } from "../coordination/pool-health.ts";
 import { HEALTH_SNAPSHOT_KEY, isHealthSnapshot, originKey, type HealthSnapshot, type OriginHealthEntry } from "./health-snapshot.ts";
 
 /** How long an isolate keeps a snapshot before reading KV again. */
@@ -46,6 +49,12 @@ export class OriginHealth {
   private snapshotReadAt = Number.NEGATIVE_INFINITY;
   private pendingRead: Promise<void> | undefined;
   private readonly clock: Clock;
+  /** Per pool name: the demotions last learned and when this isolate last checked (memo or object). */
+  private readonly shared = new Map<string, { checkedAt: number; demoted: Demotions }>();
+  /** Circuits opened by connection failures since the last report, by breaker key (bounded by the origins). */
+  private readonly opened = new Map<string, OriginRef>();
+  /** Shared health since the isolate started: object calls (polls and reports) and the ones that failed. */
+  readonly sharedStats = { polls: 0, reports: 0, failures: 0 };
 
   constructor(clock: Clock) {
     this.clock = clock;
@@ -96,9 +105,33 @@ export class OriginHealth {
     return this.breakers.get(breakerKey({ pool, origin })) ?? CLOSED;
   }
 
-  /** Neither marked down by the last health check nor behind an open circuit. */
+  /** Neither marked down by the last health check, nor behind an open circuit, nor demoted by the pool's locations. */
   isAvailable(ref: OriginRef): boolean {
-    return this.activeVerdict(ref) !== false && isAdmitting(this.breakerState(ref), this.clock.now(), breakerPolicy(ref.pool));
+    return this.activeVerdict(ref) !== false && isAdmitting(this.breakerState(ref), this.clock.now(), breakerPolicy(ref.pool)) && !this.isSharedDemoted(ref);
+  }
+
+  /** Demoted by the pool health object: circuits opened in enough locations, recently. */
+  isSharedDemoted({ pool, origin }: OriginRef): boolean {
+    const until = this.shared.get(pool.name)?.demoted[`${origin.name}@${origin.address}`];
+    return until !== undefined && this.clock.now() < until;
+  }
+
+  /** Whether this isolate should look at the pool's demotions again (at most once per interval). */
+  isSharedCheckDue(pool: string, intervalMs: number): boolean {
+    const checkedAt = this.shared.get(pool)?.checkedAt ?? Number.NEGATIVE_INFINITY;
+    return this.clock.now() - checkedAt >= intervalMs || this.clock.now() < checkedAt;
+  }
+
+  /** The pool's demotions as just learned; undefined (the call failed) keeps what was known until it lapses. */
+  adoptDemotions(pool: string, demoted: Demotions | undefined): void {
+    this.shared.set(pool, { checkedAt: this.clock.now(), demoted: demoted ?? this.shared.get(pool)?.demoted ?? {} });
+  }
+
+  /** The circuits opened by connection failures since the last call, to report to the pools' objects. */
+  takeOpenedCircuits(): OriginRef[] {
+    const opened = [...this.opened.values()];
+    this.opened.clear();
+    return opened;
   }
 
   recordAttempt(ref: OriginRef): void {
@@ -112,7 +145,11 @@ export class OriginHealth {
 
   /** A connection failure or timeout. */
   recordConnectionFailure(ref: OriginRef): void {
-    this.setBreaker(ref, onConnectionFailure(this.breakerState(ref), this.clock.now(), breakerPolicy(ref.pool)));
+    const previous = this.breakerState(ref);
+    const next = onConnectionFailure(previous, this.clock.now(), breakerPolicy(ref.pool));
+    this.setBreaker(ref, next);
+    // Only connection failures and timeouts are shared: error statuses may be one location's path mix.
+    if (previous.kind !== "open" && next.kind === "open") this.opened.set(breakerKey(ref), ref);
   }
 
   /** An error status for `path` (the URL's path, without the query: busting it makes no new path). */

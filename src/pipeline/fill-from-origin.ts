@@ -153,7 +153,14 @@ export async function fetchAndStore(
 ): Promise<Fill> {
   const { route, deps } = ctx;
   let revalidating = found.kind === "hit" && (storedHeader(found.stored, "etag") ?? storedHeader(found.stored, "last-modified")) !== null ? found.stored : undefined;
-  const forward = (upstream: Request): Promise<Forwarded> => forwardToOrigin(upstream, route, ctx.env, deps, forBackground ? undefined : ctx.trace);
+  const forward = (upstream: Request): Promise<Forwarded> => 
+    forwardToOrigin(upstream, route, ctx.env, deps, forBackground ? undefined : ctx.trace, {
+      env: ctx.env,
+      coordination: ctx.config.coordination,
+      cacheVersion: ctx.config.cacheVersion,
+      exec: ctx.exec,
+      colo: ctx.request.cf?.colo,
+    });
   let requestedAt = deps.clock.now(); // request_time of RFC 9111 §4.2.3
   let forwarded = await forward(revalidating ? withValidators(request, revalidating) : request);
   if (revalidating && forwarded.result.kind === "response" && forwarded.result.response.status === 304) {

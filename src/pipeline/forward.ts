@@ -2,6 +2,7 @@
 // misses and refreshes.
 import type { CompiledRoute } from "../config/validate-config.ts";
 import { OutpostError } from "../lib/errors.ts";
+import { learnSharedDemotions, reportOpenedCircuits, type SharedHealthContext } from "../coordination/shared-health.ts";
 import type { RequestTrace } from "../observe/request-trace.ts";
 import { fetchWithFailover, type AttemptRecord, type FailoverResult } from "../origin/fetch-with-failover.ts";
 import type { PipelineDeps, PipelineEnv } from "./types.ts";
@@ -12,13 +13,17 @@ export interface Forwarded {
   steeringReason: string;
 }
 
-/** `trace` is the client's request trace; background refreshes have none. */
-export async function forwardToOrigin(request: Request, route: CompiledRoute, env: PipelineEnv, deps: PipelineDeps, trace?: RequestTrace): Promise<Forwarded> {
+/**
+ * `trace` is the client's request trace; background refreshes have none. `shared` carries what
+ * shared health needs (coordination/shared-health.ts); without it, or with it off, no call is made.
+ */
+export async function forwardToOrigin(request: Request, route: CompiledRoute, env: PipelineEnv, deps: PipelineDeps, trace?: RequestTrace, shared?: SharedHealthContext): Promise<Forwarded> {
   const steering = selectPools(route, steeringInput(request, deps.random));
-  await deps.health.refresh(env.OUTPOST_CACHE);
+  await Promise.all([deps.health.refresh(env.OUTPOST_CACHE), learnSharedDemotions(shared, steering.candidates.map((candidate) => candidate.pool), deps)]);
   const candidates = orderByHealth(steering.candidates, deps.health);
   const startedAt = deps.clock.now();
   const result = await fetchWithFailover(request, route, candidates, deps);
+  reportOpenedCircuits(shared, deps);
   if (trace) {
     const answered = result.kind === "response" ? result.candidate : undefined;
     trace.pool = answered?.pool.name;

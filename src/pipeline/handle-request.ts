@@ -49,7 +49,13 @@ export async function handleRequest(
   if (!bypass) return serveWithCache({ request, url, route, config, env, exec, deps, trace });
 
   trace.cacheStatus = bypass;
-  const { result, steeringReason } = await forwardToOrigin(request, route, env, deps, trace);
+  const { result, steeringReason } = await forwardToOrigin(request, route, env, deps, trace, {
+    env,
+    coordination: config.coordination,
+    cacheVersion: config.cacheVersion,
+    exec,
+    colo: request.cf?.colo,
+  });
   if (result.kind === "failed") throw upstreamFailure(route, result.attempts);
   const response = deliverResponse(result.response, { route, candidate: result.candidate, steeringReason, attempts: result.attempts }, bypass);
   invalidateAfterUnsafeRequest({ request, url, route, response, config, deps });

@@ -5,6 +5,7 @@ import type { CacheState } from "../cache/cache-state.ts";
 import type { TierName } from "../cache/tiered-store.ts";
 import type { ConfigEnv } from "../config/load-config.ts";
 import type { CompiledConfig, CompiledRoute } from "../config/validate-config.ts";
+import type { PoolHealth } from "../coordination/pool-health.ts";
 import type { OriginHealth } from "../health/origin-health.ts";
 import type { Clock } from "../lib/clock.ts";
 import type { RequestStats } from "../observe/request-stats.ts";
@@ -30,6 +31,8 @@ export interface PipelineDeps {
 
 export interface PipelineEnv extends ConfigEnv {
   OUTPOST_CACHE?: KVNamespace;
+  /** Shared health (coordination/pool-health.ts), when bound. */
+  OUTPOST_POOL_HEALTH?: DurableObjectNamespace<PoolHealth>;
 }
 
 export interface CacheRequest {

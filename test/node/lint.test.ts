@@ -191,3 +191,38 @@ describe("npm run check and the purge coordinator's binding", { timeout: 30_000 
     expect((await check(SITE + BINDING + MIGRATION, ["--strict"])).code).toBe(1);
   });
 });
+
+const SHARED_HEALTH_ON = `${HEADER}[vars.OUTPOST]\ncoordination = { shared_health = true }\n${SITE.slice(HEADER.length)}`;
+const POOL_HEALTH_BINDING = `
+[[durable_objects.bindings]]
+name = "OUTPOST_POOL_HEALTH"
+class_name = "PoolHealth"
+`;
+const POOL_HEALTH_MIGRATION = `
+[[migrations]]
+tag = "v2"
+new_sqlite_classes = ["PoolHealth"]
+`;
+
+describe("npm run check and the pool health binding", { timeout: 30_000 }, () => {
+  it("fails when shared_health is on and the environment does not bind PoolHealth", async () => {
+    const { code, output } = await check(SHARED_HEALTH_ON);
+    expect(output).toContain('coordination.shared_health: no Durable Object binding "OUTPOST_POOL_HEALTH" in this environment');
+    expect(code).toBe(1);
+  });
+
+  it("fails when the binding has no SQLite migration, and accepts all three together", async () => {
+    const missing = await check(SHARED_HEALTH_ON + POOL_HEALTH_BINDING);
+    expect(missing.output).toContain('migrations: no migration creates "PoolHealth"');
+    expect(missing.code).toBe(1);
+    const whole = await check(SHARED_HEALTH_ON + POOL_HEALTH_BINDING + POOL_HEALTH_MIGRATION, ["--strict"]);
+    expect(whole.output).not.toMatch(/^(warn|error) /m);
+    expect(whole.code).toBe(0);
+  });
+
+  it("warns about a PoolHealth binding the configuration does not use", async () => {
+    const warned = await check(SITE + POOL_HEALTH_BINDING + POOL_HEALTH_MIGRATION);
+    expect(warned.output).toContain('warn  durable_objects.bindings: "OUTPOST_POOL_HEALTH" is bound but coordination.shared_health is off');
+    expect(warned.code).toBe(0);
+  });
+});

@@ -1,0 +1,112 @@
+// What the worker asks the pool health objects (pool-health.ts), and the location memo that keeps
+// polling to one call per pool per location per interval. Like purge-client.ts: every call is bounded
+// by a timeout on the injected clock and never throws; a failed call is counted and changes nothing
+// (the isolate's own circuits and the KV health snapshot keep working underneath).
+//
+// Staleness: an origin whose circuits opened in `shared_health_min_locations` colos is ordered last
+// by every isolate with misses within about 2 x shared_health_poll_interval_ms (the memo's age plus
+// the isolate's re-check) plus one object round trip.
+import type { CoordinationConfig, PoolConfig } from "../config/schema.ts";
+import type { Clock } from "../lib/clock.ts";
+import { callCoordinator } from "./purge-client.ts";
+import type { CircuitOpened, DemotionQuery, Demotions, PoolHealth } from "./pool-health.ts";
+
+/** The binding's name in wrangler.toml ([[durable_objects.bindings]]). */
+export const POOL_HEALTH_BINDING = "OUTPOST_POOL_HEALTH";
+/** The class the binding names, exported from the worker entry. */
+export const POOL_HEALTH_CLASS = "PoolHealth";
+/** A poll runs on a miss's path: slower than this, the isolate keeps what it knew. */
+export const POOL_HEALTH_POLL_TIMEOUT_MS = 500;
+/** A report runs in the background (waitUntil). */
+export const POOL_HEALTH_REPORT_TIMEOUT_MS = 3_000;
+const MEMO_URL_PREFIX = "https://outpost-cache.internal/__outpost/pool-health/v1/";
+const MEMO_CACHE_SECONDS = 3_600;
+
+/** The object's methods as the worker calls them (RPC); spelled out so a test can stand in for a broken object. */
+export interface PoolHealthStub {
+  report(opened: CircuitOpened): Promise<void>;
+  demotions(query: DemotionQuery): Promise<Demotions>;
+}
+
+export interface PoolHealthEnv {
+  OUTPOST_POOL_HEALTH?: DurableObjectNamespace<PoolHealth>;
+}
+
+/** Whether shared health is on: the setting and the binding. Without either, no call is ever made. */
+export function isSharedHealthOn(env: PoolHealthEnv, coordination: CoordinationConfig): boolean {
+  return coordination.shared_health && env.OUTPOST_POOL_HEALTH !== undefined;
+}
+
+/** One object per pool and cache_version. */
+export function poolHealthFor(env: PoolHealthEnv, cacheVersion: string, pool: string): PoolHealthStub | undefined {
+  const namespace = env.OUTPOST_POOL_HEALTH;
+  if (!namespace) return undefined;
+  return namespace.get(namespace.idFromName(`pool-health:${cacheVersion}:${pool}`)) as unknown as PoolHealthStub;
+}
+
+/** How the pool's objects know an origin: a changed address starts afresh. */
+export function sharedOriginKey(origin: { name: string; address: string }): string {
+  return `${origin.name}@${origin.address}`;
+}
+
+export function demotionQuery(pool: PoolConfig, coordination: CoordinationConfig, now: number): DemotionQuery {
+  return { now, windowMs: pool.circuit_breaker.open_seconds * 1000, minLocations: coordination.shared_health_min_locations };
+}
+
+interface DemotionsMemo {
+  polledAt: number;
+  demoted: Demotions;
+}
+
+export type LearnedDemotions = { ok: true; demoted: Demotions; source: "memo" | "object" } | { ok: false; error: string };
+
+/**
+ * The pool's demotions: from the location's memo when younger than the interval (no call), else
+ * from the object, whose answer becomes the memo.
+ */
+export async function learnDemotions(options: {
+  stub: PoolHealthStub;
+  cache: Cache | undefined;
+  clock: Clock;
+  cacheVersion: string;
+  pool: PoolConfig;
+  coordination: CoordinationConfig;
+  colo: string;
+}): Promise<LearnedDemotions> {
+  const { stub, cache, clock, pool, coordination } = options;
+  const url = memoUrl(options.cacheVersion, pool.name, options.colo);
+  const now = clock.now();
+  const memo = await readMemo(cache, url);
+  if (memo && now >= memo.polledAt && now - memo.polledAt < coordination.shared_health_poll_interval_ms) return { ok: true, demoted: memo.demoted, source: "memo" };
+  const answer = await callCoordinator(clock, POOL_HEALTH_POLL_TIMEOUT_MS, () => stub.demotions(demotionQuery(pool, coordination, now)));
+  if (!answer.ok) return answer;
+  if (cache) {
+    try {
+      const value: DemotionsMemo = { polledAt: clock.now(), demoted: answer.value };
+      await cache.put(url, new Response(JSON.stringify(value), { headers: { "cache-control": `max-age=${MEMO_CACHE_SECONDS}` } }));
+    } catch {
+      // Without the memo the next check calls the object again: more calls, never a wrong answer.
+    }
+  }
+  return { ok: true, demoted: answer.value, source: "object" };
+}
+
+export function reportCircuitOpened(stub: PoolHealthStub, clock: Clock, opened: CircuitOpened) {
+  return callCoordinator(clock, POOL_HEALTH_REPORT_TIMEOUT_MS, () => stub.report(opened));
+}
+
+async function readMemo(cache: Cache | undefined, url: string): Promise<DemotionsMemo | undefined> {
+  if (!cache) return undefined;
+  try {
+    const response = await cache.match(url);
+    const value = response ? ((await response.json()) as Partial<DemotionsMemo>) : undefined;
+    return value && typeof value.polledAt === "number" && typeof value.demoted === "object" && value.demoted !== null ? (value as DemotionsMemo) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Names the colo too: several fake locations on one runtime (tests, the simulator) keep one memo each. */
+export function memoUrl(cacheVersion: string, pool: string, colo: string): string {
+  return `${MEMO_URL_PREFIX}${encodeURIComponent(cacheVersion)}/${encodeURIComponent(pool)}/${encodeURIComponent(colo)}`;
+}
