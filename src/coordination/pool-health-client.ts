@@ -78,7 +78,7 @@ export async function learnDemotions(options: {
   const now = clock.now();
   const memo = await readMemo(cache, url);
   if (memo && now >= memo.polledAt && now - memo.polledAt < coordination.shared_health_poll_interval_ms) return { ok: true, demoted: memo.demoted, source: "memo" };
-  const answer = await callCoordinator(clock, POOL_HEALTH_POLL_TIMEOUT_MS, () => stub.demotions(demotionQuery(pool, coordination, now)));
+  const answer = await callCoordinator(clock, POOL_HEALTH_POLL_TIMEOUT_MS, () => stub.demotions(demotionQuery(pool, coordination, now)), "the pool health object");
   if (!answer.ok) return answer;
   if (cache) {
     try {
@@ -92,7 +92,7 @@ export async function learnDemotions(options: {
 }
 
 export function reportCircuitOpened(stub: PoolHealthStub, clock: Clock, opened: CircuitOpened) {
-  return callCoordinator(clock, POOL_HEALTH_REPORT_TIMEOUT_MS, () => stub.report(opened));
+  return callCoordinator(clock, POOL_HEALTH_REPORT_TIMEOUT_MS, () => stub.report(opened), "the pool health object");
 }
 
 async function readMemo(cache: Cache | undefined, url: string): Promise<DemotionsMemo | undefined> {

@@ -53,8 +53,8 @@ export function purgeCoordinatorFor(env: CoordinatorEnv, coordination: Coordinat
 export type CoordinatorResult<T> = { ok: true; value: T } | { ok: false; error: string };
 
 /** Runs one coordinator call, bounded by `timeoutMs` on the clock. The RPC cannot be cancelled; its late answer is ignored. */
-export async function callCoordinator<T>(clock: Clock, timeoutMs: number, call: () => Promise<T>): Promise<CoordinatorResult<T>> {
-  const timer = clock.timeout(timeoutMs, `the purge coordinator did not answer within ${timeoutMs} ms`);
+export async function callCoordinator<T>(clock: Clock, timeoutMs: number, call: () => Promise<T>, objectName = "the purge coordinator"): Promise<CoordinatorResult<T>> {
+  const timer = clock.timeout(timeoutMs, `${objectName} did not answer within ${timeoutMs} ms`);
   const timedOut = new Promise<never>((_, reject) => timer.signal.addEventListener("abort", () => reject(timer.signal.reason), { once: true }));
   try {
     return { ok: true, value: await Promise.race([call(), timedOut]) };
