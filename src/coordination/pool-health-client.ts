@@ -8,7 +8,7 @@
 // the isolate's re-check) plus one object round trip.
 import type { CoordinationConfig, PoolConfig } from "../config/schema.ts";
 import type { Clock } from "../lib/clock.ts";
-import { callCoordinator } from "./purge-client.ts";
+import { callCoordinator, putJson, readJson } from "./object-call.ts";
 import type { CircuitOpened, DemotionQuery, Demotions, PoolHealth } from "./pool-health.ts";
 
 /** The binding's name in wrangler.toml ([[durable_objects.bindings]]). */
@@ -20,7 +20,6 @@ export const POOL_HEALTH_POLL_TIMEOUT_MS = 500;
 /** A report runs in the background (waitUntil). */
 export const POOL_HEALTH_REPORT_TIMEOUT_MS = 3_000;
 const MEMO_URL_PREFIX = "https://outpost-cache.internal/__outpost/pool-health/v1/";
-const MEMO_CACHE_SECONDS = 3_600;
 
 /** The object's methods as the worker calls them (RPC); spelled out so a test can stand in for a broken object. */
 export interface PoolHealthStub {
@@ -82,8 +81,7 @@ export async function learnDemotions(options: {
   if (!answer.ok) return answer;
   if (cache) {
     try {
-      const value: DemotionsMemo = { polledAt: clock.now(), demoted: answer.value };
-      await cache.put(url, new Response(JSON.stringify(value), { headers: { "cache-control": `max-age=${MEMO_CACHE_SECONDS}` } }));
+      await putJson(cache, url, { polledAt: clock.now(), demoted: answer.value } satisfies DemotionsMemo);
     } catch {
       // Without the memo the next check calls the object again: more calls, never a wrong answer.
     }
@@ -96,14 +94,8 @@ export function reportCircuitOpened(stub: PoolHealthStub, clock: Clock, opened: 
 }
 
 async function readMemo(cache: Cache | undefined, url: string): Promise<DemotionsMemo | undefined> {
-  if (!cache) return undefined;
-  try {
-    const response = await cache.match(url);
-    const value = response ? ((await response.json()) as Partial<DemotionsMemo>) : undefined;
-    return value && typeof value.polledAt === "number" && typeof value.demoted === "object" && value.demoted !== null ? (value as DemotionsMemo) : undefined;
-  } catch {
-    return undefined;
-  }
+  const value = await readJson<Partial<DemotionsMemo>>(cache, url);
+  return value && typeof value.polledAt === "number" && typeof value.demoted === "object" && value.demoted !== null ? (value as DemotionsMemo) : undefined;
 }
 
 /** Names the colo too: several fake locations on one runtime (tests, the simulator) keep one memo each. */

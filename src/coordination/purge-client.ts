@@ -10,8 +10,8 @@
 // default 1 s.
 import type { CoordinationConfig } from "../config/schema.ts";
 import type { Clock } from "../lib/clock.ts";
-import { describeError } from "../lib/log.ts";
 import type { LedgerDocument } from "../purge/purge-ledger.ts";
+import { callCoordinator, putJson, readJson, type CoordinatorResult } from "./object-call.ts";
 import type { PollAnswer, PollReport, PurgeCoordinator, PurgeReceipt, PurgeToRecord } from "./purge-coordinator.ts";
 
 /** The binding's name in wrangler.toml ([[durable_objects.bindings]]). */
@@ -24,8 +24,6 @@ export const COORDINATOR_POLL_TIMEOUT_MS = 1_500;
 export const COORDINATOR_RECORD_TIMEOUT_MS = 3_000;
 const MEMO_URL_PREFIX = "https://outpost-cache.internal/__outpost/purge-epoch/v1/";
 const LEDGER_AT_URL_PREFIX = "https://outpost-cache.internal/__outpost/purge-ledger-at/v1/";
-/** The memo and the ledgers by epoch are only read while younger than the interval; this is garbage collection. */
-const MEMO_CACHE_SECONDS = 3_600;
 
 /**
  * The coordinator's methods as the worker calls them (RPC: each call is one billed Durable Object
@@ -48,21 +46,6 @@ export function purgeCoordinatorFor(env: CoordinatorEnv, coordination: Coordinat
   if (!coordination.purge_coordinator || !namespace) return undefined;
   // One object per cache_version: a new cache_version starts with an empty cache and an empty ledger.
   return namespace.get(namespace.idFromName(`purge-ledger:${cacheVersion}`)) as unknown as CoordinatorStub;
-}
-
-export type CoordinatorResult<T> = { ok: true; value: T } | { ok: false; error: string };
-
-/** Runs one coordinator call, bounded by `timeoutMs` on the clock. The RPC cannot be cancelled; its late answer is ignored. */
-export async function callCoordinator<T>(clock: Clock, timeoutMs: number, call: () => Promise<T>, objectName = "the purge coordinator"): Promise<CoordinatorResult<T>> {
-  const timer = clock.timeout(timeoutMs, `${objectName} did not answer within ${timeoutMs} ms`);
-  const timedOut = new Promise<never>((_, reject) => timer.signal.addEventListener("abort", () => reject(timer.signal.reason), { once: true }));
-  try {
-    return { ok: true, value: await Promise.race([call(), timedOut]) };
-  } catch (error) {
-    return { ok: false, error: describeError(error) };
-  } finally {
-    timer.cancel();
-  }
 }
 
 export function recordWithCoordinator(stub: CoordinatorStub, clock: Clock, purge: PurgeToRecord): Promise<CoordinatorResult<{ id: string; epoch: number; at: number }>> {
@@ -141,19 +124,6 @@ function isEpochMemo(value: unknown): value is EpochMemo {
   return typeof memo.epoch === "number" && typeof memo.polledAt === "number" && typeof memo.appliedAt === "number";
 }
 
-async function readJson<T>(cache: Cache | undefined, url: string): Promise<T | undefined> {
-  if (!cache) return undefined;
-  try {
-    const response = await cache.match(url);
-    return response ? ((await response.json()) as T) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function putJson(cache: Cache, url: string, value: unknown): Promise<void> {
-  return cache.put(url, new Response(JSON.stringify(value), { headers: { "cache-control": `max-age=${MEMO_CACHE_SECONDS}` } }));
-}
 
 /**
  * The memo's key names the colo as well: the Cache API is per location already, so in production
