@@ -8,6 +8,7 @@ import { answerCoordinatorCall, emptyCallCounts } from "./coordinator-transport.
 export { PurgeCoordinator } from "../src/coordination/purge-coordinator.ts";
 // wrangler.toml's production environment binds PoolHealth too; `wrangler deploy` refuses an entry without it.
 export { PoolHealth } from "../src/coordination/pool-health.ts";
+export { OriginShield } from "../src/coordination/origin-shield.ts";
 
 interface CoordinatorWorkerEnv {
   OUTPOST_PURGE_COORDINATOR: DurableObjectNamespace;
