@@ -295,7 +295,25 @@ const purgePollRule: Rule = (config) => {
   }];
 };
 
-const RULES: Rule[] = [deadlineRule, subrequestRule, kvPropagationRule, kvTtlRule, objectSizeRule, geoKeyRule, cardinalityRule, adminRule, monitorRule, purgePollRule];
+/**
+ * Shared health polls each pool's object at most once per interval per location, and only while the
+ * location has misses: the worst case (misses every interval) is one poll per pool per interval.
+ */
+const sharedHealthPollRule: Rule = (config) => {
+  const { shared_health: enabled, shared_health_poll_interval_ms: interval } = config.coordination;
+  if (!enabled || interval >= CHEAP_PURGE_POLL_INTERVAL_MS) return [];
+  const pools = config.pools.size;
+  const { requestsPerMonth, usdPerMonth } = purgePollCost(interval);
+  return [{
+    rule: "shared-health-poll-cost",
+    path: "coordination.shared_health_poll_interval_ms",
+    message: `shared_health_poll_interval_ms (${interval}) lets every location with misses call each of the ${pools} pool health object(s) ${(1000 / interval).toFixed(1)} times a second: up to ${((requestsPerMonth * pools) / 1e6).toFixed(1)} million requests a month per location, about $${(usdPerMonth * pools).toFixed(2)} per location per month ($${(usdPerMonth * pools * ASSUMED_ACTIVE_LOCATIONS).toFixed(0)} for ${ASSUMED_ACTIVE_LOCATIONS} locations)`,
+    why: `each poll is a billed Durable Objects request ($${DURABLE_OBJECT_REQUEST_USD_PER_MILLION} per million); a busy site has misses in every interval, so the worst case is the usual case`,
+    fix: `raise shared_health_poll_interval_ms to ${CHEAP_PURGE_POLL_INTERVAL_MS} or more: a demotion then reaches every location within about ${(2 * CHEAP_PURGE_POLL_INTERVAL_MS) / 1000} s (2 intervals; docs/coordination.md#shared-health)`,
+  }];
+};
+
+const RULES: Rule[] = [deadlineRule, subrequestRule, kvPropagationRule, kvTtlRule, objectSizeRule, geoKeyRule, cardinalityRule, adminRule, monitorRule, purgePollRule, sharedHealthPollRule];
 
 export function lintConfig(config: CompiledConfig, facts: DeployFacts): LintWarning[] {
   return RULES.flatMap((rule) => rule(config, facts));

@@ -62,6 +62,13 @@ const CASES: Case[] = [
     passes: [config({}, { coordination: { purge_coordinator: true, purge_poll_interval_ms: 1_000 } })],
   },
   { rule: "purge-poll-cost", path: "coordination.purge_poll_interval_ms", triggers: [config({}, { coordination: { purge_coordinator: true, purge_poll_interval_ms: 250 } })], passes: [config({}, { coordination: { purge_poll_interval_ms: 250 } })] },
+  {
+    rule: "shared-health-poll-cost",
+    path: "coordination.shared_health_poll_interval_ms",
+    triggers: [config({}, { coordination: { shared_health: true, shared_health_poll_interval_ms: 999 } })],
+    passes: [config({}, { coordination: { shared_health: true, shared_health_poll_interval_ms: 1_000 } })],
+  },
+  { rule: "shared-health-poll-cost", path: "coordination.shared_health_poll_interval_ms", triggers: [config({}, { coordination: { shared_health: true, shared_health_poll_interval_ms: 250 } })], passes: [config({}, { coordination: { shared_health_poll_interval_ms: 250 } })] },
   { rule: "admin-token-secret", path: "secrets.required", triggers: [config(), { production: true }], passes: [config(), { production: true, requiredSecrets: ["OUTPOST_ADMIN_TOKEN"] }] },
   { rule: "admin-prefix-collision", path: "routes[0].path", triggers: [config({ path: "/admin/*" }, { admin: { path_prefix: "/admin" } })], passes: [config({ path: "/administration/*" }, { admin: { path_prefix: "/admin" } })] },
   { rule: "admin-prefix-collision", path: "routes[0].path", triggers: [config({ path: "/__outpost/status" })], passes: [config({ path: "/*" })] },
