@@ -8,7 +8,7 @@ import { SHIELD_POOLS_HEADER, type ShieldOutcome } from "../coordination/shield-
 import type { RequestTrace } from "../observe/request-trace.ts";
 import { fetchWithFailover, type AttemptRecord, type FailoverResult } from "../origin/fetch-with-failover.ts";
 import type { PipelineDeps, PipelineEnv } from "./types.ts";
-import { orderByHealth, selectPools, steeringInput } from "../steering/select-pools.ts";
+import { orderByHealth, selectPools, steeringInput, type Candidate } from "../steering/select-pools.ts";
 
 export interface Forwarded {
   result: FailoverResult;
@@ -37,30 +37,8 @@ export async function forwardToOrigin(
   await Promise.all([deps.health.refresh(env.OUTPOST_CACHE), learnSharedDemotions(shared, steering.candidates.map((candidate) => candidate.pool), deps)]);
   const candidates = orderByHealth(steering.candidates, deps.health);
   const startedAt = deps.clock.now();
-  const first = candidates[0];
-  const shield = viaShield ? shieldOf(first?.pool, env) : undefined;
-  let bypassed: ShieldBypassReason | undefined;
-  if (first && shield) {
-    const asked = await askShield({
-      request,
-      pool: first.pool,
-      shield,
-      poolOrder: [...new Set(candidates.map((candidate) => candidate.pool.name))],
-      purgesAt: deps.purges.ledger.newestAt,
-      namespace: env.OUTPOST_SHIELD!,
-      clock: deps.clock,
-      circuits: deps.shields,
-    });
-    trace?.phase("shield", startedAt, asked.kind === "bypass" ? `bypass:${asked.reason}` : asked.kind === "answered" ? asked.outcome : "origin-failed");
-    if (asked.kind === "answered") {
-      if (trace) trace.pool = first.pool.name;
-      return { result: { kind: "response", response: asked.response, candidate: first, attempts: [] }, steeringReason: steering.reason, shield: { answered: true, outcome: asked.outcome } };
-    }
-    if (asked.kind === "origin-failed") {
-      return { result: { kind: "failed", attempts: asked.attempts, clientAborted: false }, steeringReason: steering.reason, shield: { answered: true, outcome: "origin-failed" } };
-    }
-    bypassed = asked.reason;
-  }
+  const shielded = viaShield ? await askPoolShield(request, candidates, steering.reason, env, deps, startedAt, trace) : undefined;
+  if (shielded && "result" in shielded) return shielded;
   const result = await fetchWithFailover(request, route, candidates, deps);
   reportOpenedCircuits(shared, deps);
   if (trace) {
@@ -69,7 +47,43 @@ export async function forwardToOrigin(
     trace.origin = answered?.origin.name;
     trace.phase("origin", startedAt, answered ? `${answered.pool.name}/${answered.origin.name}` : "failed");
   }
-  return { result, steeringReason: steering.reason, ...(bypassed && { shield: { answered: false, reason: bypassed } }) };
+  return { result, steeringReason: steering.reason, ...(shielded && { shield: shielded }) };
+}
+
+/**
+ * A fill whose first pool has an origin shield goes to it (coordination/shield-client.ts): its
+ * answer, or its report that every origin failed, is the fill's; a bypass says why this location
+ * fetches the origin itself. Undefined when the pool has no shield (or this worker no binding).
+ */
+async function askPoolShield(
+  request: Request,
+  candidates: Candidate[],
+  steeringReason: string,
+  env: PipelineEnv,
+  deps: PipelineDeps,
+  startedAt: number,
+  trace: RequestTrace | undefined,
+): Promise<Forwarded | { answered: false; reason: ShieldBypassReason } | undefined> {
+  const first = candidates[0];
+  const shield = shieldOf(first?.pool, env);
+  if (!first || !shield) return undefined;
+  const asked = await askShield({
+    request,
+    pool: first.pool,
+    shield,
+    poolOrder: [...new Set(candidates.map((candidate) => candidate.pool.name))],
+    purgesAt: deps.purges.ledger.newestAt,
+    namespace: env.OUTPOST_SHIELD!,
+    clock: deps.clock,
+    circuits: deps.shields,
+  });
+  trace?.phase("shield", startedAt, asked.kind === "bypass" ? `bypass:${asked.reason}` : asked.kind === "answered" ? asked.outcome : "origin-failed");
+  if (asked.kind === "bypass") return { answered: false, reason: asked.reason };
+  if (asked.kind === "origin-failed") {
+    return { result: { kind: "failed", attempts: asked.attempts, clientAborted: false }, steeringReason, shield: { answered: true, outcome: "origin-failed" } };
+  }
+  if (trace) trace.pool = first.pool.name;
+  return { result: { kind: "response", response: asked.response, candidate: first, attempts: [] }, steeringReason, shield: { answered: true, outcome: asked.outcome } };
 }
 
 /** 504 when every attempt ran out of time, 502 otherwise; the body names each attempt (never addresses). */

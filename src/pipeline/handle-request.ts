@@ -6,6 +6,7 @@
 //   websocket -> Upgrade: websocket: websocket.ts (steered, failover on connect only, never cached)
 //   cache     -> GET/HEAD on a caching route: serve-with-cache.ts (lookup, stale rules, collapsed fills)
 //   forward   -> steering (geo, proximity, random, off) + health + failover; all failed? 502 / 504
+//                (a cache fill of a pool with `shield` asks its origin shield first: ../coordination/shield-client.ts)
 //   deliver   -> strip hop-by-hop, add Via, Outpost-Upstream and Cache-Status, stream the body
 //   invalidate-> a successful unsafe request marks the stored responses it changed stale (RFC 9111 §4.4)
 // (The admin prefix is dispatched before this, in app.ts; Server-Timing, the request log and the
