@@ -29,7 +29,7 @@ import { handleRequest } from "../pipeline/handle-request.ts";
 import type { PipelineDeps, PipelineEnv } from "../pipeline/types.ts";
 import type { CacheStatus } from "../cache/cache-status.ts";
 import type { AttemptRecord } from "../origin/fetch-with-failover.ts";
-import { SHIELD_OUTCOME_HEADER, SHIELD_POOLS_HEADER, type ShieldOutcome } from "./shield-protocol.ts";
+import { SHIELD_COLO, SHIELD_COUNTRY_HEADER, SHIELD_OUTCOME_HEADER, SHIELD_POOLS_HEADER, type ShieldOutcome } from "./shield-protocol.ts";
 
 /** The in-flight cap when the pool named by the request is unknown (a config change under way). */
 const DEFAULT_MAX_IN_FLIGHT = 500;
@@ -62,7 +62,7 @@ export class OriginShield extends DurableObject<OutpostEnv> {
     const exec = { waitUntil: (work: Promise<unknown>) => this.ctx.waitUntil(work), passThroughOnException: () => {}, props: {} } as unknown as ExecutionContext;
     try {
       const url = normalizeRequestUrl(new URL(request.url));
-      const response = await handleRequest(url.href === request.url ? request : new Request(url.href, request), url, loaded, env, exec, deps, trace);
+      const response = await handleRequest(asLocationSaw(request, url), url, loaded, env, exec, deps, trace);
       // Cache-Status and Outpost-Upstream are the location's to set for its client.
       response.headers.delete("cache-status");
       response.headers.delete("outpost-upstream");
@@ -77,6 +77,15 @@ export class OriginShield extends DurableObject<OutpostEnv> {
       this.inFlight -= 1;
     }
   }
+}
+
+/**
+ * The request with the request.cf the pipeline reads at a shield: the visitor's country the location
+ * sent (a route's key may include it), and the colo the shield reports as (purge receipts).
+ */
+function asLocationSaw(request: Request, url: URL): Request {
+  const country = request.headers.get(SHIELD_COUNTRY_HEADER) ?? undefined;
+  return new Request(url.href, { method: request.method, headers: request.headers, cf: { colo: SHIELD_COLO, ...(country && { country }) } });
 }
 
 function answer(outcome: ShieldOutcome, response: Response): Response {

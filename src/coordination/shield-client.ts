@@ -13,7 +13,7 @@ import { describeError, logEvent } from "../lib/log.ts";
 import type { AttemptRecord } from "../origin/fetch-with-failover.ts";
 import { hashString } from "../steering/weighted.ts";
 import type { OriginShield } from "./origin-shield.ts";
-import { SHIELD_OUTCOME_HEADER, SHIELD_POOLS_HEADER, SHIELD_PURGES_HEADER, type ShieldOutcome } from "./shield-protocol.ts";
+import { SHIELD_COUNTRY_HEADER, SHIELD_OUTCOME_HEADER, SHIELD_POOLS_HEADER, SHIELD_PURGES_HEADER, type ShieldOutcome } from "./shield-protocol.ts";
 
 /** How long a shard that failed is skipped by this isolate's fills. */
 export const SHIELD_RETRY_MS = 2_000;
@@ -77,6 +77,8 @@ export interface ShieldCall {
   poolOrder: string[];
   /** The newest purge this location knows of. */
   purgesAt: number;
+  /** The visitor's country, when the route's key includes it. */
+  country: string | undefined;
   namespace: DurableObjectNamespace<OriginShield>;
   clock: Clock;
   circuits: ShieldCircuits;
@@ -96,6 +98,8 @@ export async function askShield(call: ShieldCall): Promise<ShieldAnswer> {
   const headers = new Headers(request.headers);
   headers.set(SHIELD_POOLS_HEADER, call.poolOrder.join(","));
   headers.set(SHIELD_PURGES_HEADER, String(call.purgesAt));
+  if (call.country) headers.set(SHIELD_COUNTRY_HEADER, call.country);
+  else headers.delete(SHIELD_COUNTRY_HEADER);
   const toShield = new Request(request.url, { method: request.method, headers });
   const stub = call.namespace.get(call.namespace.idFromName(shard), shield.location_hint ? { locationHint: shield.location_hint } : undefined);
 

@@ -10,6 +10,13 @@ export const SHIELD_CLASS = "OriginShield";
 export const SHIELD_POOLS_HEADER = "outpost-shield-pools";
 /** Location -> shield: when the newest purge the location knows was recorded (PurgeLedger.newestAt). */
 export const SHIELD_PURGES_HEADER = "outpost-shield-purges";
+/**
+ * Location -> shield: the visitor's country, which a route's key may include (cache.key.country);
+ * the shield keys the request as the location did (a Durable Object request has no visitor's cf).
+ */
+export const SHIELD_COUNTRY_HEADER = "outpost-shield-country";
+/** The colo a shield reports as, e.g. in a purge receipt's list of locations. */
+export const SHIELD_COLO = "shield";
 /** Shield -> location: what the shield did (ShieldOutcome), on every answer it gives. */
 export const SHIELD_OUTCOME_HEADER = "outpost-shield";
 
@@ -20,4 +27,4 @@ export const SHIELD_OUTCOME_HEADER = "outpost-shield";
  */
 export type ShieldOutcome = "hit" | "stale" | "miss" | "collapsed" | "origin-failed" | "overloaded" | "error";
 
-export const SHIELD_REQUEST_HEADERS = [SHIELD_POOLS_HEADER, SHIELD_PURGES_HEADER] as const;
+export const SHIELD_REQUEST_HEADERS = [SHIELD_POOLS_HEADER, SHIELD_PURGES_HEADER, SHIELD_COUNTRY_HEADER] as const;

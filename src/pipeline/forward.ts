@@ -37,7 +37,7 @@ export async function forwardToOrigin(
   await Promise.all([deps.health.refresh(env.OUTPOST_CACHE), learnSharedDemotions(shared, steering.candidates.map((candidate) => candidate.pool), deps)]);
   const candidates = orderByHealth(steering.candidates, deps.health);
   const startedAt = deps.clock.now();
-  const shielded = viaShield ? await askPoolShield(request, candidates, steering.reason, env, deps, startedAt, trace) : undefined;
+  const shielded = viaShield ? await askPoolShield(request, route, candidates, steering.reason, env, deps, startedAt, trace) : undefined;
   if (shielded && "result" in shielded) return shielded;
   const result = await fetchWithFailover(request, route, candidates, deps);
   reportOpenedCircuits(shared, deps);
@@ -57,6 +57,7 @@ export async function forwardToOrigin(
  */
 async function askPoolShield(
   request: Request,
+  route: CompiledRoute,
   candidates: Candidate[],
   steeringReason: string,
   env: PipelineEnv,
@@ -73,6 +74,7 @@ async function askPoolShield(
     shield,
     poolOrder: [...new Set(candidates.map((candidate) => candidate.pool.name))],
     purgesAt: deps.purges.ledger.newestAt,
+    country: route.cache.key.country && typeof request.cf?.country === "string" ? request.cf.country : undefined,
     namespace: env.OUTPOST_SHIELD!,
     clock: deps.clock,
     circuits: deps.shields,

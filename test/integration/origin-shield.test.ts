@@ -33,11 +33,14 @@ function countingKv(kv: KVNamespace) {
 
 const TOKEN = "shield-test-admin-token-0123456789";
 
-async function shieldedSite(behavior: OriginBehavior, options: { shield?: Partial<ShieldConfig>; namespace?: Namespace; tiers?: Array<"memory" | "colo" | "kv">; clock?: TestClock } = {}) {
+async function shieldedSite(
+  behavior: OriginBehavior,
+  options: { shield?: Partial<ShieldConfig>; namespace?: Namespace; tiers?: Array<"memory" | "colo" | "kv">; clock?: TestClock; keyByCountry?: boolean } = {},
+) {
   const origin = await createOrigin("o", behavior);
   const config: OutpostConfigInput = {
     ...siteConfig([{ name: "main", origins: [{ name: "o", address: origin.url }], shield: { ...SHIELD, ...options.shield } }], {
-      cache: { admission: { kv_after_requests: 1 } },
+      cache: { admission: { kv_after_requests: 1 }, ...(options.keyByCountry && { key: { country: true } }) },
     }),
     cache_version: crypto.randomUUID().slice(0, 8),
     ...(options.tiers && { cache_tiers: options.tiers }),
@@ -106,6 +109,22 @@ describe("collapsing fills across locations", () => {
     expect(Number(second.headers.get("age"))).toBeGreaterThanOrEqual(0);
     expect(await second.text()).toBe(firstBody);
     expect(await origin.hits()).toBe(1);
+  });
+
+  it("keys a request by the visitor's country at the shield when the route's key does", async () => {
+    const { origin, location } = await shieldedSite({ kind: "echo", headers: { "cache-control": "public, max-age=600" } }, { tiers: ["memory"], keyByCountry: true });
+    const url = freshUrl();
+    const fromCountry = (country: string) => location().fetch(new Request(url, { cf: { colo: "FRA", country } }));
+    const japan = await fromCountry("JP");
+    expect(japan.headers.get("outpost-upstream")).toContain('shield="miss"');
+    await japan.text();
+    const germany = await fromCountry("DE");
+    expect(germany.headers.get("outpost-upstream")).toContain('shield="miss"');
+    await germany.text();
+    const japanAgain = await fromCountry("JP");
+    expect(japanAgain.headers.get("outpost-upstream")).toContain('shield="hit"');
+    await japanAgain.text();
+    expect(await origin.hits()).toBe(2);
   });
 
   it("never passes one visitor's Set-Cookie to another: each location's client gets its own origin answer", async () => {
