@@ -1,0 +1,151 @@
+// What `npm run sim -- --shield` measures about the origin shield (docs/simulator.md, "Origin shield"):
+// the burst (origin requests for one new object missed everywhere at once), origin requests per
+// distinct object per TTL window in the world traffic, and the fallback while the shield fails; each
+// against the KV-only baseline of the same run where a ratio is asked for, the `--quick` gate's
+// shield checks, and the table printed and rendered in the report.
+import { classForPath } from "./traffic.mjs";
+
+/** The world target: origin requests per distinct object per TTL window, with the shield. */
+export const SHIELD_WINDOW_RATIO_TARGET = 1.1;
+
+/** Server-Timing's `shield` phase (`shield;dur=12.3;desc="hit"`): the shield's outcome and its duration, or null. */
+export function readShieldPhase(header) {
+  for (const entry of (header ?? "").split(",")) {
+    const [name, ...params] = entry.split(";").map((part) => part.trim());
+    if (name !== "shield") continue;
+    const param = (key) => params.find((part) => part.toLowerCase().startsWith(`${key}=`))?.slice(key.length + 1).replace(/^"(.*)"$/, "$1");
+    const dur = Number(param("dur"));
+    return { desc: param("desc") ?? "", durMs: Number.isFinite(dur) ? dur : null };
+  }
+  return null;
+}
+
+/** A response the location answered after fetching the origin itself because the shield failed (Cache-Status detail). */
+export function isShieldBypass(cacheStatus) {
+  return /detail="?shield-bypass\b/.test(cacheStatus ?? "");
+}
+
+function hashString(text) {
+  let hash = 2_166_136_261;
+  for (let index = 0; index < text.length; index += 1) hash = Math.imul(hash ^ text.charCodeAt(index), 16_777_619);
+  return hash >>> 0;
+}
+
+/**
+ * Whether a path goes through the shielded route in a `--shield` run: catalogue objects of even rank
+ * (/c/<class>/<even n>), other paths by a hash; the rest is the same run's KV-only baseline.
+ */
+export function isShieldedPath(path) {
+  const id = path.split("?")[0].split("/").pop() ?? "";
+  const rank = /^\d+$/.test(id) ? Number(id) : hashString(path);
+  return rank % 2 === 0;
+}
+
+/**
+ * Origin requests per distinct object fetched per TTL window, per group, from the origins' log
+ * ({ path, at, probe, personal }). For each cacheable object, its origin requests in time order: the
+ * first opens a window as long as the object's max-age as the origin states it (the class's TTL /
+ * scale, at least 1 s); the first request after a window has closed opens the next. The windows are
+ * the fetches one cache shared by every location would have made (one per object per freshness
+ * lifetime); the ratio is all origin requests over the windows (1.0: no duplicate fetch). Left out:
+ * the simulator's probes, uncacheable paths (/api/*, no-store), personalised requests (a cookie the
+ * route bypasses the cache for) and what `exclude` names (the burst's objects).
+ */
+export function fetchesPerTtlWindow(originLog, { scale, groupOf, exclude = () => false }) {
+  const byPath = new Map();
+  for (const seen of originLog) {
+    if (seen.probe || seen.personal || exclude(seen.path)) continue;
+    if (classForPath(seen.path).ttlSeconds === 0) continue;
+    let times = byPath.get(seen.path);
+    if (!times) byPath.set(seen.path, (times = []));
+    times.push(seen.at);
+  }
+  const groups = {};
+  for (const [path, times] of byPath) {
+    const ttlMs = Math.max(1, Math.round(classForPath(path).ttlSeconds / scale)) * 1000;
+    times.sort((a, b) => a - b);
+    let windows = 0;
+    let windowEnds = Number.NEGATIVE_INFINITY;
+    for (const at of times) {
+      if (at >= windowEnds) {
+        windows += 1;
+        windowEnds = at + ttlMs;
+      }
+    }
+    const group = (groups[groupOf(path)] ??= { objects: 0, originRequests: 0, objectWindows: 0 });
+    group.objects += 1;
+    group.originRequests += times.length;
+    group.objectWindows += windows;
+  }
+  for (const group of Object.values(groups)) group.ratio = group.objectWindows ? Number((group.originRequests / group.objectWindows).toFixed(3)) : null;
+  return groups;
+}
+
+/** What the traffic saw while a fault was in force: per location, requests, failed, bypass and the shield's outcomes. */
+export function describeFaultWindow({ label, fromAt, toAt, fromSimSeconds, toSimSeconds }, answers, colos) {
+  const perLocation = {};
+  const total = { requests: 0, failed: 0, bypass: 0, outcomes: {}, p95Ms: 0 };
+  const latencies = [];
+  for (const colo of colos) {
+    const during = answers.filter((answer) => answer.colo === colo && answer.sentAt >= fromAt && answer.sentAt < toAt);
+    const seen = { requests: during.length, failed: during.filter((answer) => answer.error).length, bypass: during.filter((answer) => answer.shieldBypass).length };
+    perLocation[colo] = seen;
+    total.requests += seen.requests;
+    total.failed += seen.failed;
+    total.bypass += seen.bypass;
+    for (const answer of during) {
+      latencies.push(answer.latencyMs);
+      if (answer.shieldOutcome) total.outcomes[answer.shieldOutcome] = (total.outcomes[answer.shieldOutcome] ?? 0) + 1;
+    }
+  }
+  latencies.sort((a, b) => a - b);
+  total.p95Ms = latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * 0.95))] : 0;
+  return { label, fromSimSeconds, toSimSeconds, realSeconds: Number(((toAt - fromAt) / 1000).toFixed(1)), ...total, perLocation };
+}
+
+/** The `--quick` gate's shield checks (problems; empty when the shield held its targets). */
+export function checkShield(shield) {
+  const problems = [];
+  if (!shield) return problems;
+  for (const [index, round] of (shield.burst?.rounds ?? []).entries()) {
+    if (round.shield.originRequests !== 1) problems.push(`shield burst ${index + 1}: ${round.shield.originRequests} origin requests for one new object missed by ${round.shield.requests} requests at once (target 1)`);
+    if (round.shield.failed > 0) problems.push(`shield burst ${index + 1}: ${round.shield.failed} failed client requests`);
+  }
+  for (const window of shield.faults ?? []) {
+    if (window.failed > 0) problems.push(`shield fault "${window.label}": ${window.failed} failed client requests (target 0)`);
+  }
+  if ((shield.faults ?? []).length > 0 && shield.faults.every((window) => window.bypass === 0)) problems.push("shield faults: no response fell back to the origin (detail=shield-bypass) while the shield failed");
+  return problems;
+}
+
+const integer = (value) => (value === null || value === undefined ? "-" : Number(value).toLocaleString("en"));
+
+/** The shield's figures as table rows: [measurement, with the shield, KV-only baseline, target, result]. */
+export function shieldRows(shield) {
+  const rows = [];
+  for (const [index, round] of (shield.burst?.rounds ?? []).entries()) {
+    rows.push([
+      `burst ${index + 1}: origin requests for 1 new object, ${round.shield.requests} concurrent misses (${round.locations} locations x ${round.perLocation})`,
+      integer(round.shield.originRequests),
+      integer(round.kvOnly.originRequests),
+      "1",
+      round.shield.originRequests === 1 && round.shield.failed === 0 ? "met" : "MISSED",
+    ]);
+  }
+  const windows = shield.world;
+  if (windows?.shield && windows?.kvOnly) {
+    rows.push([
+      `world: origin requests per distinct object per TTL window (${integer(windows.shield.originRequests)} / ${integer(windows.shield.objectWindows)} with, ${integer(windows.kvOnly.originRequests)} / ${integer(windows.kvOnly.objectWindows)} without)`,
+      windows.shield.ratio,
+      windows.kvOnly.ratio,
+      `<= ${SHIELD_WINDOW_RATIO_TARGET}`,
+      windows.shield.ratio !== null && windows.shield.ratio <= SHIELD_WINDOW_RATIO_TARGET ? "met" : "MISSED",
+    ]);
+  }
+  for (const window of shield.faults ?? []) {
+    rows.push([`${window.label} (${window.fromSimSeconds}-${window.toSimSeconds} s sim): failed client requests / fallbacks (shield-bypass) of ${integer(window.requests)}`, `${integer(window.failed)} / ${integer(window.bypass)}`, "", "0 failed, > 0 fallbacks", window.failed === 0 && window.bypass > 0 ? "met" : window.failed === 0 ? "no fallback" : "MISSED"]);
+  }
+  return rows;
+}
+
+export const SHIELD_COLUMNS = ["measurement", "with the shield", "KV-only (same run)", "target", "result"];

@@ -1,0 +1,115 @@
+// The simulator's origin-shield transport (sim/shield-transport.ts): a stub from the stand-in namespace
+// carries the request (method, headers, body, original URL), the object's name and the location hint to
+// the coordinator worker's side, which hands it to the named object's stub without the transport's
+// headers and brings the object's response back; an object that throws makes the stub reject, as a real
+// stub does; faults answer 500, reject or hang until cleared, and every call is counted per location.
+import { describe, expect, it } from "vitest";
+import { answerShieldCall, emptyShieldCounts, noFaults, readFaults, remoteShieldNamespace, type ShieldCallCounts, type SimFaults } from "../../sim/shield-transport.ts";
+
+interface Seen {
+  name: string;
+  hint?: string;
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** A namespace whose objects answer from `answer` and note every request they get. */
+function fakeNamespace(answer: (request: Request) => Response | Promise<Response>) {
+  const seen: Seen[] = [];
+  const namespace = {
+    idFromName: (name: string) => ({ name }),
+    get: (id: { name: string }, options?: { locationHint?: string }) => ({
+      async fetch(request: Request) {
+        seen.push({ name: id.name, hint: options?.locationHint, method: request.method, url: request.url, headers: Object.fromEntries(request.headers), body: await request.text() });
+        return answer(request);
+      },
+    }),
+  };
+  return { namespace: namespace as unknown as DurableObjectNamespace, seen };
+}
+
+/** The location side wired straight to the worker side: every call is a real Request and Response. */
+function wired(namespace: DurableObjectNamespace, counts: ShieldCallCounts, faults: () => SimFaults = noFaults, location = "FRA") {
+  const transportUrls: string[] = [];
+  const remote = remoteShieldNamespace({ url: "http://coordinator.test", location }, async (url, init) => {
+    transportUrls.push(`${init.method} ${url}`);
+    return answerShieldCall(new Request(url, init), namespace, counts, faults);
+  });
+  return { remote, transportUrls };
+}
+
+describe("the origin-shield transport shim", () => {
+  it("carries method, headers, body, the original URL, the name and the hint; answers the object's response", async () => {
+    const { namespace, seen } = fakeNamespace(() => new Response("from the shield", { status: 200, headers: { "x-shield": "hit" } }));
+    const counts = emptyShieldCounts();
+    const { remote, transportUrls } = wired(namespace, counts);
+    const stub = remote.get(remote.idFromName("eu/2"), { locationHint: "weur" });
+    const response = await stub.fetch(new Request("https://site.example/c/page/1?x=1", { headers: { accept: "text/html", "if-none-match": '"a"' } }));
+    expect(response.status).toBe(200);
+    expect(response.headers.get("x-shield")).toBe("hit");
+    expect(await response.text()).toBe("from the shield");
+    const post = await remote.get(remote.idFromName("us/0")).fetch(new Request("https://site.example/form", { method: "POST", body: "a=1" }));
+    expect(post.status).toBe(200);
+    expect(seen.map(({ name, hint, method, url, body }) => ({ name, hint, method, url, body }))).toEqual([
+      { name: "eu/2", hint: "weur", method: "GET", url: "https://site.example/c/page/1?x=1", body: "" },
+      { name: "us/0", hint: undefined, method: "POST", url: "https://site.example/form", body: "a=1" },
+    ]);
+    expect(seen[0].headers).toMatchObject({ accept: "text/html", "if-none-match": '"a"' });
+    expect(Object.keys(seen[0].headers).filter((name) => name.startsWith("x-sim-shield"))).toEqual([]);
+    expect(transportUrls).toEqual(["GET http://coordinator.test/shield/eu%2F2", "POST http://coordinator.test/shield/us%2F0"]);
+    expect(counts).toMatchObject({ calls: 2, byColo: { FRA: 2 }, byObject: { "eu/2": 1, "us/0": 1 }, failed: 0 });
+  });
+
+  it("hands back a redirect and an error status as the object answered them", async () => {
+    const { namespace } = fakeNamespace((request) => (request.url.endsWith("/moved") ? new Response(null, { status: 301, headers: { location: "/new" } }) : new Response("origin down", { status: 503 })));
+    const { remote } = wired(namespace, emptyShieldCounts());
+    const stub = remote.get(remote.idFromName("eu/0"));
+    const moved = await stub.fetch(new Request("https://site.example/moved"));
+    expect([moved.status, moved.headers.get("location")]).toEqual([301, "/new"]);
+    expect((await stub.fetch(new Request("https://site.example/x"))).status).toBe(503);
+  });
+
+  it("rejects when the object throws, as a real stub does, and counts the failure", async () => {
+    const { namespace } = fakeNamespace(() => {
+      throw new Error("object overloaded");
+    });
+    const counts = emptyShieldCounts();
+    const { remote } = wired(namespace, counts);
+    await expect(remote.get(remote.idFromName("eu/0")).fetch(new Request("https://site.example/a"))).rejects.toThrow("object overloaded");
+    expect(counts.failed).toBe(1);
+  });
+
+  it("faults: error answers 500, throw rejects, hang holds the call until the fault is cleared; none reach the object", async () => {
+    const { namespace, seen } = fakeNamespace(() => new Response("ok"));
+    const counts = emptyShieldCounts();
+    let faults = readFaults({ shield: "error" }, Date.now()) as SimFaults;
+    const { remote } = wired(namespace, counts, () => faults, "SYD");
+    const stub = remote.get(remote.idFromName("apac/1"));
+    expect((await stub.fetch(new Request("https://site.example/a"))).status).toBe(500);
+    faults = readFaults({ shield: "throw" }, Date.now()) as SimFaults;
+    await expect(stub.fetch(new Request("https://site.example/a"))).rejects.toThrow("simulated fault");
+    faults = readFaults({ shield: "hang" }, Date.now()) as SimFaults;
+    const startedAt = Date.now();
+    const hung = stub.fetch(new Request("https://site.example/a"));
+    setTimeout(() => (faults = noFaults()), 300);
+    expect((await hung).status).toBe(504);
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(250);
+    expect(seen).toEqual([]);
+    expect(counts).toMatchObject({ calls: 3, byColo: { SYD: 3 }, injected: { error: 1, throw: 1, hang: 1 } });
+    // A fault with a duration ends by itself; the object answers again.
+    faults = readFaults({ shield: "error", seconds: 0.05 }, Date.now() - 100) as SimFaults;
+    expect(await (await stub.fetch(new Request("https://site.example/a"))).text()).toBe("ok");
+  });
+
+  it("refuses malformed faults and a call without the original URL", async () => {
+    expect(readFaults({ shield: "sometimes" }, 0)).toBeUndefined();
+    expect(readFaults({ shield: "error", seconds: -1 }, 0)).toBeUndefined();
+    expect(readFaults({}, 0)).toEqual(noFaults());
+    expect(readFaults({ coordinator: true, seconds: 2 }, 1000)).toEqual({ shield: "none", coordinator: true, until: 3000 });
+    const { namespace, seen } = fakeNamespace(() => new Response("ok"));
+    expect((await answerShieldCall(new Request("http://coordinator.test/shield/eu%2F0"), namespace, emptyShieldCounts(), noFaults)).status).toBe(400);
+    expect(seen).toEqual([]);
+  });
+});
