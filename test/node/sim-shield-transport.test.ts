@@ -3,7 +3,12 @@
 // the coordinator worker's side, which hands it to the named object's stub without the transport's
 // headers and brings the object's response back; an object that throws makes the stub reject, as a real
 // stub does; faults answer 500, reject or hang until cleared, and every call is counted per location.
-import { describe, expect, it } from "vitest";
+import { createServer } from "node:net";
+import type { AddressInfo } from "node:net";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bundleFile, startWorker } from "../../scripts/worker-bundle.mjs";
 import { answerShieldCall, emptyShieldCounts, noFaults, readFaults, remoteShieldNamespace, type ShieldCallCounts, type SimFaults } from "../../sim/shield-transport.ts";
 
 interface Seen {
@@ -113,3 +118,44 @@ describe("the origin-shield transport shim", () => {
     expect(seen).toEqual([]);
   });
 });
+
+describe("the transport in workerd (a stand-in object behind it)", () => {
+  let worker: { mf: { dispose(): Promise<void> }; url: string } | undefined;
+  let base = "";
+
+  beforeAll(async () => {
+    const script = await bundleFile(join(dirname(fileURLToPath(import.meta.url)), "fixtures/sim-shield-echo-worker.ts"));
+    // The worker calls itself: its location side reaches its own /shield/ entry over loopback HTTP.
+    const port = await freePort();
+    worker = await startWorker("sim-shield-echo", script, { ECHO: { type: "durable-object", worker: "sim-shield-echo", exportName: "EchoObject" }, SHIELD_URL: { type: "text", value: `http://127.0.0.1:${port}` } }, { port, workerConfig: { exports: { EchoObject: { type: "durable-object", storage: "sqlite" } } } });
+    base = worker.url;
+  }, 60_000);
+  afterAll(() => worker?.mf.dispose());
+
+  it("carries a request with a body to the object and streams its answer back; redirects come back as answered; a throwing object rejects", async () => {
+    const echoed = await fetch(`${base}/via-shield/eu%2F1?url=${encodeURIComponent("https://site.example/c/page/1?q=2")}`, { method: "POST", headers: { "x-client": "yes" }, body: "payload" });
+    const seen = (await echoed.json()) as { method: string; url: string; headers: Record<string, string>; body: string };
+    expect(seen).toMatchObject({ method: "POST", url: "https://site.example/c/page/1?q=2", body: "payload" });
+    expect(seen.headers["x-client"]).toBe("yes");
+    expect(Object.keys(seen.headers).filter((name) => name.startsWith("x-sim-shield"))).toEqual([]);
+    const streamed = await fetch(`${base}/via-shield/eu%2F1?url=${encodeURIComponent("https://site.example/stream")}`);
+    expect(await streamed.text()).toBe("chunk0;chunk1;chunk2;chunk3;chunk4;");
+    const redirected = await fetch(`${base}/via-shield/eu%2F1?url=${encodeURIComponent("https://site.example/redirect")}`, { redirect: "manual" });
+    expect([redirected.status, redirected.headers.get("location")]).toEqual([302, "/elsewhere"]);
+    const thrown = await fetch(`${base}/via-shield/eu%2F1?url=${encodeURIComponent("https://site.example/throw")}`);
+    expect([thrown.status, await thrown.text()]).toEqual([599, expect.stringContaining("rejected: ")]);
+    const counts = (await (await fetch(`${base}/stats`)).json()) as ShieldCallCounts;
+    expect(counts).toMatchObject({ calls: 4, byColo: { FRA: 4 }, byObject: { "eu/1": 4 }, failed: 1 });
+  }, 30_000);
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
