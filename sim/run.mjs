@@ -609,6 +609,9 @@ async function runBursts({ colos, send, origins, coordinator, rounds }) {
       realMs: Date.now() - startedAt,
     };
   };
+  // Warm every location's isolate on both routes first (probes, not counted): production's isolates are
+  // warm, and a cold one's first requests would measure its start-up rather than collapsing.
+  await Promise.all(colos.flatMap((colo) => [SITE_HOST, DIRECT_HOST].map((host) => send(colo, { url: "/c/asset/burst-warm-up" }, { host, probe: true }))));
   const results = [];
   for (let round = 1; round <= rounds; round += 1) {
     const shield = await one(SITE_HOST, `/c/asset/burst-shield-${round}`);
