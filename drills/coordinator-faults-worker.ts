@@ -12,6 +12,7 @@ import type { OutpostEnv } from "../src/env.ts";
 export { PurgeCoordinator } from "../src/coordination/purge-coordinator.ts";
 // wrangler.toml's production environment binds PoolHealth too; `wrangler deploy` refuses an entry without it.
 export { PoolHealth } from "../src/coordination/pool-health.ts";
+export { OriginShield } from "../src/coordination/origin-shield.ts";
 
 const state = { down: false, calls: 0, failed: 0 };
 

@@ -14,7 +14,7 @@
 import outpost from "../src/index.ts";
 import type { OutpostEnv } from "../src/env.ts";
 // The production config binds the purge coordinator, so its class is exported from this entry too.
-export { PoolHealth, PurgeCoordinator } from "../src/index.ts";
+export { OriginShield, PoolHealth, PurgeCoordinator } from "../src/index.ts";
 
 interface FaultPlan {
   errorRate: number;

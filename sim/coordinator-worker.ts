@@ -16,6 +16,7 @@ import { activeFaults, answerShieldCall, emptyShieldCounts, noFaults, readFaults
 export { PurgeCoordinator } from "../src/coordination/purge-coordinator.ts";
 // wrangler.toml's production environment binds PoolHealth too; `wrangler deploy` refuses an entry without it.
 export { PoolHealth } from "../src/coordination/pool-health.ts";
+export { OriginShield } from "../src/coordination/origin-shield.ts";
 
 interface CoordinatorWorkerEnv {
   OUTPOST_PURGE_COORDINATOR: DurableObjectNamespace;

@@ -22,7 +22,7 @@ import { remoteShieldNamespace } from "./shield-transport.ts";
 // wrangler.toml's production environment binds the coordinator class, so `wrangler deploy` refuses an
 // entry that does not export it. A location never runs it (no Durable Object binding here): every
 // location shares the one in sim/coordinator-worker.ts.
-export { PoolHealth, PurgeCoordinator } from "../src/index.ts";
+export { OriginShield, PoolHealth, PurgeCoordinator } from "../src/index.ts";
 
 interface LocationEnv extends OutpostEnv {
   SIM_KV: SimKvTarget;

@@ -4,6 +4,7 @@
 // line, counters) here, whatever its outcome.
 import { adminPrefixOf, classifyAdminPath, createAdminApp } from "./admin/admin-app.ts";
 import { CacheState } from "./cache/cache-state.ts";
+import { ShieldCircuits } from "./coordination/shield-client.ts";
 import { loadConfig } from "./config/load-config.ts";
 import { OriginHealth } from "./health/origin-health.ts";
 import { systemClock, type Clock } from "./lib/clock.ts";
@@ -29,6 +30,7 @@ export function createDeps(clock: Clock = systemClock, random: () => number = Ma
     cacheState: new CacheState(),
     purges: new PurgeState(clock),
     stats: new RequestStats(),
+    shields: new ShieldCircuits(),
   };
 }
 

@@ -5,6 +5,7 @@ import { runScheduled } from "./scheduled/run-scheduled.ts";
 // Durable Object classes are exported by the entry module (wrangler.toml's [[durable_objects.bindings]]).
 export { PurgeCoordinator } from "./coordination/purge-coordinator.ts";
 export { PoolHealth } from "./coordination/pool-health.ts";
+export { OriginShield } from "./coordination/origin-shield.ts";
 
 // One set of dependencies per isolate: circuit breakers and the health snapshot live here.
 const deps = createDeps();

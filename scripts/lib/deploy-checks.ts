@@ -8,6 +8,7 @@ import { formatRouteTestResults, runRouteTests } from "../../src/config/route-te
 import type { CompiledConfig } from "../../src/config/validate-config.ts";
 import { POOL_HEALTH_BINDING, POOL_HEALTH_CLASS } from "../../src/coordination/pool-health-client.ts";
 import { PURGE_COORDINATOR_BINDING, PURGE_COORDINATOR_CLASS } from "../../src/coordination/purge-client.ts";
+import { SHIELD_BINDING, SHIELD_CLASS } from "../../src/coordination/shield-protocol.ts";
 
 /** The wrangler.toml keys the checks read, for the top level or one [env.*] block. */
 export interface RawEnvironment {
@@ -70,7 +71,8 @@ export function coordinationProblems(config: CompiledConfig, environment: RawEnv
   const warnings: string[] = [];
   const objects = [
     {
-      setting: "purge_coordinator",
+      setting: "coordination.purge_coordinator",
+      enable: "set coordination = { purge_coordinator = true } in [vars.OUTPOST]",
       enabled: config.coordination.purge_coordinator,
       name: PURGE_COORDINATOR_BINDING,
       className: PURGE_COORDINATOR_CLASS,
@@ -78,12 +80,22 @@ export function coordinationProblems(config: CompiledConfig, environment: RawEnv
       unused: "purges ride on KV alone (~65 s to every location)",
     },
     {
-      setting: "shared_health",
+      setting: "coordination.shared_health",
+      enable: "set coordination = { shared_health = true } in [vars.OUTPOST]",
       enabled: config.coordination.shared_health,
       name: POOL_HEALTH_BINDING,
       className: POOL_HEALTH_CLASS,
       tag: "v2",
       unused: "each isolate learns about failing origins on its own",
+    },
+    {
+      setting: `pools[].shield (${[...config.pools.values()].filter((pool) => pool.shield).map((pool) => pool.name).join(", ") || "none"})`,
+      enable: "add shield = {} to a pool",
+      enabled: [...config.pools.values()].some((pool) => pool.shield !== undefined),
+      name: SHIELD_BINDING,
+      className: SHIELD_CLASS,
+      tag: "v3",
+      unused: "every location fetches its own misses",
     },
   ];
   const bindings = Array.isArray(environment.durable_objects?.bindings) ? (environment.durable_objects.bindings as DurableObjectBinding[]) : [];
@@ -91,7 +103,7 @@ export function coordinationProblems(config: CompiledConfig, environment: RawEnv
   for (const object of objects) {
     const binding = bindings.find((candidate) => candidate?.name === object.name);
     if (object.enabled && !binding) {
-      errors.push(`coordination.${object.setting}: no Durable Object binding "${object.name}" in this environment (durable_objects are not inherited by [env.*] blocks): add [[durable_objects.bindings]] name = "${object.name}", class_name = "${object.className}" (docs/coordination.md)`);
+      errors.push(`${object.setting}: no Durable Object binding "${object.name}" in this environment (durable_objects are not inherited by [env.*] blocks): add [[durable_objects.bindings]] name = "${object.name}", class_name = "${object.className}" (docs/coordination.md)`);
     }
     if (!binding) continue;
     if (binding.class_name !== object.className) {
@@ -102,7 +114,7 @@ export function coordinationProblems(config: CompiledConfig, environment: RawEnv
       errors.push(`migrations: no migration creates "${object.className}": add [[migrations]] tag = "${object.tag}", new_sqlite_classes = ["${object.className}"]`);
     }
     if (!object.enabled) {
-      warnings.push(`durable_objects.bindings: "${object.name}" is bound but coordination.${object.setting} is off, so ${object.unused}: set coordination = { ${object.setting} = true } in [vars.OUTPOST], or remove the binding`);
+      warnings.push(`durable_objects.bindings: "${object.name}" is bound but ${object.setting} is off, so ${object.unused}: ${object.enable}, or remove the binding`);
     }
   }
   return { errors, warnings };

@@ -116,5 +116,11 @@ export async function describeStatus(config: CompiledConfig, env: PipelineEnv & 
       poll_interval_ms: config.coordination.shared_health_poll_interval_ms,
       ...deps.health.sharedStats,
     },
+    // Origin shield (docs/coordination.md#origin-shield): the shielded pools, fills the shields answered, and bypasses (this location fetched the origin itself).
+    shield: {
+      bound: env.OUTPOST_SHIELD !== undefined,
+      pools: [...config.pools.values()].filter((pool) => pool.shield).map((pool) => pool.name),
+      ...deps.shields.usage,
+    },
   };
 }

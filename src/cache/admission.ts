@@ -18,10 +18,15 @@ export type AdmissionPolicy = CachePolicy["admission"];
 
 /** What one fill may write (Admission.admit). */
 export interface TierAdmission {
-  /** "admission" when the tier may not take the write (its count is not reached), else undefined. */
-  refuses(tier: "colo" | "kv"): "admission" | undefined;
+  /** Why the tier may not take the write ("admission": its count is not reached), else undefined. */
+  refuses(tier: "colo" | "kv"): string | undefined;
   /** Takes one write from the route's KV budget; false when it is spent. Asked after the per-key throttle. */
   takeKvWrite(): boolean;
+}
+
+/** `admit` without KV, refused for `reason` (a fill whose KV copy another writer owns, e.g. the origin shield). */
+export function exceptKv(admit: TierAdmission, reason: string): TierAdmission {
+  return { refuses: (tier) => (tier === "kv" ? reason : admit.refuses(tier)), takeKvWrite: () => false };
 }
 
 class TokenBucket {

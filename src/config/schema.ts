@@ -67,6 +67,20 @@ export const ORIGIN_LIST_MONITOR = { name: "origin-list", method: "GET", path: "
 
 export const ORIGIN_STEERING_POLICIES = ["random", "hash", "off"] as const;
 
+/** Cloudflare's Durable Object location hints (where an object is created, near the pool's origins). */
+export const LOCATION_HINTS = ["wnam", "enam", "sam", "weur", "eeur", "apac", "oc", "afr", "me"] as const;
+
+export const shieldSchema = z.strictObject({
+  /** Objects per pool; a key's hash picks one, so no object carries more than its share of the pool's misses. */
+  shards: z._default(z.int().check(z.minimum(1), z.maximum(64)), 4),
+  /** Where the objects are created (Durable Object locationHint): near the pool's origins. */
+  location_hint: z.optional(z.enum(LOCATION_HINTS)),
+  /** How long a location waits for the shield's response headers before fetching the origin itself. */
+  timeout_ms: z._default(z.int().check(z.minimum(100), z.maximum(60_000)), 5_000),
+  /** Requests one shield object handles at once (collapsed waiters included); past it, locations fetch the origin themselves. */
+  max_in_flight: z._default(z.int().check(z.minimum(1), z.maximum(10_000)), 500),
+});
+
 export const poolSchema = z
   .strictObject({
     name: nameSchema,
@@ -103,6 +117,12 @@ export const poolSchema = z
     longitude: z.optional(z.number().check(z.minimum(-180), z.maximum(180))),
     /** Name of a monitor in `monitors` that health-checks this pool's origins. */
     monitor: z.optional(nameSchema),
+    /**
+     * Origin shield (binding OUTPOST_SHIELD, docs/coordination.md): cache misses and revalidations
+     * for this pool go to one OriginShield Durable Object per key shard, which collapses them across
+     * locations, fetches the origin once and writes KV. `shield = {}` turns it on with the defaults.
+     */
+    shield: z.optional(shieldSchema),
   })
   .check(
     z.refine((pool) => (pool.latitude === undefined) === (pool.longitude === undefined), {
@@ -374,6 +394,7 @@ export type OutpostConfigInput = z.input<typeof outpostConfigSchema>;
 export type OutpostConfig = z.output<typeof outpostConfigSchema>;
 export type RouteConfig = z.output<typeof routeSchema>;
 export type PoolConfig = z.output<typeof poolSchema>;
+export type ShieldConfig = z.output<typeof shieldSchema>;
 export type OriginConfig = z.output<typeof originSchema>;
 export type MonitorConfig = z.output<typeof monitorSchema>;
 export type CachePolicy = z.output<typeof cachePolicySchema>;

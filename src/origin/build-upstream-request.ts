@@ -5,6 +5,7 @@
 // is built here, and every one says `cache: "no-store"`: otherwise a Worker's subrequest goes through
 // the zone's own cache, a tier Outpost can neither key nor purge (compatibility date >= 2024-11-11).
 import type { MonitorConfig, OriginConfig } from "../config/schema.ts";
+import { SHIELD_REQUEST_HEADERS } from "../coordination/shield-protocol.ts";
 import { appendToList, hopByHopAnd, VIA_ENTRY, withoutHopByHop } from "../lib/headers.ts";
 
 /** The origin's address joined with the request's path and query. */
@@ -23,8 +24,8 @@ export function buildUpstreamUrl(originAddress: string, requestUrl: URL): string
  * scheme or prefix, and the cache would store that answer for everyone.
  */
 const CLIENT_FORWARDING_FIELDS = ["forwarded", "x-forwarded-scheme", "x-forwarded-port", "x-forwarded-prefix", "x-forwarded-server", "x-forwarded-ssl", "x-host", "x-original-host"];
-/** Not sent upstream: hop-by-hop fields, the client's forwarding fields, and Host (the origin's, or the override). */
-const NOT_SENT_UPSTREAM = hopByHopAnd([...CLIENT_FORWARDING_FIELDS, "host"]);
+/** Not sent upstream: hop-by-hop fields, the client's forwarding fields, Host (the origin's, or the override), and what a location tells its origin shield. */
+const NOT_SENT_UPSTREAM = hopByHopAnd([...CLIENT_FORWARDING_FIELDS, "host", ...SHIELD_REQUEST_HEADERS]);
 
 export function buildUpstreamHeaders(request: Request, origin: OriginConfig, requestUrl = new URL(request.url)): Headers {
   const headers = withoutHopByHop(request.headers, NOT_SENT_UPSTREAM);

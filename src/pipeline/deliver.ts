@@ -18,6 +18,8 @@ export interface Served {
   candidate: Candidate;
   steeringReason: string;
   attempts: AttemptRecord[];
+  /** What the pool's origin shield answered, when it did (the pool and origin are then the location's first choice, not necessarily the one that served the shield). */
+  shield?: string;
 }
 
 /**
@@ -25,15 +27,17 @@ export interface Served {
  * `route="site", pool="eu", origin="eu-1", steering="geo", reason="country:DE", attempts=1`.
  * attempts > 1 means failover happened; the pool and origin are the ones that answered.
  */
-export function describeUpstream({ route, candidate, steeringReason, attempts }: Served): string {
-  return [
+export function describeUpstream({ route, candidate, steeringReason, attempts, shield }: Served): string {
+  const fields = [
     `route=${sfString(route.name)}`,
     `pool=${sfString(candidate.pool.name)}`,
     `origin=${sfString(candidate.origin.name)}`,
     `steering=${sfString(route.steering_policy)}`,
     `reason=${sfString(steeringReason)}`,
     `attempts=${attempts.length}`,
-  ].join(", ");
+  ];
+  if (shield) fields.push(`shield=${sfString(shield)}`);
+  return fields.join(", ");
 }
 
 /** Not passed on: hop-by-hop fields, and what is addressed to CDNs like us (Surrogate-Control, purge tags). */

@@ -9,6 +9,7 @@ import type { InflightFill, SharedFill } from "../cache/cache-state.ts";
 import { queryForFill } from "../cache/cache-key.ts";
 import { parseCacheTags } from "../cache/cache-tags.ts";
 import { encodeRecordHead, readRecord, storedHeader, wholeResponse, type FoundResponse, type ResponseEntryMeta, type StoredResponse, type VaryMarkerMeta } from "../cache/entry.ts";
+import { exceptKv } from "../cache/admission.ts";
 import { decideStorage, entryTimes, type EntryTimes } from "../cache/freshness.ts";
 import { selectsStoredResponse, updatesStoredField } from "../cache/not-modified.ts";
 import { variantKey, variantValues, varyHeaderNames } from "../cache/variants.ts";
@@ -36,6 +37,8 @@ export type Fill =
       times: EntryTimes | undefined;
       bypass: string | undefined;
       served: Omit<Served, "route">;
+      /** Set when the pool's origin shield failed and this location fetched the origin itself. */
+      shieldBypassed?: true;
     };
 
 /**
@@ -160,7 +163,7 @@ export async function fetchAndStore(
       cacheVersion: ctx.config.cacheVersion,
       exec: ctx.exec,
       colo: ctx.request.cf?.colo,
-    });
+    }, true);
   let requestedAt = deps.clock.now(); // request_time of RFC 9111 §4.2.3
   let forwarded = await forward(revalidating ? withValidators(request, revalidating) : request);
   if (revalidating && forwarded.result.kind === "response" && forwarded.result.response.status === 304) {
@@ -184,13 +187,16 @@ export async function fetchAndStore(
   }
   const { response, candidate, attempts } = forwarded.result;
   const receivedAt = deps.clock.now();
+  // The origin shield wrote KV itself (and judged its admission with every location's requests).
+  const shieldWroteKv = forwarded.shield?.answered === true;
+  const shieldBypassed = forwarded.shield?.answered === false ? ({ shieldBypassed: true } as const) : {};
   if (response.status === 304 && revalidating) {
-    const { stored, written, setCookies } = await refreshAfterNotModified(ctx, request, found, revalidating, response, receivedAt);
+    const { stored, written, setCookies } = await refreshAfterNotModified(ctx, request, found, revalidating, response, receivedAt, shieldWroteKv);
     // Waiters get the refreshed entry only when it may be stored: a 304 can make it private.
     share?.(written ? { kind: "entry", stored, varyValues: varyValuesFor(stored, request.headers) } : { kind: "none" });
     return { kind: "revalidated", stored, written, setCookies };
   }
-  const served = { candidate, steeringReason: forwarded.steeringReason, attempts };
+  const served = { candidate, steeringReason: forwarded.steeringReason, attempts, shield: forwarded.shield?.answered ? forwarded.shield.outcome : undefined };
   const headers = deliveredHeaders(response.headers);
   const decision = decideStorage({ method: request.method, requestHeaders: request.headers, status: response.status, responseHeaders: response.headers, policy: route.cache, receivedAt, requestedAt, replacesEntry: found.kind === "hit" });
   const maxBytes = Math.min(route.cache.max_object_bytes, ctx.deps.cacheState.openStore(ctx.env.OUTPOST_CACHE, ctx.config.cacheTiers).maxBodyBytes);
@@ -199,7 +205,7 @@ export async function fetchAndStore(
     // An error answer is the fill's failure: waiters answer it once (their stale copy, or a 502),
     // instead of each asking the failing origin again.
     share?.(response.status >= 500 ? { kind: "failed", error: originErrorStatus(route.name, response.status), status: response.status } : { kind: "none" });
-    return { kind: "response", response, headers, body: response.body, times: undefined, bypass: tooLarge ? "too-large" : decision.store ? undefined : decision.reason, served };
+    return { kind: "response", response, headers, body: response.body, times: undefined, bypass: tooLarge ? "too-large" : decision.store ? undefined : decision.reason, served, ...shieldBypassed };
   }
 
   const times = entryTimes(decision, receivedAt);
@@ -217,7 +223,7 @@ export async function fetchAndStore(
   const reservation = ctx.deps.cacheState.fills.reserve(head.length + (response.body ? declaredBytes(declaredLength, maxBytes) : 0));
   if (!reservation) {
     share?.({ kind: "none" });
-    return { kind: "response", response, headers, body: response.body, times: undefined, bypass: "fill-budget", served };
+    return { kind: "response", response, headers, body: response.body, times: undefined, bypass: "fill-budget", served, ...shieldBypassed };
   }
   const [toClient, teed] = response.body ? response.body.tee() : [null, null];
   // Past a collapsed fill's deadline its copy is abandoned (the client's branch streams on). The
@@ -232,7 +238,7 @@ export async function fetchAndStore(
       }
       const stored: StoredResponse = { meta, body: record.body, encoded: record.encoded };
       share?.({ kind: "entry", stored, varyValues: varyValuesFor(stored, request.headers) });
-      await writeEntry(ctx, request.headers, found, stored, varyHeaderNames(headers.get("vary")));
+      await writeEntry(ctx, request.headers, found, stored, varyHeaderNames(headers.get("vary")), shieldWroteKv);
     })
     .catch((error: unknown) => {
       // The body broke off (or the deadline passed: then the waiters already have their answer).
@@ -242,7 +248,7 @@ export async function fetchAndStore(
     .finally(() => reservation.release());
   ctx.exec.waitUntil(storing);
   if (forBackground) await storing;
-  return { kind: "response", response, headers, body: toClient, times, bypass: undefined, served };
+  return { kind: "response", response, headers, body: toClient, times, bypass: undefined, served, ...shieldBypassed };
 }
 
 function originErrorStatus(routeName: string, status: number): OutpostError {
@@ -283,6 +289,7 @@ async function refreshAfterNotModified(
   foundStored: FoundResponse,
   notModified: Response,
   receivedAt: number,
+  shieldWroteKv: boolean,
 ): Promise<{ stored: StoredResponse; written: boolean; setCookies: string[] }> {
   await notModified.body?.cancel();
   const stored = await wholeResponse(foundStored);
@@ -298,19 +305,20 @@ async function refreshAfterNotModified(
   if (!decision.store) return { written: false, setCookies, stored: { meta: { ...stored.meta, headers: [...headers] }, body: stored.body } };
   const updated: StoredResponse = { meta: { ...stored.meta, headers: [...headers], ...entryTimes(decision, receivedAt) }, body: stored.body };
   ctx.exec.waitUntil(
-    writeEntry(ctx, request.headers, found, updated, varyHeaderNames(headers.get("vary"))).catch((error: unknown) =>
+    writeEntry(ctx, request.headers, found, updated, varyHeaderNames(headers.get("vary")), shieldWroteKv).catch((error: unknown) =>
       logEvent("warn", "cache_store_failed", { route: ctx.route.name, error: describeError(error) }),
     ),
   );
   return { written: true, setCookies, stored: updated };
 }
 
-async function writeEntry(ctx: CacheRequest, requestHeaders: Headers, found: Found, stored: StoredResponse, varyNames: string[]): Promise<void> {
+async function writeEntry(ctx: CacheRequest, requestHeaders: Headers, found: Found, stored: StoredResponse, varyNames: string[], shieldWroteKv: boolean): Promise<void> {
   const store = ctx.deps.cacheState.openStore(ctx.env.OUTPOST_CACHE, ctx.config.cacheTiers);
   const now = ctx.deps.clock.now();
   const { primaryKey } = found;
   // Which storage tiers take it (cache/admission.ts): a copy found in a storage tier was admitted before.
-  const admit = ctx.deps.cacheState.admission.admit(ctx.route, primaryKey, found.kind === "hit" && found.tier !== "memory", now);
+  const admitted = ctx.deps.cacheState.admission.admit(ctx.route, primaryKey, found.kind === "hit" && found.tier !== "memory", now);
+  const admit = shieldWroteKv ? exceptKv(admitted, "shield") : admitted;
   if (varyNames.length === 0) {
     await store.put(primaryKey, stored.meta, stored.body, now, stored.encoded, admit);
     return;

@@ -3,6 +3,8 @@
 import type { CompiledRoute } from "../config/validate-config.ts";
 import { OutpostError } from "../lib/errors.ts";
 import { learnSharedDemotions, reportOpenedCircuits, type SharedHealthContext } from "../coordination/shared-health.ts";
+import { askShield, shieldOf, type ShieldBypassReason } from "../coordination/shield-client.ts";
+import { SHIELD_POOLS_HEADER, type ShieldOutcome } from "../coordination/shield-protocol.ts";
 import type { RequestTrace } from "../observe/request-trace.ts";
 import { fetchWithFailover, type AttemptRecord, type FailoverResult } from "../origin/fetch-with-failover.ts";
 import type { PipelineDeps, PipelineEnv } from "./types.ts";
@@ -11,17 +13,54 @@ import { orderByHealth, selectPools, steeringInput } from "../steering/select-po
 export interface Forwarded {
   result: FailoverResult;
   steeringReason: string;
+  /** Set when the pool has an origin shield: what it answered, or why this location went to the origin itself. */
+  shield?: { answered: true; outcome: ShieldOutcome } | { answered: false; reason: ShieldBypassReason };
 }
 
 /**
  * `trace` is the client's request trace; background refreshes have none. `shared` carries what
  * shared health needs (coordination/shared-health.ts); without it, or with it off, no call is made.
+ * `viaShield`: a cache fill, which goes to the first pool's origin shield when it has one
+ * (coordination/shield-client.ts); an origin shield itself steers to the pools the location chose.
  */
-export async function forwardToOrigin(request: Request, route: CompiledRoute, env: PipelineEnv, deps: PipelineDeps, trace?: RequestTrace, shared?: SharedHealthContext): Promise<Forwarded> {
-  const steering = selectPools(route, steeringInput(request, deps.random));
+export async function forwardToOrigin(
+  request: Request,
+  route: CompiledRoute,
+  env: PipelineEnv,
+  deps: PipelineDeps,
+  trace?: RequestTrace,
+  shared?: SharedHealthContext,
+  viaShield = false,
+): Promise<Forwarded> {
+  const pinned = env.OUTPOST_SHIELD_ROLE ? request.headers.get(SHIELD_POOLS_HEADER)?.split(",") : undefined;
+  const steering = selectPools(route, steeringInput(request, deps.random), pinned);
   await Promise.all([deps.health.refresh(env.OUTPOST_CACHE), learnSharedDemotions(shared, steering.candidates.map((candidate) => candidate.pool), deps)]);
   const candidates = orderByHealth(steering.candidates, deps.health);
   const startedAt = deps.clock.now();
+  const first = candidates[0];
+  const shield = viaShield ? shieldOf(first?.pool, env) : undefined;
+  let bypassed: ShieldBypassReason | undefined;
+  if (first && shield) {
+    const asked = await askShield({
+      request,
+      pool: first.pool,
+      shield,
+      poolOrder: [...new Set(candidates.map((candidate) => candidate.pool.name))],
+      purgesAt: deps.purges.ledger.newestAt,
+      namespace: env.OUTPOST_SHIELD!,
+      clock: deps.clock,
+      circuits: deps.shields,
+    });
+    trace?.phase("shield", startedAt, asked.kind === "bypass" ? `bypass:${asked.reason}` : asked.kind === "answered" ? asked.outcome : "origin-failed");
+    if (asked.kind === "answered") {
+      if (trace) trace.pool = first.pool.name;
+      return { result: { kind: "response", response: asked.response, candidate: first, attempts: [] }, steeringReason: steering.reason, shield: { answered: true, outcome: asked.outcome } };
+    }
+    if (asked.kind === "origin-failed") {
+      return { result: { kind: "failed", attempts: asked.attempts, clientAborted: false }, steeringReason: steering.reason, shield: { answered: true, outcome: "origin-failed" } };
+    }
+    bypassed = asked.reason;
+  }
   const result = await fetchWithFailover(request, route, candidates, deps);
   reportOpenedCircuits(shared, deps);
   if (trace) {
@@ -30,7 +69,7 @@ export async function forwardToOrigin(request: Request, route: CompiledRoute, en
     trace.origin = answered?.origin.name;
     trace.phase("origin", startedAt, answered ? `${answered.pool.name}/${answered.origin.name}` : "failed");
   }
-  return { result, steeringReason: steering.reason };
+  return { result, steeringReason: steering.reason, ...(bypassed && { shield: { answered: false, reason: bypassed } }) };
 }
 
 /** 504 when every attempt ran out of time, 502 otherwise; the body names each attempt (never addresses). */

@@ -21,6 +21,7 @@ import type { Lookup, TieredStore } from "../cache/tiered-store.ts";
 import { invalidatedTimes } from "../cache/soft-invalidations.ts";
 import { variantKey } from "../cache/variants.ts";
 import type { CompiledRoute } from "../config/validate-config.ts";
+import { SHIELD_PURGES_HEADER } from "../coordination/shield-protocol.ts";
 import { OutpostError } from "../lib/errors.ts";
 import { fileIdentity, type PurgeLedger, type PurgeVerdict } from "../purge/purge-ledger.ts";
 import { describeError, logEvent } from "../lib/log.ts";
@@ -134,7 +135,7 @@ export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
   // stored as soon as they become storable.
   const lookupAt = deps.clock.now();
   const recentlyUncacheable = deps.cacheState.isRecentlyUncacheable(key, lookupAt);
-  const skipLookup = authenticated || recentlyUncacheable;
+  const skipLookup = authenticated || recentlyUncacheable || behindCallersPurges(ctx, requestHeaders);
   const lookup = skipLookup ? ({ kind: "miss", fwd: "miss", primaryKey: key } satisfies Found) : findEntry(store, key, ctx, lookupAt);
   const found = afterPurges(lookup instanceof Promise ? await lookup : lookup, ctx);
   const honorRequest = route.cache.request_cache_control === "honor";
@@ -213,7 +214,7 @@ export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
     await fill.body?.cancel();
     return deliverEntry(rescue, request, reported({ fwd: "stale", fwdStatus: response.status, ttl: ttlSeconds(rescue.meta, now), detail: "stale-if-error" }), now);
   }
-  const status: CacheStatus = { fwd, fwdStatus: response.status, stored: fill.times !== undefined, detail: fill.bypass ?? (found.kind === "miss" && found.purged ? "purged" : undefined) };
+  const status: CacheStatus = { fwd, fwdStatus: response.status, stored: fill.times !== undefined, detail: joinDetails(fill.bypass ?? (found.kind === "miss" && found.purged ? "purged" : undefined), fill.shieldBypassed && "shield-bypass") };
   if (fill.times) {
     status.ttl = ttlSeconds(fill.times, now);
     if (recentlyUncacheable) deps.cacheState.forgetUncacheable(key);
@@ -227,6 +228,23 @@ export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
   const delivered = deliverResponse(response, { route, ...fill.served }, reported(status), fill.body, fill.headers);
   // A collapsed fill asked for the whole object: this client's range is cut from it.
   return requestHeaders.has("range") && request.method === "GET" ? deliverRangeOfWhole(delivered, requestHeaders, now) : delivered;
+}
+
+/**
+ * An origin shield (coordination/origin-shield.ts) asked by a location that knows a purge newer than
+ * any in the shield's ledger cannot judge its stored copies: it fetches afresh (and stores what it
+ * gets) until its own ledger catches up, so the purge never comes back to that location.
+ */
+function behindCallersPurges({ env, deps }: CacheRequest, requestHeaders: Headers): boolean {
+  if (!env.OUTPOST_SHIELD_ROLE) return false;
+  const callerPurgesAt = Number(requestHeaders.get(SHIELD_PURGES_HEADER));
+  return Number.isFinite(callerPurgesAt) && callerPurgesAt > deps.purges.ledger.newestAt;
+}
+
+/** Cache-Status has one detail (RFC 9211 §2.8): several reasons are listed in it, comma-separated. */
+function joinDetails(...details: Array<string | false | undefined>): string | undefined {
+  const listed = details.filter((detail): detail is string => typeof detail === "string");
+  return listed.length > 0 ? listed.join(",") : undefined;
 }
 
 /** Why an answer went unstored because of this request (its Authorization, Cookie or honoured no-store), not the URL's answer. */

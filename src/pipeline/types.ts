@@ -5,7 +5,9 @@ import type { CacheState } from "../cache/cache-state.ts";
 import type { TierName } from "../cache/tiered-store.ts";
 import type { ConfigEnv } from "../config/load-config.ts";
 import type { CompiledConfig, CompiledRoute } from "../config/validate-config.ts";
+import type { OriginShield } from "../coordination/origin-shield.ts";
 import type { PoolHealth } from "../coordination/pool-health.ts";
+import type { ShieldCircuits } from "../coordination/shield-client.ts";
 import type { OriginHealth } from "../health/origin-health.ts";
 import type { Clock } from "../lib/clock.ts";
 import type { RequestStats } from "../observe/request-stats.ts";
@@ -27,12 +29,18 @@ export interface PipelineDeps {
   purges: PurgeState;
   /** Counters since the isolate started. */
   stats: RequestStats;
+  /** This isolate's origin shield shards that failed lately, and its shield counts. */
+  shields: ShieldCircuits;
 }
 
 export interface PipelineEnv extends ConfigEnv {
   OUTPOST_CACHE?: KVNamespace;
   /** Shared health (coordination/pool-health.ts), when bound. */
   OUTPOST_POOL_HEALTH?: DurableObjectNamespace<PoolHealth>;
+  /** The origin shield objects (coordination/origin-shield.ts), when bound. */
+  OUTPOST_SHIELD?: DurableObjectNamespace<OriginShield>;
+  /** Set only in the env an origin shield runs the pipeline with (origin-shield.ts shieldEnvOf), never by a binding. */
+  OUTPOST_SHIELD_ROLE?: true;
 }
 
 export interface CacheRequest {

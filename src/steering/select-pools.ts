@@ -99,6 +99,12 @@ function choosePools(route: CompiledRoute, input: SteeringInput): PoolChoice {
   }
 }
 
+function pinnedPools(route: CompiledRoute, names: readonly string[]): PoolChoice {
+  const known = route.fallbackPool ? [...route.pools, route.fallbackPool] : route.pools;
+  const preferred = names.flatMap((name) => known.filter((pool) => pool.name === name));
+  return { preferred, reason: `shield:${preferred[0]?.name ?? "default"}` };
+}
+
 function orderOrigins(pool: PoolConfig, input: SteeringInput): OriginConfig[] {
   const enabled = pool.origins.filter((origin) => origin.enabled);
   switch (pool.origin_steering.policy) {
@@ -114,8 +120,12 @@ function orderOrigins(pool: PoolConfig, input: SteeringInput): OriginConfig[] {
   }
 }
 
-export function selectPools(route: CompiledRoute, input: SteeringInput): SteeringDecision {
-  const { preferred, reason } = choosePools(route, input);
+/**
+ * `pinned`: pool names already chosen elsewhere, tried first in this order (an origin shield steers
+ * as the location that asked it did: the shield has no visitor, so no request.cf of its own).
+ */
+export function selectPools(route: CompiledRoute, input: SteeringInput, pinned?: readonly string[]): SteeringDecision {
+  const { preferred, reason } = pinned ? pinnedPools(route, pinned) : choosePools(route, input);
   const pools = [...new Set([...preferred, ...route.pools, ...(route.fallbackPool ? [route.fallbackPool] : [])])];
   const candidates = pools.flatMap((pool) => orderOrigins(pool, input).map((origin) => ({ pool, origin })));
   return { candidates, reason };
