@@ -10,17 +10,41 @@
 // - GET /stats: the calls counted so far (coordinator calls, shield calls per location).
 // - POST /faults { shield?: "none"|"error"|"throw"|"hang", coordinator?: boolean, seconds?: number }:
 //   the simulator makes the shield (or the whole instance) fail for a while; `{}` clears it.
+import { OriginShield as ProductionOriginShield } from "../src/coordination/origin-shield.ts";
+import type { OutpostEnv } from "../src/env.ts";
 import { answerCoordinatorCall, emptyCallCounts } from "./coordinator-transport.ts";
+import { remoteKv, type SimKvTarget } from "./remote-kv.ts";
 import { activeFaults, answerShieldCall, emptyShieldCounts, noFaults, readFaults, type SimFaults } from "./shield-transport.ts";
 
 export { PurgeCoordinator } from "../src/coordination/purge-coordinator.ts";
 // wrangler.toml's production environment binds PoolHealth too; `wrangler deploy` refuses an entry without it.
 export { PoolHealth } from "../src/coordination/pool-health.ts";
-export { OriginShield } from "../src/coordination/origin-shield.ts";
 
 interface CoordinatorWorkerEnv {
   OUTPOST_PURGE_COORDINATOR: DurableObjectNamespace;
   OUTPOST_SHIELD?: DurableObjectNamespace;
+  /** `--shield`: the shared KV shim, as the location "SHIELD" (the rest of Outpost's env is as at a location: OUTPOST, OUTPOST_ADMIN_TOKEN). */
+  SIM_KV?: SimKvTarget;
+}
+
+// One env per original env, made once per isolate (Outpost memoises its configuration per env object).
+const shieldEnvs = new WeakMap<object, OutpostEnv>();
+
+function shieldEnv(env: CoordinatorWorkerEnv): OutpostEnv {
+  let wrapped = shieldEnvs.get(env);
+  if (!wrapped) {
+    if (!env.SIM_KV) throw new Error("the origin shield needs SIM_KV (the simulator's KV shim)");
+    wrapped = { ...env, OUTPOST_CACHE: remoteKv(env.SIM_KV) } as unknown as OutpostEnv;
+    shieldEnvs.set(env, wrapped);
+  }
+  return wrapped;
+}
+
+/** The production class, its OUTPOST_CACHE the shared KV shim: everything else is Outpost's own. */
+export class OriginShield extends ProductionOriginShield {
+  constructor(ctx: DurableObjectState, env: CoordinatorWorkerEnv) {
+    super(ctx, shieldEnv(env));
+  }
 }
 
 // One isolate serves the whole run (one Miniflare instance), so the counts and faults live in module scope.

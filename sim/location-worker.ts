@@ -19,9 +19,9 @@ import { remoteCoordinatorNamespace } from "./coordinator-transport.ts";
 import { remoteKv, type SimKvTarget } from "./remote-kv.ts";
 import { remoteShieldNamespace } from "./shield-transport.ts";
 
-// wrangler.toml's production environment binds the coordinator class, so `wrangler deploy` refuses an
-// entry that does not export it. A location never runs it (no Durable Object binding here): every
-// location shares the one in sim/coordinator-worker.ts.
+// wrangler.toml's production environment binds the coordination classes, so `wrangler deploy` refuses
+// an entry that does not export them. A location never runs them (no Durable Object binding here): every
+// location shares the ones in sim/coordinator-worker.ts.
 export { OriginShield, PoolHealth, PurgeCoordinator } from "../src/index.ts";
 
 interface LocationEnv extends OutpostEnv {

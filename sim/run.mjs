@@ -38,6 +38,9 @@ const SITE_HOST = "site.example";
 const SITE = `https://${SITE_HOST}`;
 /** `--shield`: the KV-only twin of the site's route (the same origins, pools without a shield), the same run's baseline. */
 const DIRECT_HOST = "direct.site.example";
+/** `--shield`: routes without steering, every location to the eu pool (shielded, and its KV-only twin): the one-pool burst. */
+const ONE_POOL_HOST = "one.site.example";
+const ONE_POOL_DIRECT_HOST = "one.direct.site.example";
 const DIRECT_SUFFIX = "-direct";
 /** `--shield`: the burst: every location misses one new object this many times at once. */
 const BURST_PER_LOCATION = 50;
@@ -59,6 +62,8 @@ const RECEIPT_DELAY_MS = 2 * COORDINATOR_POLL_INTERVAL_MS;
 const COORDINATOR_NAME = "sim-coordinator";
 /** The origin shield's name as a KV location: its reads and writes are counted apart from the locations'. */
 const SHIELD_KV_LOCATION = "SHIELD";
+/** The coordinator instance's logs (the origin shield's) in the report's `logs`. */
+const COORDINATOR_LOGS = "coordinator";
 const MAX_INFLIGHT_PER_LOCATION = 48;
 const TIMELINE_BUCKETS = 30;
 
@@ -108,13 +113,13 @@ export function parseArgs(argv) {
 function outpostConfig(pools, tiers, scale, { coordination = false, shield = false } = {}) {
   // The breaker's cool-down (30 s by default) is scaled with the run, like the TTLs.
   const breaker = { circuit_breaker: { open_seconds: Math.max(1, Math.round(30 / scale)) } };
-  const route = (name, hosts, suffix) => ({
+  const route = (name, hosts, suffix, geo = true) => ({
     name,
     hosts,
     path: "/*",
-    steering_policy: "geo",
-    default_pools: ["us", "eu", "apac"].map((pool) => pool + suffix),
-    continent_pools: Object.fromEntries(Object.entries(CONTINENT_POOLS).map(([continent, names]) => [continent, names.map((pool) => pool + suffix)])),
+    steering_policy: geo ? "geo" : "off",
+    default_pools: (geo ? ["us", "eu", "apac"] : ["eu", "us", "apac"]).map((pool) => pool + suffix),
+    ...(geo && { continent_pools: Object.fromEntries(Object.entries(CONTINENT_POOLS).map(([continent, names]) => [continent, names.map((pool) => pool + suffix)])) }),
     same_content: true,
     origin_timeout_ms: 2_000,
     deadline_ms: 6_000,
@@ -125,7 +130,10 @@ function outpostConfig(pools, tiers, scale, { coordination = false, shield = fal
     ...(coordination && { coordination: { purge_coordinator: true, purge_poll_interval_ms: COORDINATOR_POLL_INTERVAL_MS } }),
     cache_tiers: tiers,
     pools: [...pools.map((pool) => ({ ...pool, ...breaker, ...(shield && { shield: {} }) })), ...(shield ? twins : [])],
-    routes: [route("site", [SITE_HOST], ""), ...(shield ? [route("direct", [DIRECT_HOST], DIRECT_SUFFIX)] : [])],
+    routes: [
+      route("site", [SITE_HOST], ""),
+      ...(shield ? [route("direct", [DIRECT_HOST], DIRECT_SUFFIX), route("one-pool", [ONE_POOL_HOST], "", false), route("one-pool-direct", [ONE_POOL_DIRECT_HOST], DIRECT_SUFFIX, false)] : []),
+    ],
     observability: { request_log_sample_rate: 0, server_timing: shield },
   };
 }
@@ -164,6 +172,17 @@ async function main() {
   const origins = await startOrigins(DEFAULT_POOLS, { scale });
   const config = outpostConfig(origins.outpostPools(), options.tiers, scale, { coordination: options.coordination, shield: options.shield });
   const logCounts = {};
+  /** Counts a workerd instance's structured logs by level and event (the report's `logs`) instead of printing them. */
+  const countLogs = (logs) => (log) => {
+    let event = "";
+    try {
+      event = JSON.parse(log.message).event ?? "";
+    } catch {
+      event = String(log.message).slice(0, 60);
+    }
+    const key = `${log.level} ${event}`.trim();
+    logs[key] = (logs[key] ?? 0) + 1;
+  };
   const locations = {};
   let coordinator;
   const cleanup = async () => {
@@ -188,7 +207,10 @@ async function main() {
             SIM_KV: { type: "json", value: { url: kvServer.url, location: SHIELD_KV_LOCATION } },
           }),
         },
-        { workerConfig: { exports: { PurgeCoordinator: { type: "durable-object", storage: "sqlite" }, ...(options.shield && { OriginShield: { type: "durable-object", storage: "sqlite" } }) } } },
+        {
+          workerConfig: { exports: { PurgeCoordinator: { type: "durable-object", storage: "sqlite" }, ...(options.shield && { OriginShield: { type: "durable-object", storage: "sqlite" } }) } },
+          handleStructuredLogs: countLogs((logCounts[COORDINATOR_LOGS] = {})),
+        },
       );
     }
     console.log("sim: starting locations");
@@ -205,18 +227,7 @@ async function main() {
           ...(options.coordination && { SIM_COORDINATOR: { type: "json", value: { url: coordinator.url } } }),
           ...(options.shield && { SIM_SHIELD: { type: "json", value: { url: coordinator.url } } }),
         },
-        {
-          handleStructuredLogs: (log) => {
-            let event = "";
-            try {
-              event = JSON.parse(log.message).event ?? "";
-            } catch {
-              event = String(log.message).slice(0, 60);
-            }
-            const key = `${log.level} ${event}`.trim();
-            logs[key] = (logs[key] ?? 0) + 1;
-          },
-        },
+        { handleStructuredLogs: countLogs(logs) },
       );
       locations[colo] = { ...worker, cpuAtStart: worker.pid ? cpuMs(worker.pid) : Number.NaN, cf: locationCf(colo), stats: emptyLocationStats(), inflight: 0, expectedPool: CONTINENT_POOLS[LOCATIONS[colo].continent][0] };
     }
@@ -461,6 +472,8 @@ async function main() {
           note: `Objects of even rank go through ${SITE_HOST} (pools with shield = {}); the others through ${DIRECT_HOST} (the same origins, no shield): the KV-only baseline of the same run. Origin requests are counted by the origins.`,
           burst,
           world: fetchesPerTtlWindow(origins.stats.requests, { scale, groupOf: (path) => (isShieldedPath(path) ? "shield" : "kvOnly"), exclude: (path) => path.includes("/burst-") }),
+          // The same per origin server: a shield is per pool, and each pool here has its own origin.
+          worldPerOrigin: fetchesPerTtlWindow(origins.stats.requests, { scale, groupOf: (path) => (isShieldedPath(path) ? "shield" : "kvOnly"), exclude: (path) => path.includes("/burst-"), perOrigin: true }),
           faults: faultWindows.map((window) => describeFaultWindow(window, answers, colos)),
           bypass: total.shieldBypass,
           outcomes: total.shieldOutcomes,
@@ -485,6 +498,8 @@ async function main() {
     mkdirSync(options.out, { recursive: true });
     writeFileSync(join(options.out, "latest.json"), `${JSON.stringify(result, null, 2)}\n`);
     writeFileSync(join(options.out, "latest.html"), renderHtml(result));
+    // The origins' log (path, time, origin, location, probe, personalised), to recompute any figure from.
+    writeFileSync(join(options.out, "origin-log.ndjson"), origins.stats.requests.map((seen) => JSON.stringify(seen)).join("\n") + "\n");
     printSummary(result);
     console.log(`sim: wrote ${join(options.out, "latest.json")} and latest.html`);
     if (options.check && result.problems.length > 0) {
@@ -580,10 +595,12 @@ function printTable(rows, columns) {
 }
 
 /**
- * The shield's burst, before the world traffic: every location sends BURST_PER_LOCATION requests for
- * one new object, all started together (locations x BURST_PER_LOCATION at once), through the shielded
- * route, then the same for another new object through the KV-only twin route. Origin requests for each
- * object are counted by the origins; shield calls by the coordinator worker.
+ * The shield's bursts, before the world traffic: every location sends BURST_PER_LOCATION requests for
+ * one new object, all started together (locations x BURST_PER_LOCATION at once), through a shielded
+ * route, then the same for another new object through its KV-only twin. "One pool": every location
+ * steered to the eu pool (one shield shard for the object); "geo": each location to its continent's
+ * pool, as in the world traffic (a shield per pool). Origin requests for each object are counted by the
+ * origins (in total and per origin server); shield calls by the coordinator worker.
  */
 async function runBursts({ colos, send, origins, coordinator, rounds }) {
   const shieldCalls = async () => (await (await fetch(`${coordinator.url}/stats`)).json()).shield?.calls ?? 0;
@@ -597,10 +614,14 @@ async function runBursts({ colos, send, origins, coordinator, rounds }) {
       const desc = readShieldPhase(answer.serverTiming)?.desc ?? classifyCacheStatus(answer.cacheStatus).kind;
       outcomes[desc] = (outcomes[desc] ?? 0) + 1;
     }
+    const reached = origins.stats.requests.filter((seen) => seen.path === path);
+    const byOrigin = {};
+    for (const seen of reached) byOrigin[seen.origin] = (byOrigin[seen.origin] ?? 0) + 1;
     return {
       path,
       requests: answers.length,
-      originRequests: origins.stats.requests.filter((seen) => seen.path === path).length,
+      originRequests: reached.length,
+      byOrigin,
       failed: answers.filter((answer) => answer.status === 0 || answer.status >= 500).length,
       shieldCalls: (await shieldCalls()) - callsBefore,
       outcomes,
@@ -611,13 +632,19 @@ async function runBursts({ colos, send, origins, coordinator, rounds }) {
   };
   // Warm every location's isolate on both routes first (probes, not counted): production's isolates are
   // warm, and a cold one's first requests would measure its start-up rather than collapsing.
-  await Promise.all(colos.flatMap((colo) => [SITE_HOST, DIRECT_HOST].map((host) => send(colo, { url: "/c/asset/burst-warm-up" }, { host, probe: true }))));
+  const variants = [
+    { steering: "one pool", shielded: ONE_POOL_HOST, direct: ONE_POOL_DIRECT_HOST },
+    { steering: "geo", shielded: SITE_HOST, direct: DIRECT_HOST },
+  ];
+  await Promise.all(colos.flatMap((colo) => variants.flatMap((variant) => [variant.shielded, variant.direct]).map((host) => send(colo, { url: "/c/asset/burst-warm-up" }, { host, probe: true }))));
   const results = [];
   for (let round = 1; round <= rounds; round += 1) {
-    const shield = await one(SITE_HOST, `/c/asset/burst-shield-${round}`);
-    const kvOnly = await one(DIRECT_HOST, `/c/asset/burst-kv-${round}`);
-    results.push({ locations: colos.length, perLocation: BURST_PER_LOCATION, shield, kvOnly });
-    console.log(`sim: burst ${round}: ${shield.requests} concurrent misses of one new object: ${shield.originRequests} origin request(s) with the shield (${shield.shieldCalls} shield calls), ${kvOnly.originRequests} KV-only`);
+    for (const [index, variant] of variants.entries()) {
+      const shield = await one(variant.shielded, `/c/asset/burst-shield-${round}-${index}`);
+      const kvOnly = await one(variant.direct, `/c/asset/burst-kv-${round}-${index}`);
+      results.push({ round, steering: variant.steering, locations: colos.length, perLocation: BURST_PER_LOCATION, shield, kvOnly });
+      console.log(`sim: burst ${round} (${variant.steering}): ${shield.requests} concurrent misses of one new object: ${shield.originRequests} origin request(s) with the shield ${JSON.stringify(shield.byOrigin)} (${shield.shieldCalls} shield calls), ${kvOnly.originRequests} KV-only`);
+    }
   }
   return { rounds: results };
 }

@@ -24,6 +24,7 @@ export function worldScenario() {
       { at: 960, kind: "kv-fail", location: -1, seconds: 60 },
       // The shield fails: answers 500, then hangs (longer than the shield's 5 s timeout in real time at
       // scale 8), then is unreachable (its stub rejects); with the coordinator, the whole instance is down.
+      // Windows are at least 2 s (real) apart: a location skips a failed shard for 2 s.
       { at: 300, kind: "shield-fault", mode: "error", seconds: 60, requires: "shield" },
       { at: 380, kind: "shield-fault", mode: "hang", seconds: 60, requires: "shield" },
       { at: 700, kind: "shield-fault", mode: "throw", seconds: 40, requires: "shield" },
@@ -44,8 +45,10 @@ export function quickScenario() {
       { at: 130, kind: "origin", origin: "eu-1", state: "down" },
       { at: 190, kind: "origin", origin: "eu-1", state: "up" },
       { at: 220, kind: "kv-fail", location: -1, seconds: 30 },
+      // The shield answers 500, then (after eu-1 is back) hangs. The windows are apart: after a failure a
+      // location skips the shard for 2 s (real time), so a window right after another would see no call.
       { at: 80, kind: "shield-fault", mode: "error", seconds: 25, requires: "shield" },
-      { at: 105, kind: "shield-fault", mode: "hang", seconds: 15, requires: "shield" },
+      { at: 195, kind: "shield-fault", mode: "hang", seconds: 20, requires: "shield" },
       { at: 260, kind: "coordinator-down", seconds: 25, requires: "coordination+shield" },
     ],
   };

@@ -49,19 +49,22 @@ export function isShieldedPath(path) {
  * the fetches one cache shared by every location would have made (one per object per freshness
  * lifetime); the ratio is all origin requests over the windows (1.0: no duplicate fetch). Left out:
  * the simulator's probes, uncacheable paths (/api/*, no-store), personalised requests (a cookie the
- * route bypasses the cache for) and what `exclude` names (the burst's objects).
+ * route bypasses the cache for) and what `exclude` names (the burst's objects). With `perOrigin`, an
+ * object's requests at each origin server are counted as a distinct object (one cache per pool).
  */
-export function fetchesPerTtlWindow(originLog, { scale, groupOf, exclude = () => false }) {
-  const byPath = new Map();
+export function fetchesPerTtlWindow(originLog, { scale, groupOf, exclude = () => false, perOrigin = false }) {
+  const byObject = new Map();
   for (const seen of originLog) {
     if (seen.probe || seen.personal || exclude(seen.path)) continue;
     if (classForPath(seen.path).ttlSeconds === 0) continue;
-    let times = byPath.get(seen.path);
-    if (!times) byPath.set(seen.path, (times = []));
-    times.push(seen.at);
+    // perOrigin: an object at each origin server is counted apart (a shield is per pool).
+    const key = perOrigin ? `${seen.origin} ${seen.path}` : seen.path;
+    let entry = byObject.get(key);
+    if (!entry) byObject.set(key, (entry = { path: seen.path, times: [] }));
+    entry.times.push(seen.at);
   }
   const groups = {};
-  for (const [path, times] of byPath) {
+  for (const { path, times } of byObject.values()) {
     const ttlMs = Math.max(1, Math.round(classForPath(path).ttlSeconds / scale)) * 1000;
     times.sort((a, b) => a - b);
     let windows = 0;
@@ -107,9 +110,13 @@ export function describeFaultWindow({ label, fromAt, toAt, fromSimSeconds, toSim
 export function checkShield(shield) {
   const problems = [];
   if (!shield) return problems;
-  for (const [index, round] of (shield.burst?.rounds ?? []).entries()) {
-    if (round.shield.originRequests !== 1) problems.push(`shield burst ${index + 1}: ${round.shield.originRequests} origin requests for one new object missed by ${round.shield.requests} requests at once (target 1)`);
-    if (round.shield.failed > 0) problems.push(`shield burst ${index + 1}: ${round.shield.failed} failed client requests`);
+  for (const burst of shield.burst?.rounds ?? []) {
+    const label = `shield burst ${burst.round} (${burst.steering})`;
+    // One pool: one shield shard for the object, so one origin request. Geo: a shield per pool, so at most one per pool's origin.
+    if (burst.steering === "one pool" && burst.shield.originRequests !== 1) problems.push(`${label}: ${burst.shield.originRequests} origin requests for one new object missed by ${burst.shield.requests} requests at once (target 1)`);
+    const perOrigin = Math.max(0, ...Object.values(burst.shield.byOrigin ?? {}));
+    if (burst.steering !== "one pool" && perOrigin > 1) problems.push(`${label}: ${perOrigin} origin requests at one origin for one new object (target 1 per pool's origin)`);
+    if (burst.shield.failed > 0) problems.push(`${label}: ${burst.shield.failed} failed client requests`);
   }
   for (const window of shield.faults ?? []) {
     if (window.failed > 0) problems.push(`shield fault "${window.label}": ${window.failed} failed client requests (target 0)`);
@@ -123,19 +130,25 @@ const integer = (value) => (value === null || value === undefined ? "-" : Number
 /** The shield's figures as table rows: [measurement, with the shield, KV-only baseline, target, result]. */
 export function shieldRows(shield) {
   const rows = [];
-  for (const [index, round] of (shield.burst?.rounds ?? []).entries()) {
+  const origins = (byOrigin) => Object.entries(byOrigin ?? {}).map(([origin, count]) => `${origin} ${count}`).join(", ");
+  for (const burst of shield.burst?.rounds ?? []) {
+    const onePool = burst.steering === "one pool";
+    const perOrigin = Math.max(0, ...Object.values(burst.shield.byOrigin ?? {}));
     rows.push([
-      `burst ${index + 1}: origin requests for 1 new object, ${round.shield.requests} concurrent misses (${round.locations} locations x ${round.perLocation})`,
-      integer(round.shield.originRequests),
-      integer(round.kvOnly.originRequests),
-      "1",
-      round.shield.originRequests === 1 && round.shield.failed === 0 ? "met" : "MISSED",
+      `burst ${burst.round}, ${burst.steering}: origin requests for 1 new object, ${burst.shield.requests} concurrent misses (${burst.locations} locations x ${burst.perLocation})`,
+      `${integer(burst.shield.originRequests)}${onePool ? "" : ` (${origins(burst.shield.byOrigin)})`}`,
+      `${integer(burst.kvOnly.originRequests)}${onePool ? "" : ` (${origins(burst.kvOnly.byOrigin)})`}`,
+      onePool ? "1" : "1 per origin",
+      (onePool ? burst.shield.originRequests === 1 : perOrigin <= 1) && burst.shield.failed === 0 ? "met" : "MISSED",
     ]);
   }
-  const windows = shield.world;
-  if (windows?.shield && windows?.kvOnly) {
+  for (const [name, windows, what] of [
+    ["world", shield.world, "per distinct object"],
+    ["world, per origin", shield.worldPerOrigin, "per distinct object and origin"],
+  ]) {
+    if (!windows?.shield || !windows?.kvOnly) continue;
     rows.push([
-      `world: origin requests per distinct object per TTL window (${integer(windows.shield.originRequests)} / ${integer(windows.shield.objectWindows)} with, ${integer(windows.kvOnly.originRequests)} / ${integer(windows.kvOnly.objectWindows)} without)`,
+      `${name}: origin requests ${what} per TTL window (${integer(windows.shield.originRequests)} / ${integer(windows.shield.objectWindows)} with, ${integer(windows.kvOnly.originRequests)} / ${integer(windows.kvOnly.objectWindows)} without)`,
       windows.shield.ratio,
       windows.kvOnly.ratio,
       `<= ${SHIELD_WINDOW_RATIO_TARGET}`,

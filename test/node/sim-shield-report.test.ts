@@ -58,6 +58,17 @@ describe("origin requests per distinct object per TTL window", () => {
       kvOnly: { objects: 1, originRequests: 3, objectWindows: 1, ratio: 3 },
     });
   });
+
+  it("per origin, counts an object at each origin server apart", () => {
+    const log = [
+      { path: "/c/page/0", origin: "eu-1", at: 0 },
+      { path: "/c/page/0", origin: "us-1", at: 100 },
+      { path: "/c/page/0", origin: "us-1", at: 200 },
+    ];
+    const options = { scale: 60, groupOf: () => "shield" };
+    expect(fetchesPerTtlWindow(log, options).shield).toMatchObject({ objects: 1, originRequests: 3, objectWindows: 1 });
+    expect(fetchesPerTtlWindow(log, { ...options, perOrigin: true }).shield).toMatchObject({ objects: 2, originRequests: 3, objectWindows: 2, ratio: 1.5 });
+  });
 });
 
 describe("the shield's failure windows and the quick gate", () => {
@@ -74,7 +85,12 @@ describe("the shield's failure windows and the quick gate", () => {
   });
 
   const healthy = () => ({
-    burst: { rounds: [{ locations: 8, perLocation: 50, shield: { requests: 400, originRequests: 1, failed: 0 }, kvOnly: { requests: 400, originRequests: 8, failed: 0 } }] },
+    burst: {
+      rounds: [
+        { round: 1, steering: "one pool", locations: 8, perLocation: 50, shield: { requests: 400, originRequests: 1, byOrigin: { "eu-1": 1 }, failed: 0 }, kvOnly: { requests: 400, originRequests: 8, byOrigin: { "eu-1": 8 }, failed: 0 } },
+        { round: 1, steering: "geo", locations: 8, perLocation: 50, shield: { requests: 400, originRequests: 3, byOrigin: { "eu-1": 1, "us-1": 1, "apac-1": 1 }, failed: 0 }, kvOnly: { requests: 400, originRequests: 8, byOrigin: { "eu-1": 2, "us-1": 3, "apac-1": 3 }, failed: 0 } },
+      ],
+    },
     world: { shield: { objects: 10, originRequests: 21, objectWindows: 20, ratio: 1.05 }, kvOnly: { objects: 10, originRequests: 60, objectWindows: 20, ratio: 3 } },
     faults: [{ label: "shield answers 500", fromSimSeconds: 80, toSimSeconds: 105, requests: 60, failed: 0, bypass: 12 }],
   });
@@ -82,14 +98,16 @@ describe("the shield's failure windows and the quick gate", () => {
   it("passes a shield that held its targets, and tabulates it", () => {
     expect(checkShield(healthy())).toEqual([]);
     expect(checkShield(undefined)).toEqual([]);
-    expect(shieldRows(healthy()).map((row) => row.at(-1))).toEqual(["met", "met", "met"]);
+    expect(shieldRows(healthy()).map((row) => row.at(-1))).toEqual(["met", "met", "met", "met"]);
+    expect(shieldRows(healthy())[1].slice(1, 3)).toEqual(["3 (eu-1 1, us-1 1, apac-1 1)", "8 (eu-1 2, us-1 3, apac-1 3)"]);
   });
 
   it("fails a burst that reached the origin more than once, a failed client request while the shield failed, and a fault without fallback", () => {
     const run = healthy();
     run.burst.rounds[0].shield.originRequests = 3;
+    run.burst.rounds[1].shield.byOrigin["us-1"] = 2;
     run.faults[0].failed = 2;
-    expect(checkShield(run)).toEqual([expect.stringContaining("3 origin requests"), expect.stringContaining("2 failed client requests")]);
+    expect(checkShield(run)).toEqual([expect.stringContaining("3 origin requests"), expect.stringContaining("2 origin requests at one origin"), expect.stringContaining("2 failed client requests")]);
     const silent = healthy();
     silent.faults[0].bypass = 0;
     expect(checkShield(silent)).toEqual([expect.stringContaining("no response fell back")]);
