@@ -4,9 +4,12 @@
 // - The real PurgeCoordinator (src/coordination/purge-coordinator.ts), SQLite-backed: POST /rpc forwards
 //   { name, method, args } to its stub (sim/coordinator-transport.ts).
 // - The real OriginShield (src/coordination/origin-shield.ts): /shield/<name> hands the location's
-//   request to its stub and streams the answer back (sim/shield-transport.ts). The object's env is
-//   Outpost's (the same OUTPOST config as the locations) with OUTPOST_CACHE replaced by the shared KV
-//   shim, as the location "SHIELD" (sim/remote-kv.ts); it fetches the simulator's origins itself.
+//   request to its stub and streams the answer back (sim/shield-transport.ts). The objects of each pool
+//   run in a worker of their own (one isolate per pool, sim/coordinator-instance.mjs), started from
+//   this same script: Outpost's shield objects share state per isolate (hot tier, fills in flight), and
+//   production does not put every pool's shield in one isolate. The object's env is Outpost's (the same
+//   OUTPOST config as the locations) with OUTPOST_CACHE replaced by the shared KV shim, as the location
+//   "SHIELD" (sim/remote-kv.ts); it fetches the simulator's origins itself.
 // - GET /stats: the calls counted so far (coordinator calls, shield calls per location).
 // - POST /faults { shield?: "none"|"error"|"throw"|"hang", coordinator?: boolean, seconds?: number }:
 //   the simulator makes the shield (or the whole instance) fail for a while; `{}` clears it.
@@ -22,7 +25,9 @@ export { PoolHealth } from "../src/coordination/pool-health.ts";
 
 interface CoordinatorWorkerEnv {
   OUTPOST_PURGE_COORDINATOR: DurableObjectNamespace;
-  OUTPOST_SHIELD?: DurableObjectNamespace;
+  /** `--shield`: the pools whose shield objects run in a worker (isolate) of their own, and their namespaces, in that order. */
+  SIM_SHIELD_POOLS?: string[];
+  [namespace: `SIM_SHIELD_${number}`]: DurableObjectNamespace | undefined;
   /** `--shield`: the shared KV shim, as the location "SHIELD" (the rest of Outpost's env is as at a location: OUTPOST, OUTPOST_ADMIN_TOKEN). */
   SIM_KV?: SimKvTarget;
 }
@@ -56,8 +61,12 @@ export default {
   async fetch(request, env) {
     const { pathname } = new URL(request.url);
     if (pathname.startsWith("/shield/")) {
-      if (!env.OUTPOST_SHIELD) return new Response("no OUTPOST_SHIELD binding in this run", { status: 404 });
-      return answerShieldCall(request, env.OUTPOST_SHIELD, shieldCounts, () => faults);
+      // An object `<pool>/<shard>` lives in its pool's worker (sim/coordinator-instance.mjs).
+      const namespaceOf = (name: string) => {
+        const index = env.SIM_SHIELD_POOLS?.indexOf(name.split("/")[0] ?? "") ?? -1;
+        return index < 0 ? undefined : env[`SIM_SHIELD_${index}`];
+      };
+      return answerShieldCall(request, namespaceOf, shieldCounts, () => faults);
     }
     if (request.method === "POST" && pathname === "/rpc") {
       if (activeFaults(faults, Date.now()).coordinator) {

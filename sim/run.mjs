@@ -24,6 +24,7 @@ import { fileURLToPath } from "node:url";
 import { cpuMs, startWithPid } from "../bench/lib/measure.mjs";
 import { bundleWorker } from "../scripts/worker-bundle.mjs";
 import { DEFAULT_PROPAGATION_MS, SimKv } from "./kv-shim.mjs";
+import { startCoordinatorInstance } from "./coordinator-instance.mjs";
 import { startKvServer } from "./kv-server.mjs";
 import { CONTINENT_POOLS, DEFAULT_LOCATIONS, LOCATIONS, QUICK_LOCATIONS, locationCf } from "./locations.mjs";
 import { DEFAULT_POOLS, startOrigins } from "./origins.mjs";
@@ -42,6 +43,8 @@ const DIRECT_HOST = "direct.site.example";
 const ONE_POOL_HOST = "one.site.example";
 const ONE_POOL_DIRECT_HOST = "one.direct.site.example";
 const DIRECT_SUFFIX = "-direct";
+/** After a failed call a location skips the shield's shard for this long (src/coordination/shield-client.ts: SHIELD_RETRY_MS). */
+const SHIELD_RETRY_MS = 2_000;
 /** `--shield`: the burst: every location misses one new object this many times at once. */
 const BURST_PER_LOCATION = 50;
 const ADMIN_TOKEN = "sim-admin-token-0123456789abcdef";
@@ -194,24 +197,18 @@ async function main() {
 
   try {
     if (options.coordination || options.shield) {
-      console.log(`sim: bundling and starting the coordinator instance (sim/coordinator-worker.ts: ${[options.coordination && "the real PurgeCoordinator, SQLite storage", options.shield && "the real OriginShield, KV as the location SHIELD"].filter(Boolean).join("; ")})`);
-      coordinator = await startWithPid(
-        COORDINATOR_NAME,
-        bundleWorker(COORDINATOR_NAME, { entry: "sim/coordinator-worker.ts" }),
-        {
-          OUTPOST_PURGE_COORDINATOR: { type: "durable-object", worker: COORDINATOR_NAME, exportName: "PurgeCoordinator" },
-          ...(options.shield && {
-            OUTPOST_SHIELD: { type: "durable-object", worker: COORDINATOR_NAME, exportName: "OriginShield" },
-            OUTPOST: { type: "json", value: config },
-            OUTPOST_ADMIN_TOKEN: { type: "text", value: ADMIN_TOKEN },
-            SIM_KV: { type: "json", value: { url: kvServer.url, location: SHIELD_KV_LOCATION } },
-          }),
+      console.log(`sim: bundling and starting the coordinator instance (sim/coordinator-worker.ts: ${[options.coordination && "the real PurgeCoordinator, SQLite storage", options.shield && "the real OriginShield, an isolate per pool, KV as the location SHIELD"].filter(Boolean).join("; ")})`);
+      coordinator = await startCoordinatorInstance({
+        script: bundleWorker(COORDINATOR_NAME, { entry: "sim/coordinator-worker.ts" }),
+        // One worker (isolate) per shielded pool.
+        shieldPools: options.shield ? config.pools.filter((pool) => pool.shield).map((pool) => pool.name) : [],
+        shieldEnv: {
+          OUTPOST: { type: "json", value: config },
+          OUTPOST_ADMIN_TOKEN: { type: "text", value: ADMIN_TOKEN },
+          SIM_KV: { type: "json", value: { url: kvServer.url, location: SHIELD_KV_LOCATION } },
         },
-        {
-          workerConfig: { exports: { PurgeCoordinator: { type: "durable-object", storage: "sqlite" }, ...(options.shield && { OriginShield: { type: "durable-object", storage: "sqlite" } }) } },
-          handleStructuredLogs: countLogs((logCounts[COORDINATOR_LOGS] = {})),
-        },
-      );
+        handleStructuredLogs: countLogs((logCounts[COORDINATOR_LOGS] = {})),
+      });
     }
     console.log("sim: starting locations");
     for (const colo of colos) {
@@ -337,18 +334,23 @@ async function main() {
       });
       const answer = await response.json();
       const ackAt = Date.now();
-      const record = { label, at: Math.round(((sentAt - startedAt) * scale) / 1000), purgedAt: purgeAt, ack: answer.success === true, ackMs: ackAt - sentAt, boundMs: Math.round(boundMs), id: answer.result?.id, epoch: answer.result?.epoch, coordinator: answer.result?.coordinator, copiesBefore: Object.fromEntries(colos.map((colo, index) => [colo, before[index].servedAt !== null && before[index].servedAt < sentAt])), convergenceMs: {}, probes: 0 };
+      const record = { sentAt, paths: event.purge === "everything" ? null : [path], label, at: Math.round(((sentAt - startedAt) * scale) / 1000), purgedAt: purgeAt, ack: answer.success === true, ackMs: ackAt - sentAt, boundMs: Math.round(boundMs), id: answer.result?.id, epoch: answer.result?.epoch, coordinator: answer.result?.coordinator, copiesBefore: Object.fromEntries(colos.map((colo, index) => [colo, before[index].servedAt !== null && before[index].servedAt < sentAt])), convergenceMs: {}, probes: 0 };
       purges.push(record);
       eventLog.push({ atSimSeconds: record.at, kind: "purge", detail: `${label} at ${purgeAt}: ${answer.success ? "acknowledged" : `refused ${JSON.stringify(answer.errors)}`}` });
       await Promise.all(
         colos.map(async (colo) => {
+          let lastSeen;
           for (;;) {
             const probeAt = Date.now();
             if (probeAt - ackAt > boundMs * 1.5) {
               record.convergenceMs[colo] = null;
+              // What the location still answered, for the report (why it did not converge).
+              (record.lastProbe ??= {})[colo] = lastSeen && { status: lastSeen.status, cacheStatus: lastSeen.cacheStatus, serverTiming: lastSeen.serverTiming, servedAtMsBeforePurge: lastSeen.servedAt === null ? null : sentAt - lastSeen.servedAt };
               return;
             }
             const seen = await send(colo, { url: path }, { probe: true });
+            if (!lastSeen) (record.firstProbe ??= {})[colo] = { status: seen.status, cacheStatus: seen.cacheStatus, serverTiming: seen.serverTiming, servedAtMsBeforePurge: seen.servedAt === null ? null : sentAt - seen.servedAt };
+            lastSeen = seen;
             record.probes += 1;
             if (seen.status === 200 && seen.servedAt !== null && seen.servedAt >= sentAt) {
               record.convergenceMs[colo] = Math.max(0, probeAt - ackAt);
@@ -447,6 +449,15 @@ async function main() {
       if (originTimeline[seen.location]) originTimeline[seen.location][bucket] += 1;
     }
     const kvSnapshot = kv.snapshot();
+    // The per-TTL-window figure: purges end an object's window; what the origins saw while the shield
+    // was failing (and for the 2 s after, while locations skip a failed shard) is left out.
+    const windowOptions = {
+      scale,
+      groupOf: (path) => (isShieldedPath(path) ? "shield" : "kvOnly"),
+      exclude: (path) => path.includes("/burst-"),
+      purges: purges.map((purge) => ({ at: purge.sentAt, paths: purge.paths })),
+      skipped: faultWindows.map((window) => ({ fromAt: window.fromAt, toAt: window.toAt + SHIELD_RETRY_MS })),
+    };
     const result = {
       scenario: options.replay ? `replay ${options.replay}` : scenario.name,
       startedAt: new Date(startedAt).toISOString(),
@@ -471,9 +482,9 @@ async function main() {
         shield: {
           note: `Objects of even rank go through ${SITE_HOST} (pools with shield = {}); the others through ${DIRECT_HOST} (the same origins, no shield): the KV-only baseline of the same run. Origin requests are counted by the origins.`,
           burst,
-          world: fetchesPerTtlWindow(origins.stats.requests, { scale, groupOf: (path) => (isShieldedPath(path) ? "shield" : "kvOnly"), exclude: (path) => path.includes("/burst-") }),
+          world: fetchesPerTtlWindow(origins.stats.requests, windowOptions),
           // The same per origin server: a shield is per pool, and each pool here has its own origin.
-          worldPerOrigin: fetchesPerTtlWindow(origins.stats.requests, { scale, groupOf: (path) => (isShieldedPath(path) ? "shield" : "kvOnly"), exclude: (path) => path.includes("/burst-"), perOrigin: true }),
+          worldPerOrigin: fetchesPerTtlWindow(origins.stats.requests, { ...windowOptions, perOrigin: true }),
           faults: faultWindows.map((window) => describeFaultWindow(window, answers, colos)),
           bypass: total.shieldBypass,
           outcomes: total.shieldOutcomes,

@@ -49,13 +49,22 @@ export function isShieldedPath(path) {
  * the fetches one cache shared by every location would have made (one per object per freshness
  * lifetime); the ratio is all origin requests over the windows (1.0: no duplicate fetch). Left out:
  * the simulator's probes, uncacheable paths (/api/*, no-store), personalised requests (a cookie the
- * route bypasses the cache for) and what `exclude` names (the burst's objects). With `perOrigin`, an
- * object's requests at each origin server are counted as a distinct object (one cache per pool).
+ * route bypasses the cache for), what `exclude` names (the burst's objects) and requests made in a
+ * `skipped` window ({ fromAt, toAt }: while the shield was failing, when every location fetches for
+ * itself by design; counted in `leftOut`). A purge ({ at, paths }, paths null: everything) ends the
+ * windows of what it purged. With `perOrigin`, an object's requests at each origin server are counted
+ * as a distinct object (one cache per pool).
  */
-export function fetchesPerTtlWindow(originLog, { scale, groupOf, exclude = () => false, perOrigin = false }) {
+export function fetchesPerTtlWindow(originLog, { scale, groupOf, exclude = () => false, perOrigin = false, purges = [], skipped = [] }) {
   const byObject = new Map();
+  const inSkipped = (at) => skipped.some((window) => at >= window.fromAt && at < window.toAt);
+  let left = 0;
   for (const seen of originLog) {
     if (seen.probe || seen.personal || exclude(seen.path)) continue;
+    if (inSkipped(seen.at)) {
+      if (classForPath(seen.path).ttlSeconds > 0) left += 1;
+      continue;
+    }
     if (classForPath(seen.path).ttlSeconds === 0) continue;
     // perOrigin: an object at each origin server is counted apart (a shield is per pool).
     const key = perOrigin ? `${seen.origin} ${seen.path}` : seen.path;
@@ -67,11 +76,15 @@ export function fetchesPerTtlWindow(originLog, { scale, groupOf, exclude = () =>
   for (const { path, times } of byObject.values()) {
     const ttlMs = Math.max(1, Math.round(classForPath(path).ttlSeconds / scale)) * 1000;
     times.sort((a, b) => a - b);
+    // A purge of this object (or of everything) ends its window: the next fetch is a new one.
+    const purgedAt = purges.filter((purge) => purge.paths === null || purge.paths.includes(path)).map((purge) => purge.at);
     let windows = 0;
     let windowEnds = Number.NEGATIVE_INFINITY;
+    let windowStarts = Number.NEGATIVE_INFINITY;
     for (const at of times) {
-      if (at >= windowEnds) {
+      if (at >= windowEnds || purgedAt.some((purgeAt) => purgeAt > windowStarts && purgeAt <= at)) {
         windows += 1;
+        windowStarts = at;
         windowEnds = at + ttlMs;
       }
     }
@@ -81,6 +94,7 @@ export function fetchesPerTtlWindow(originLog, { scale, groupOf, exclude = () =>
     group.objectWindows += windows;
   }
   for (const group of Object.values(groups)) group.ratio = group.objectWindows ? Number((group.originRequests / group.objectWindows).toFixed(3)) : null;
+  if (skipped.length > 0) groups.leftOut = left;
   return groups;
 }
 

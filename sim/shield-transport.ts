@@ -126,8 +126,9 @@ const HANG_MAX_MS = 60_000;
  * Answers one `/shield/<name>` call: the original request (URL from X-Sim-Shield-URL, the transport's
  * headers removed) on the named object's stub, with the location hint; or what the fault in force
  * says. `faults()` is read on every check, so a hung call ends when the simulator clears the fault.
+ * `namespaces` is one namespace, or the namespace for an object's name (one isolate per pool).
  */
-export async function answerShieldCall(request: Request, namespace: DurableObjectNamespace, counts: ShieldCallCounts, faults: () => SimFaults): Promise<Response> {
+export async function answerShieldCall(request: Request, namespaces: DurableObjectNamespace | ((name: string) => DurableObjectNamespace | undefined), counts: ShieldCallCounts, faults: () => SimFaults): Promise<Response> {
   const name = decodeURIComponent(new URL(request.url).pathname.slice("/shield/".length));
   const url = request.headers.get(SHIELD_URL_HEADER);
   if (!name || !url) return new Response(`expected /shield/<name> with ${SHIELD_URL_HEADER}`, { status: 400 });
@@ -156,6 +157,8 @@ export async function answerShieldCall(request: Request, namespace: DurableObjec
   for (const header of TRANSPORT_HEADERS) headers.delete(header);
   const hint = request.headers.get(SHIELD_HINT_HEADER);
   const forwarded = new Request(url, { method: request.method, headers, redirect: "manual", ...streamedBody(request) });
+  const namespace = typeof namespaces === "function" ? namespaces(name) : namespaces;
+  if (!namespace) return new Response(`no shield namespace for ${name}`, { status: 404 });
   try {
     const stub = namespace.get(namespace.idFromName(name), hint ? { locationHint: hint as DurableObjectLocationHint } : undefined);
     return await stub.fetch(forwarded);

@@ -59,6 +59,20 @@ describe("origin requests per distinct object per TTL window", () => {
     });
   });
 
+  it("ends an object's window at a purge of it (or of everything), and leaves out what was fetched while the shield failed", () => {
+    // scale 60: an image lives 60 s.
+    const log = [
+      { path: "/c/image/2", at: 0 },
+      { path: "/c/image/2", at: 10_000 }, // after a purge of the object: a new window
+      { path: "/c/image/2", at: 20_000 }, // a duplicate
+      { path: "/c/image/2", at: 35_000 }, // after a purge of everything: a new window
+      { path: "/c/image/4", at: 0 },
+      { path: "/c/image/4", at: 41_000 }, // while the shield failed: left out
+    ];
+    const options = { scale: 60, groupOf: () => "shield", purges: [{ at: 5_000, paths: ["/c/image/2"] }, { at: 30_000, paths: null }], skipped: [{ fromAt: 40_000, toAt: 42_000 }] };
+    expect(fetchesPerTtlWindow(log, options)).toEqual({ shield: { objects: 2, originRequests: 5, objectWindows: 4, ratio: 1.25 }, leftOut: 1 });
+  });
+
   it("per origin, counts an object at each origin server apart", () => {
     const log = [
       { path: "/c/page/0", origin: "eu-1", at: 0 },
