@@ -3,12 +3,20 @@
 // the coordinator worker's side, which hands it to the named object's stub without the transport's
 // headers and brings the object's response back; an object that throws makes the stub reject, as a real
 // stub does; faults answer 500, reject or hang until cleared, and every call is counted per location.
+// Then the same through workerd with a stand-in object (streaming, redirects, a throwing object), and
+// with the real OriginShield in the coordinator instance (an isolate per pool, KV through the shim):
+// concurrent calls from several locations reach the origin once.
+import { createServer as createHttpServer } from "node:http";
 import { createServer } from "node:net";
 import type { AddressInfo } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bundleFile, startWorker } from "../../scripts/worker-bundle.mjs";
+import { bundleFile, bundleWorker, startWorker } from "../../scripts/worker-bundle.mjs";
+import { SHIELD_OUTCOME_HEADER, SHIELD_POOLS_HEADER } from "../../src/coordination/shield-protocol.ts";
+import { startCoordinatorInstance } from "../../sim/coordinator-instance.mjs";
+import { startKvServer } from "../../sim/kv-server.mjs";
+import { SimKv } from "../../sim/kv-shim.mjs";
 import { answerShieldCall, emptyShieldCounts, noFaults, readFaults, remoteShieldNamespace, type ShieldCallCounts, type SimFaults } from "../../sim/shield-transport.ts";
 
 interface Seen {
@@ -159,3 +167,53 @@ function freePort(): Promise<number> {
     });
   });
 }
+
+describe("the real OriginShield behind the transport (sim/coordinator-worker.ts, an isolate per pool)", () => {
+  let coordinator: { mf: { dispose(): Promise<void> }; url: string } | undefined;
+  let kvServer: { url: string; close(): Promise<unknown> } | undefined;
+  const originRequests: string[] = [];
+  const origin = createHttpServer((request, response) => {
+    originRequests.push(request.url ?? "");
+    setTimeout(() => response.writeHead(200, { "content-type": "text/plain", "cache-control": "public, max-age=600" }).end(`body of ${request.url}`), 30);
+  });
+
+  beforeAll(async () => {
+    await new Promise<void>((resolve) => origin.listen(0, "127.0.0.1", resolve));
+    const address = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`;
+    kvServer = await startKvServer(new SimKv({ propagationMs: 60_000, scale: 1 }));
+    const config = {
+      pools: [{ name: "eu", origins: [{ name: "eu-1", address }], shield: {} }],
+      routes: [{ name: "site", hosts: ["site.example"], path: "/*", default_pools: ["eu"] }],
+      observability: { request_log_sample_rate: 0 },
+    };
+    coordinator = await startCoordinatorInstance({
+      script: bundleWorker("sim-coordinator-shield-test", { entry: "sim/coordinator-worker.ts" }),
+      shieldPools: ["eu"],
+      shieldEnv: { OUTPOST: { type: "json", value: config }, SIM_KV: { type: "json", value: { url: kvServer.url, location: "SHIELD" } } },
+      handleStructuredLogs: () => {},
+    });
+  }, 120_000);
+  afterAll(async () => {
+    await coordinator?.mf.dispose();
+    await kvServer?.close();
+    await new Promise((resolve) => origin.close(resolve));
+  });
+
+  it("collapses concurrent calls from several locations into one origin request, answers later calls from its copy, and counts the calls", async () => {
+    const call = (location: string) => {
+      const remote = remoteShieldNamespace({ url: coordinator!.url, location });
+      return remote.get(remote.idFromName("eu/0")).fetch(new Request("https://site.example/c/asset/1", { headers: { [SHIELD_POOLS_HEADER]: "eu" } }));
+    };
+    const answers = await Promise.all(["FRA", "IAD", "SYD", "FRA", "IAD", "SYD"].map(call));
+    expect(await Promise.all(answers.map((answer) => answer.text()))).toEqual(new Array(6).fill("body of /c/asset/1"));
+    expect(answers.map((answer) => answer.headers.get(SHIELD_OUTCOME_HEADER)).sort()).toEqual(["collapsed", "collapsed", "collapsed", "collapsed", "collapsed", "miss"]);
+    const later = await call("SYD");
+    expect([later.headers.get(SHIELD_OUTCOME_HEADER), await later.text()]).toEqual(["hit", "body of /c/asset/1"]);
+    expect(originRequests).toEqual(["/c/asset/1"]);
+    // A pool without a shield worker in this run: no object to answer.
+    const remote = remoteShieldNamespace({ url: coordinator!.url, location: "FRA" });
+    expect((await remote.get(remote.idFromName("us/0")).fetch(new Request("https://site.example/c/asset/1"))).status).toBe(404);
+    const stats = (await (await fetch(`${coordinator!.url}/stats`)).json()) as { shield: ShieldCallCounts };
+    expect(stats.shield).toMatchObject({ calls: 8, byColo: { FRA: 3, IAD: 2, SYD: 3 }, byObject: { "eu/0": 7, "us/0": 1 }, failed: 0 });
+  }, 60_000);
+});
