@@ -155,6 +155,9 @@ export async function fetchAndStore(
   expired?: AbortSignal,
 ): Promise<Fill> {
   const { route, deps } = ctx;
+  // The origin shield can neither share nor store what this isolate knows to be unstorable lately,
+  // nor an authenticated request's answer: those go straight to the origin (no bypass: nothing failed).
+  const viaShield = !request.headers.has("authorization") && !deps.cacheState.isRecentlyUncacheable(found.primaryKey, deps.clock.now());
   let revalidating = found.kind === "hit" && (storedHeader(found.stored, "etag") ?? storedHeader(found.stored, "last-modified")) !== null ? found.stored : undefined;
   const forward = (upstream: Request): Promise<Forwarded> => 
     forwardToOrigin(upstream, route, ctx.env, deps, forBackground ? undefined : ctx.trace, {
@@ -163,7 +166,7 @@ export async function fetchAndStore(
       cacheVersion: ctx.config.cacheVersion,
       exec: ctx.exec,
       colo: ctx.request.cf?.colo,
-    }, true);
+    }, viaShield);
   let requestedAt = deps.clock.now(); // request_time of RFC 9111 §4.2.3
   let forwarded = await forward(revalidating ? withValidators(request, revalidating) : request);
   if (revalidating && forwarded.result.kind === "response" && forwarded.result.response.status === 304) {

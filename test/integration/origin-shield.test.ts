@@ -31,7 +31,9 @@ function countingKv(kv: KVNamespace) {
   return { kv: counted, puts };
 }
 
-async function shieldedSite(behavior: OriginBehavior, options: { shield?: Partial<ShieldConfig>; namespace?: Namespace; tiers?: Array<"memory" | "colo" | "kv"> } = {}) {
+const TOKEN = "shield-test-admin-token-0123456789";
+
+async function shieldedSite(behavior: OriginBehavior, options: { shield?: Partial<ShieldConfig>; namespace?: Namespace; tiers?: Array<"memory" | "colo" | "kv">; clock?: TestClock } = {}) {
   const origin = await createOrigin("o", behavior);
   const config: OutpostConfigInput = {
     ...siteConfig([{ name: "main", origins: [{ name: "o", address: origin.url }], shield: { ...SHIELD, ...options.shield } }], {
@@ -52,8 +54,8 @@ async function shieldedSite(behavior: OriginBehavior, options: { shield?: Partia
     }
   }
   const locationKv = countingKv(env.OUTPOST_CACHE);
-  const locationEnv = testEnv({ OUTPOST: config, OUTPOST_CACHE: locationKv.kv, [SHIELD_BINDING]: namespace });
-  const clock = new TestClock();
+  const locationEnv = testEnv({ OUTPOST: config, OUTPOST_CACHE: locationKv.kv, OUTPOST_ADMIN_TOKEN: TOKEN, [SHIELD_BINDING]: namespace });
+  const clock = options.clock ?? new TestClock();
   const location = () => createTestWorker(locationEnv, { clock });
   return { origin, clock, location, locationKv, config };
 }
@@ -121,6 +123,43 @@ describe("collapsing fills across locations", () => {
     expect(await origin.hits()).toBe(2);
     expect(new Set(seen.map((answer) => answer.n)).size).toBe(2);
     expect(seen.every((answer) => answer.cookie === "session=secret")).toBe(true);
+  });
+});
+
+describe("what does not go through the shield, and purges", () => {
+  it("sends a key this isolate found unstorable lately straight to the origin (nothing to share or store)", async () => {
+    const { origin, location } = await shieldedSite({ kind: "echo", headers: { "cache-control": "no-store" } });
+    const worker = location();
+    const url = freshUrl();
+    const first = await get(worker, url, "FRA");
+    expect(first.headers.get("outpost-upstream")).toContain('shield="miss"');
+    await first.text();
+    const second = await get(worker, url, "FRA");
+    expect(second.headers.get("outpost-upstream")).not.toContain("shield=");
+    expect(second.headers.get("server-timing")).not.toContain("shield;");
+    await second.text();
+    expect(await origin.hits()).toBe(2);
+  });
+
+  it("never hands back a copy purged at the asking location, though the shield has not read the purge yet", async () => {
+    // The locations' clock starts at the real time: the shield's entries are stamped by the real clock.
+    const clock = new TestClock(Date.now());
+    const { origin, location } = await shieldedSite({ kind: "echo", headers: { "cache-control": "public, max-age=600" } }, { tiers: ["memory"], clock });
+    const url = freshUrl();
+    const first = (await (await get(location(), url, "FRA")).json()) as { n: number };
+    clock.advance(1_000);
+    const purging = location();
+    const purge = await purging.fetch(
+      new Request("https://shop.example.com/__outpost/purge", { method: "POST", headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" }, body: JSON.stringify({ files: [url] }) }),
+    );
+    expect(purge.status).toBe(200);
+    await purge.text();
+    // The shield read its ledger a moment ago and re-reads it only after a second: it is behind.
+    const after = await get(purging, url, "NRT");
+    expect(after.headers.get("outpost-upstream")).toContain('shield="miss"');
+    const second = (await after.json()) as { n: number };
+    expect(second.n).toBe(first.n + 1);
+    expect(await origin.hits()).toBe(2);
   });
 });
 

@@ -226,3 +226,32 @@ describe("npm run check and the pool health binding", { timeout: 30_000 }, () =>
     expect(warned.code).toBe(0);
   });
 });
+
+const SHIELDED_SITE = SITE.replace('origins = [{ name = "eu-1", address = "https://eu.example.com" }]', 'origins = [{ name = "eu-1", address = "https://eu.example.com" }]\nshield = { location_hint = "weur" }');
+const SHIELD_BINDING = `
+[[durable_objects.bindings]]
+name = "OUTPOST_SHIELD"
+class_name = "OriginShield"
+`;
+const SHIELD_MIGRATION = `
+[[migrations]]
+tag = "v3"
+new_sqlite_classes = ["OriginShield"]
+`;
+
+describe("npm run check and the origin shield binding", { timeout: 30_000 }, () => {
+  it("fails when a pool sets shield and the environment does not bind OriginShield, and accepts all three together", async () => {
+    const unbound = await check(SHIELDED_SITE);
+    expect(unbound.output).toContain('pools[].shield (eu): no Durable Object binding "OUTPOST_SHIELD" in this environment');
+    expect(unbound.code).toBe(1);
+    const whole = await check(SHIELDED_SITE + SHIELD_BINDING + SHIELD_MIGRATION, ["--strict"]);
+    expect(whole.output).not.toMatch(/^(warn|error) /m);
+    expect(whole.code).toBe(0);
+  });
+
+  it("warns about an OriginShield binding no pool uses", async () => {
+    const warned = await check(SITE + SHIELD_BINDING + SHIELD_MIGRATION);
+    expect(warned.output).toContain('warn  durable_objects.bindings: "OUTPOST_SHIELD" is bound but pools[].shield (none) is off');
+    expect(warned.code).toBe(0);
+  });
+});
