@@ -1,27 +1,87 @@
-// The simulator's one purge coordinator (`npm run sim -- --coordination`): the real PurgeCoordinator
-// class (src/coordination/purge-coordinator.ts) as a SQLite-backed Durable Object in its own Miniflare
-// instance, and an HTTP entry through which every simulated location calls it
-// (sim/coordinator-transport.ts: POST /rpc forwards { name, method, args } to the object's stub;
-// GET /stats answers the calls counted so far, for the report's calls per location per second).
+// The simulator's coordinator instance (`npm run sim -- --coordination` and/or `--shield`): one Miniflare
+// instance every simulated location reaches over loopback HTTP, holding the Durable Objects that are
+// shared across locations in production.
+// - The real PurgeCoordinator (src/coordination/purge-coordinator.ts), SQLite-backed: POST /rpc forwards
+//   { name, method, args } to its stub (sim/coordinator-transport.ts).
+// - The real OriginShield (src/coordination/origin-shield.ts): /shield/<name> hands the location's
+//   request to its stub and streams the answer back (sim/shield-transport.ts). The objects of each pool
+//   run in a worker of their own (one isolate per pool, sim/coordinator-instance.mjs), started from
+//   this same script: Outpost's shield objects share state per isolate (hot tier, fills in flight), and
+//   production does not put every pool's shield in one isolate. The object's env is Outpost's (the same
+//   OUTPOST config as the locations) with OUTPOST_CACHE replaced by the shared KV shim, as the location
+//   "SHIELD" (sim/remote-kv.ts); it fetches the simulator's origins itself.
+// - GET /stats: the calls counted so far (coordinator calls, shield calls per location).
+// - POST /faults { shield?: "none"|"error"|"throw"|"hang", coordinator?: boolean, seconds?: number }:
+//   the simulator makes the shield (or the whole instance) fail for a while; `{}` clears it.
+import { OriginShield as ProductionOriginShield } from "../src/coordination/origin-shield.ts";
+import type { OutpostEnv } from "../src/env.ts";
 import { answerCoordinatorCall, emptyCallCounts } from "./coordinator-transport.ts";
+import { remoteKv, type SimKvTarget } from "./remote-kv.ts";
+import { activeFaults, answerShieldCall, emptyShieldCounts, noFaults, readFaults, type SimFaults } from "./shield-transport.ts";
 
 export { PurgeCoordinator } from "../src/coordination/purge-coordinator.ts";
 // wrangler.toml's production environment binds PoolHealth too; `wrangler deploy` refuses an entry without it.
 export { PoolHealth } from "../src/coordination/pool-health.ts";
-export { OriginShield } from "../src/coordination/origin-shield.ts";
 
 interface CoordinatorWorkerEnv {
   OUTPOST_PURGE_COORDINATOR: DurableObjectNamespace;
+  /** `--shield`: the pools whose shield objects run in a worker (isolate) of their own, and their namespaces, in that order. */
+  SIM_SHIELD_POOLS?: string[];
+  [namespace: `SIM_SHIELD_${number}`]: DurableObjectNamespace | undefined;
+  /** `--shield`: the shared KV shim, as the location "SHIELD" (the rest of Outpost's env is as at a location: OUTPOST, OUTPOST_ADMIN_TOKEN). */
+  SIM_KV?: SimKvTarget;
 }
 
-// One isolate serves the whole run (one Miniflare instance), so the counts live in module scope.
+// One env per original env, made once per isolate (Outpost memoises its configuration per env object).
+const shieldEnvs = new WeakMap<object, OutpostEnv>();
+
+function shieldEnv(env: CoordinatorWorkerEnv): OutpostEnv {
+  let wrapped = shieldEnvs.get(env);
+  if (!wrapped) {
+    if (!env.SIM_KV) throw new Error("the origin shield needs SIM_KV (the simulator's KV shim)");
+    wrapped = { ...env, OUTPOST_CACHE: remoteKv(env.SIM_KV) } as unknown as OutpostEnv;
+    shieldEnvs.set(env, wrapped);
+  }
+  return wrapped;
+}
+
+/** The production class, its OUTPOST_CACHE the shared KV shim: everything else is Outpost's own. */
+export class OriginShield extends ProductionOriginShield {
+  constructor(ctx: DurableObjectState, env: CoordinatorWorkerEnv) {
+    super(ctx, shieldEnv(env));
+  }
+}
+
+// One isolate serves the whole run (one Miniflare instance), so the counts and faults live in module scope.
 const counts = emptyCallCounts();
+const shieldCounts = emptyShieldCounts();
+let faults: SimFaults = noFaults();
 
 export default {
-  fetch(request, env) {
+  async fetch(request, env) {
     const { pathname } = new URL(request.url);
-    if (request.method === "POST" && pathname === "/rpc") return answerCoordinatorCall(request, env.OUTPOST_PURGE_COORDINATOR, counts);
-    if (request.method === "GET" && pathname === "/stats") return Response.json(counts);
+    if (pathname.startsWith("/shield/")) {
+      // An object `<pool>/<shard>` lives in its pool's worker (sim/coordinator-instance.mjs).
+      const namespaceOf = (name: string) => {
+        const index = env.SIM_SHIELD_POOLS?.indexOf(name.split("/")[0] ?? "") ?? -1;
+        return index < 0 ? undefined : env[`SIM_SHIELD_${index}`];
+      };
+      return answerShieldCall(request, namespaceOf, shieldCounts, () => faults);
+    }
+    if (request.method === "POST" && pathname === "/rpc") {
+      if (activeFaults(faults, Date.now()).coordinator) {
+        counts.failed += 1;
+        return Response.json({ error: "the coordinator is down (simulated fault)" }, { status: 503 });
+      }
+      return answerCoordinatorCall(request, env.OUTPOST_PURGE_COORDINATOR, counts);
+    }
+    if (request.method === "POST" && pathname === "/faults") {
+      const next = readFaults(await request.json().catch(() => null), Date.now());
+      if (!next) return Response.json({ error: 'expected { "shield"?: "none"|"error"|"throw"|"hang", "coordinator"?: boolean, "seconds"?: number }' }, { status: 400 });
+      faults = next;
+      return Response.json(faults);
+    }
+    if (request.method === "GET" && pathname === "/stats") return Response.json({ ...counts, shield: shieldCounts });
     return new Response("not found", { status: 404 });
   },
 } satisfies ExportedHandler<CoordinatorWorkerEnv>;

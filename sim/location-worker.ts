@@ -10,78 +10,24 @@
 // record / receipt / poll over loopback HTTP to the one coordinator every location shares
 // (sim/coordinator-worker.ts). The shim is only the wire: the object behind it is the real
 // PurgeCoordinator Durable Object with SQLite storage.
+// SIM_SHIELD (JSON var, `--shield` only): { "url": "http://127.0.0.1:<port>" }: Outpost's OUTPOST_SHIELD
+// becomes a transport shim (sim/shield-transport.ts) whose stubs send each shield request over loopback
+// HTTP to the same coordinator worker, where the real OriginShield Durable Object answers it.
 import outpost from "../src/index.ts";
 import type { OutpostEnv } from "../src/env.ts";
 import { remoteCoordinatorNamespace } from "./coordinator-transport.ts";
+import { remoteKv, type SimKvTarget } from "./remote-kv.ts";
+import { remoteShieldNamespace } from "./shield-transport.ts";
 
-// wrangler.toml's production environment binds the coordinator class, so `wrangler deploy` refuses an
-// entry that does not export it. A location never runs it (no Durable Object binding here): every
-// location shares the one in sim/coordinator-worker.ts.
+// wrangler.toml's production environment binds the coordination classes, so `wrangler deploy` refuses
+// an entry that does not export them. A location never runs them (no Durable Object binding here): every
+// location shares the ones in sim/coordinator-worker.ts.
 export { OriginShield, PoolHealth, PurgeCoordinator } from "../src/index.ts";
-
-interface SimKvTarget {
-  url: string;
-  location: string;
-}
 
 interface LocationEnv extends OutpostEnv {
   SIM_KV: SimKvTarget;
   SIM_COORDINATOR?: { url: string };
-}
-
-type ValueType = "text" | "json" | "arrayBuffer" | "stream";
-type GetOptions = ValueType | { type?: ValueType; cacheTtl?: number } | undefined;
-
-async function call(target: SimKvTarget, op: string, key: string | undefined, options: object, body?: ArrayBuffer): Promise<Response> {
-  const response = await fetch(`${target.url}/kv/${op}`, {
-    method: "POST",
-    headers: { "x-sim-kv": JSON.stringify({ location: target.location, key, options }) },
-    body,
-  });
-  if (!response.ok) throw new Error(await response.text());
-  return response;
-}
-
-async function decode(response: Response, type: ValueType): Promise<unknown> {
-  if (type === "arrayBuffer") return await response.arrayBuffer();
-  if (type === "stream") return response.body ?? new Response(new Uint8Array(0)).body;
-  const text = await response.text();
-  return type === "json" ? JSON.parse(text) : text;
-}
-
-function readOptions(options: GetOptions): { type: ValueType; cacheTtl?: number } {
-  if (typeof options === "string") return { type: options };
-  return { type: options?.type ?? "text", ...(options?.cacheTtl !== undefined && { cacheTtl: options.cacheTtl }) };
-}
-
-function remoteKv(target: SimKvTarget): KVNamespace {
-  const getWithMetadata = async (key: string, options?: GetOptions) => {
-    const { type, cacheTtl } = readOptions(options);
-    const response = await call(target, "get", key, cacheTtl === undefined ? {} : { cacheTtl });
-    if (response.headers.get("x-sim-kv-found") !== "1") {
-      await response.body?.cancel();
-      return { value: null, metadata: null, cacheStatus: null };
-    }
-    const metadata: unknown = JSON.parse(decodeURIComponent(response.headers.get("x-sim-kv-metadata") ?? "null"));
-    return { value: await decode(response, type), metadata, cacheStatus: null };
-  };
-  const kv = {
-    async get(key: string, options?: GetOptions) {
-      return (await getWithMetadata(key, options)).value;
-    },
-    getWithMetadata,
-    async put(key: string, value: string | ArrayBuffer | ArrayBufferView | ReadableStream, options: { expirationTtl?: number; expiration?: number; metadata?: unknown } = {}) {
-      const body = await new Response(value as BodyInit).arrayBuffer();
-      await (await call(target, "put", key, options, body)).body?.cancel();
-    },
-    async delete(key: string) {
-      await (await call(target, "delete", key, {})).body?.cancel();
-    },
-    async list(options: { prefix?: string; cursor?: string; limit?: number } = {}) {
-      return await (await call(target, "list", undefined, options)).json();
-    },
-  };
-  return kv as unknown as KVNamespace;
+  SIM_SHIELD?: { url: string };
 }
 
 // One wrapped env per original env, made once per isolate: Outpost memoises its configuration per
@@ -91,11 +37,12 @@ const wrappedEnvs = new WeakMap<object, OutpostEnv>();
 function wrappedEnv(env: LocationEnv): OutpostEnv {
   let wrapped = wrappedEnvs.get(env);
   if (!wrapped) {
-    wrapped = {
-      ...env,
+    const replaced = {
       OUTPOST_CACHE: remoteKv(env.SIM_KV),
-      ...(env.SIM_COORDINATOR && { OUTPOST_PURGE_COORDINATOR: remoteCoordinatorNamespace(env.SIM_COORDINATOR.url) as unknown as OutpostEnv["OUTPOST_PURGE_COORDINATOR"] }),
+      ...(env.SIM_COORDINATOR && { OUTPOST_PURGE_COORDINATOR: remoteCoordinatorNamespace(env.SIM_COORDINATOR.url) }),
+      ...(env.SIM_SHIELD && { OUTPOST_SHIELD: remoteShieldNamespace({ url: env.SIM_SHIELD.url, location: env.SIM_KV.location }) }),
     };
+    wrapped = { ...env, ...replaced } as OutpostEnv;
     wrappedEnvs.set(env, wrapped);
   }
   return wrapped;

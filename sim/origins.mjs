@@ -69,8 +69,11 @@ class SimOrigin {
     const url = new URL(request.url, "http://origin");
     const location = request.headers["x-sim-location"] ?? "?";
     const probe = request.headers["x-sim-probe"] === "1";
+    // A cookie reached the origin: a personalised request the route never caches (left out of the
+    // shield's per-TTL-window figure).
+    const personal = request.headers.cookie !== undefined;
     const at = Date.now();
-    this.stats.record({ origin: this.name, pool: this.pool, path: url.pathname, location, probe, at, state: this.state });
+    this.stats.record({ origin: this.name, pool: this.pool, path: url.pathname, location, probe, personal, at, state: this.state });
     const delay = this.latencyMs + (this.state === "slow" ? SLOW_EXTRA_MS : 0);
     setTimeout(() => {
       if (this.state === "5xx") {

@@ -1,5 +1,6 @@
 // What a simulator run measured, summed per location and in total, the checks `--quick` enforces, a
 // projected monthly cost, and the HTML report (inline SVG charts, no scripts, no external files).
+import { SHIELD_COLUMNS, checkShield, isShieldBypass, readShieldPhase, shieldRows } from "./shield-report.mjs";
 
 /** Cloudflare's published prices (Workers Paid plan), with the page each comes from (docs/simulator.md). */
 export const PRICES = {
@@ -51,12 +52,15 @@ export function emptyLocationStats() {
     failovers: 0,
     shed: 0,
     impossibleHits: 0,
+    /** Origin shield: answers fetched past a failed shield (detail=shield-bypass), and the shield's outcomes (Server-Timing). */
+    shieldBypass: 0,
+    shieldOutcomes: {},
     latencyMs: [],
   };
 }
 
 /** Adds one response to a location's counters; `expectedPool` is the pool steering picks first there. */
-export function countResponse(stats, { status, cacheStatus, upstream, latencyMs, impossible }, expectedPool) {
+export function countResponse(stats, { status, cacheStatus, upstream, serverTiming, latencyMs, impossible }, expectedPool) {
   stats.requests += 1;
   stats.latencyMs.push(latencyMs);
   const classified = classifyCacheStatus(cacheStatus);
@@ -75,6 +79,9 @@ export function countResponse(stats, { status, cacheStatus, upstream, latencyMs,
   const parsed = parseUpstream(upstream);
   if (parsed.attempts > 1 || (parsed.pool && expectedPool && parsed.pool !== expectedPool)) stats.failovers += 1;
   if (impossible) stats.impossibleHits += 1;
+  if (isShieldBypass(cacheStatus)) stats.shieldBypass += 1;
+  const shield = readShieldPhase(serverTiming);
+  if (shield) stats.shieldOutcomes[shield.desc] = (stats.shieldOutcomes[shield.desc] ?? 0) + 1;
   return classified;
 }
 
@@ -103,7 +110,8 @@ export function finishLocationStats(stats) {
 export function sumStats(all) {
   const total = emptyLocationStats();
   for (const stats of all) {
-    for (const key of ["requests", "misses", "collapsed", "bypass", "errors", "failovers", "shed", "impossibleHits"]) total[key] += stats[key];
+    for (const key of ["requests", "misses", "collapsed", "bypass", "errors", "failovers", "shed", "impossibleHits", "shieldBypass"]) total[key] += stats[key];
+    for (const [outcome, count] of Object.entries(stats.shieldOutcomes)) total.shieldOutcomes[outcome] = (total.shieldOutcomes[outcome] ?? 0) + count;
     for (const tier of Object.keys(total.hits)) total.hits[tier] += stats.hits[tier];
     total.staleServed.staleWhileRevalidate += stats.staleServed.staleWhileRevalidate;
     total.staleServed.staleIfError += stats.staleServed.staleIfError;
@@ -150,6 +158,7 @@ export function checkRun(result) {
       problems.push(`purge ${purge.label}: its receipt is not complete: ${JSON.stringify(purge.receipt)}`);
     }
   }
+  problems.push(...checkShield(result.shield));
   return problems;
 }
 
@@ -249,6 +258,9 @@ export function renderHtml(result) {
 ${table(locationRows, ["location", "requests", "hit ratio", "memory / colo / kv (% of cacheable)", "origin requests", "stale (SWR)", "stale-if-error", "failovers", "errors", "p50 / p95 ms"])}
 ${lineChart({ title: "Hit ratio over time", series: result.timeline.hitRatio, bucketSeconds: result.timeline.bucketSimSeconds, yMax: 1, yLabel: "hit ratio", id: "chart-hit-ratio" })}
 ${lineChart({ title: "Origin requests over time", series: result.timeline.originRequests, bucketSeconds: result.timeline.bucketSimSeconds, yLabel: "origin requests per bucket", id: "chart-origin" })}
+${result.shield ? `<h2>Origin shield</h2>
+<p>${escapeHtml(result.shield.note)}</p>
+${table(shieldRows(result.shield), SHIELD_COLUMNS)}` : ""}
 <h2>Origins</h2>
 ${table(originRows, ["origin", "pool", "requests"])}
 <h2>Purges</h2>

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run sim -- [--scenario world|quick | --quick | --replay FILE] [--locations FRA,IAD,...]
 //   [--duration 20m] [--scale 8] [--rate 60] [--tiers memory,colo,kv] [--propagation 60]
-//   [--monthly-requests 100000000] [--no-events] [--seed 1] [--coordination]`
+//   [--monthly-requests 100000000] [--no-events] [--seed 1] [--coordination] [--shield]`
 // Outpost across N simulated edge locations (docs/simulator.md). Each location is its own Miniflare
 // instance (its own workerd process, isolate, Cache API and hot tier) running the production bundle
 // with sim/location-worker.ts as the entry, so its OUTPOST_CACHE goes through the shared KV shim
@@ -13,6 +13,10 @@
 // `--coordination` adds the purge coordinator: the real PurgeCoordinator Durable Object in one more
 // Miniflare instance (sim/coordinator-worker.ts), shared by every location through a transport shim
 // (sim/coordinator-transport.ts), and Outpost's `coordination.purge_coordinator` on.
+// `--shield` adds the origin shield: the real OriginShield Durable Object in the same coordinator
+// instance (sim/shield-transport.ts), `shield = {}` on every pool of the shielded route, and a KV-only
+// twin route (same origins, no shield) for the same run's baseline: the burst, origin requests per
+// distinct object per TTL window, and the fallback while the shield fails (sim/shield-report.mjs).
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism, totalmem } from "node:os";
 import { dirname, join } from "node:path";
@@ -20,16 +24,29 @@ import { fileURLToPath } from "node:url";
 import { cpuMs, startWithPid } from "../bench/lib/measure.mjs";
 import { bundleWorker } from "../scripts/worker-bundle.mjs";
 import { DEFAULT_PROPAGATION_MS, SimKv } from "./kv-shim.mjs";
+import { startCoordinatorInstance } from "./coordinator-instance.mjs";
 import { startKvServer } from "./kv-server.mjs";
 import { CONTINENT_POOLS, DEFAULT_LOCATIONS, LOCATIONS, QUICK_LOCATIONS, locationCf } from "./locations.mjs";
 import { DEFAULT_POOLS, startOrigins } from "./origins.mjs";
 import { readReplay } from "./replay.mjs";
 import { checkRun, classifyCacheStatus, countResponse, describeConvergence, describeCoordinatorCalls, emptyLocationStats, finishLocationStats, projectMonthlyCost, renderHtml, sumStats } from "./report.mjs";
 import { quickScenario, worldScenario } from "./scenarios.mjs";
+import { describeFaultWindow, fetchesPerTtlWindow, isShieldBypass, isShieldedPath, readShieldPhase, shieldRows } from "./shield-report.mjs";
 import { buildCatalogue, classForPath, generateWorldRequests } from "./traffic.mjs";
 
 const projectRoot = join(dirname(fileURLToPath(import.meta.url)), "..");
-const SITE = "https://site.example";
+const SITE_HOST = "site.example";
+const SITE = `https://${SITE_HOST}`;
+/** `--shield`: the KV-only twin of the site's route (the same origins, pools without a shield), the same run's baseline. */
+const DIRECT_HOST = "direct.site.example";
+/** `--shield`: routes without steering, every location to the eu pool (shielded, and its KV-only twin): the one-pool burst. */
+const ONE_POOL_HOST = "one.site.example";
+const ONE_POOL_DIRECT_HOST = "one.direct.site.example";
+const DIRECT_SUFFIX = "-direct";
+/** After a failed call a location skips the shield's shard for this long (src/coordination/shield-client.ts: SHIELD_RETRY_MS). */
+const SHIELD_RETRY_MS = 2_000;
+/** `--shield`: the burst: every location misses one new object this many times at once. */
+const BURST_PER_LOCATION = 50;
 const ADMIN_TOKEN = "sim-admin-token-0123456789abcdef";
 /** Outpost's own re-read intervals of the purge ledger (src/purge/purge-state.ts); real time, not scaled. */
 const LEDGER_LOCATION_REREAD_MS = 1_000;
@@ -46,6 +63,10 @@ const COORDINATOR_PROBE_INTERVAL_MS = 100;
 /** How long after the last location converged the receipt is read: a location reports a purge on its next poll. */
 const RECEIPT_DELAY_MS = 2 * COORDINATOR_POLL_INTERVAL_MS;
 const COORDINATOR_NAME = "sim-coordinator";
+/** The origin shield's name as a KV location: its reads and writes are counted apart from the locations'. */
+const SHIELD_KV_LOCATION = "SHIELD";
+/** The coordinator instance's logs (the origin shield's) in the report's `logs`. */
+const COORDINATOR_LOGS = "coordinator";
 const MAX_INFLIGHT_PER_LOCATION = 48;
 const TIMELINE_BUCKETS = 30;
 
@@ -79,34 +100,44 @@ export function parseArgs(argv) {
     else if (arg === "--out") options.out = value();
     else if (arg === "--check") options.check = true;
     else if (arg === "--coordination") options.coordination = true;
+    else if (arg === "--shield") options.shield = true;
     else throw new Error(`unknown option ${arg}`);
   }
   if (options.scenario === "quick") options.check = true;
   return options;
 }
 
-/** Outpost's configuration at every location: geo steering by continent, failover to the other pools. */
-function outpostConfig(pools, tiers, scale, coordination) {
+/**
+ * Outpost's configuration at every location (and the shield's): geo steering by continent, failover to
+ * the other pools. With `shield`, the site's pools get `shield = {}` (the defaults) and a twin route on
+ * DIRECT_HOST uses twin pools (the same origins, no shield): the same run's KV-only baseline.
+ * Server-Timing is on with the shield (its `shield` phase names the shield's outcome).
+ */
+function outpostConfig(pools, tiers, scale, { coordination = false, shield = false } = {}) {
+  // The breaker's cool-down (30 s by default) is scaled with the run, like the TTLs.
+  const breaker = { circuit_breaker: { open_seconds: Math.max(1, Math.round(30 / scale)) } };
+  const route = (name, hosts, suffix, geo = true) => ({
+    name,
+    hosts,
+    path: "/*",
+    steering_policy: geo ? "geo" : "off",
+    default_pools: (geo ? ["us", "eu", "apac"] : ["eu", "us", "apac"]).map((pool) => pool + suffix),
+    ...(geo && { continent_pools: Object.fromEntries(Object.entries(CONTINENT_POOLS).map(([continent, names]) => [continent, names.map((pool) => pool + suffix)])) }),
+    same_content: true,
+    origin_timeout_ms: 2_000,
+    deadline_ms: 6_000,
+    cache: { stale_while_revalidate_seconds: Math.max(1, Math.round(60 / scale)), bypass_cookies: ["session"] },
+  });
+  const twins = pools.map((pool) => ({ ...pool, name: pool.name + DIRECT_SUFFIX, origins: pool.origins.map((origin) => ({ ...origin, name: origin.name + DIRECT_SUFFIX })), ...breaker }));
   return {
     ...(coordination && { coordination: { purge_coordinator: true, purge_poll_interval_ms: COORDINATOR_POLL_INTERVAL_MS } }),
     cache_tiers: tiers,
-    // The breaker's cool-down (30 s by default) is scaled with the run, like the TTLs.
-    pools: pools.map((pool) => ({ ...pool, circuit_breaker: { open_seconds: Math.max(1, Math.round(30 / scale)) } })),
+    pools: [...pools.map((pool) => ({ ...pool, ...breaker, ...(shield && { shield: {} }) })), ...(shield ? twins : [])],
     routes: [
-      {
-        name: "site",
-        hosts: ["site.example"],
-        path: "/*",
-        steering_policy: "geo",
-        default_pools: ["us", "eu", "apac"],
-        continent_pools: CONTINENT_POOLS,
-        same_content: true,
-        origin_timeout_ms: 2_000,
-        deadline_ms: 6_000,
-        cache: { stale_while_revalidate_seconds: Math.max(1, Math.round(60 / scale)), bypass_cookies: ["session"] },
-      },
+      route("site", [SITE_HOST], ""),
+      ...(shield ? [route("direct", [DIRECT_HOST], DIRECT_SUFFIX), route("one-pool", [ONE_POOL_HOST], "", false), route("one-pool-direct", [ONE_POOL_DIRECT_HOST], DIRECT_SUFFIX, false)] : []),
     ],
-    observability: { request_log_sample_rate: 0, server_timing: false },
+    observability: { request_log_sample_rate: 0, server_timing: shield },
   };
 }
 
@@ -126,21 +157,35 @@ async function main() {
   const totalRate = options.rate ?? scenario.totalRate;
   const propagationMs = options.propagationSeconds * 1000;
   const catalogue = buildCatalogue(scenario.catalogueSize);
-  const longLived = catalogue.filter((path) => classForPath(path).ttlSeconds >= 3_600);
+  // With the shield, purges and their probes use shielded objects: a purge must reach the shield's copy too.
+  const longLived = catalogue.filter((path) => classForPath(path).ttlSeconds >= 3_600 && (!options.shield || isShieldedPath(path)));
+  /** The host a path is requested on: with `--shield`, half the objects go through the KV-only twin route. */
+  const hostFor = (path) => (options.shield && !isShieldedPath(path) ? DIRECT_HOST : SITE_HOST);
   const probeInterval = options.coordination ? COORDINATOR_PROBE_INTERVAL_MS : colos.length > 4 ? 500 : 250;
   const kvBoundMs = (propagationMs + LEDGER_CACHE_TTL_SECONDS * 1000) / scale + LEDGER_GLOBAL_REREAD_MS + LEDGER_LOCATION_REREAD_MS + BOUND_MARGIN_MS + probeInterval;
   // With the coordinator a purge reaches a location within 1.5 poll intervals (docs/coordination.md).
   const boundMs = options.coordination ? COORDINATOR_POLL_INTERVAL_MS * 1.5 + COORDINATOR_BOUND_MARGIN_MS + probeInterval : kvBoundMs;
 
-  console.log(`sim: ${scenario.name}${options.replay ? ` (replay ${options.replay})` : ""}, ${colos.length} locations (${colos.join(",")}), ${durationSimSeconds} s simulated at scale ${scale} = ${(durationMs / 1000).toFixed(0)} s real, tiers ${options.tiers.join(",")}, KV propagation ${options.propagationSeconds} s, ${options.coordination ? `purge coordinator (poll every ${COORDINATOR_POLL_INTERVAL_MS} ms)` : "KV-only purge ledger"}`);
+  console.log(`sim: ${scenario.name}${options.replay ? ` (replay ${options.replay})` : ""}, ${colos.length} locations (${colos.join(",")}), ${durationSimSeconds} s simulated at scale ${scale} = ${(durationMs / 1000).toFixed(0)} s real, tiers ${options.tiers.join(",")}, KV propagation ${options.propagationSeconds} s, ${options.coordination ? `purge coordinator (poll every ${COORDINATOR_POLL_INTERVAL_MS} ms)` : "KV-only purge ledger"}${options.shield ? `, origin shield on ${SITE_HOST} (${DIRECT_HOST}: KV-only baseline)` : ""}`);
   console.log("sim: bundling Outpost (wrangler deploy --dry-run --env production, entry sim/location-worker.ts)");
   const script = bundleWorker("sim-location", { entry: "sim/location-worker.ts" });
 
   const kv = new SimKv({ propagationMs, scale });
   const kvServer = await startKvServer(kv);
   const origins = await startOrigins(DEFAULT_POOLS, { scale });
-  const config = outpostConfig(origins.outpostPools(), options.tiers, scale, options.coordination);
+  const config = outpostConfig(origins.outpostPools(), options.tiers, scale, { coordination: options.coordination, shield: options.shield });
   const logCounts = {};
+  /** Counts a workerd instance's structured logs by level and event (the report's `logs`) instead of printing them. */
+  const countLogs = (logs) => (log) => {
+    let event = "";
+    try {
+      event = JSON.parse(log.message).event ?? "";
+    } catch {
+      event = String(log.message).slice(0, 60);
+    }
+    const key = `${log.level} ${event}`.trim();
+    logs[key] = (logs[key] ?? 0) + 1;
+  };
   const locations = {};
   let coordinator;
   const cleanup = async () => {
@@ -151,14 +196,19 @@ async function main() {
   process.once("SIGINT", () => cleanup().finally(() => process.exit(130)));
 
   try {
-    if (options.coordination) {
-      console.log("sim: bundling and starting the purge coordinator (sim/coordinator-worker.ts: the real PurgeCoordinator, SQLite storage)");
-      coordinator = await startWithPid(
-        COORDINATOR_NAME,
-        bundleWorker(COORDINATOR_NAME, { entry: "sim/coordinator-worker.ts" }),
-        { OUTPOST_PURGE_COORDINATOR: { type: "durable-object", worker: COORDINATOR_NAME, exportName: "PurgeCoordinator" } },
-        { workerConfig: { exports: { PurgeCoordinator: { type: "durable-object", storage: "sqlite" } } } },
-      );
+    if (options.coordination || options.shield) {
+      console.log(`sim: bundling and starting the coordinator instance (sim/coordinator-worker.ts: ${[options.coordination && "the real PurgeCoordinator, SQLite storage", options.shield && "the real OriginShield, an isolate per pool, KV as the location SHIELD"].filter(Boolean).join("; ")})`);
+      coordinator = await startCoordinatorInstance({
+        script: bundleWorker(COORDINATOR_NAME, { entry: "sim/coordinator-worker.ts" }),
+        // One worker (isolate) per shielded pool.
+        shieldPools: options.shield ? config.pools.filter((pool) => pool.shield).map((pool) => pool.name) : [],
+        shieldEnv: {
+          OUTPOST: { type: "json", value: config },
+          OUTPOST_ADMIN_TOKEN: { type: "text", value: ADMIN_TOKEN },
+          SIM_KV: { type: "json", value: { url: kvServer.url, location: SHIELD_KV_LOCATION } },
+        },
+        handleStructuredLogs: countLogs((logCounts[COORDINATOR_LOGS] = {})),
+      });
     }
     console.log("sim: starting locations");
     for (const colo of colos) {
@@ -171,20 +221,10 @@ async function main() {
           OUTPOST: { type: "json", value: config },
           OUTPOST_ADMIN_TOKEN: { type: "text", value: ADMIN_TOKEN },
           SIM_KV: { type: "json", value: { url: kvServer.url, location: colo } },
-          ...(coordinator && { SIM_COORDINATOR: { type: "json", value: { url: coordinator.url } } }),
+          ...(options.coordination && { SIM_COORDINATOR: { type: "json", value: { url: coordinator.url } } }),
+          ...(options.shield && { SIM_SHIELD: { type: "json", value: { url: coordinator.url } } }),
         },
-        {
-          handleStructuredLogs: (log) => {
-            let event = "";
-            try {
-              event = JSON.parse(log.message).event ?? "";
-            } catch {
-              event = String(log.message).slice(0, 60);
-            }
-            const key = `${log.level} ${event}`.trim();
-            logs[key] = (logs[key] ?? 0) + 1;
-          },
-        },
+        { handleStructuredLogs: countLogs(logs) },
       );
       locations[colo] = { ...worker, cpuAtStart: worker.pid ? cpuMs(worker.pid) : Number.NaN, cf: locationCf(colo), stats: emptyLocationStats(), inflight: 0, expectedPool: CONTINENT_POOLS[LOCATIONS[colo].continent][0] };
     }
@@ -204,7 +244,8 @@ async function main() {
     const bucketMs = runMs / TIMELINE_BUCKETS;
     const timeline = Object.fromEntries(colos.map((colo) => [colo, { requests: new Array(TIMELINE_BUCKETS).fill(0), hits: new Array(TIMELINE_BUCKETS).fill(0) }]));
 
-    const startedAt = Date.now();
+    // Restarted after the shield's burst (it runs before the world traffic).
+    let startedAt = Date.now();
     const simSeconds = () => ((Date.now() - startedAt) * scale) / 1000;
     const eventLog = [];
     /** Every traffic answer, compact: for the figures of an outage's window. */
@@ -212,27 +253,35 @@ async function main() {
     /** Origin outages: { origin, downAt, upAt } (real ms). */
     const outages = [];
     const purges = [];
+    /** Shield faults in force (real ms), for the traffic's figures in each window. */
+    const faultWindows = [];
+    const setFaults = async (faults) => {
+      const response = await fetch(`${coordinator.url}/faults`, { method: "POST", body: JSON.stringify(faults) });
+      if (!response.ok) throw new Error(`POST /faults: ${response.status} ${await response.text()}`);
+    };
 
     /** One request at a location; `probe` requests are the simulator's own and are not counted as traffic. */
-    const send = async (colo, { method = "GET", url, headers = {} }, { probe = false } = {}) => {
+    const send = async (colo, { method = "GET", url, headers = {} }, { probe = false, host = hostFor(url) } = {}) => {
       const location = locations[colo];
       const sentAt = Date.now();
       let status = 0;
       let cacheStatus = null;
       let upstream = null;
+      let serverTiming = null;
       let servedAt = null;
       try {
-        const response = await location.mf.dispatchFetch(`${SITE}${url}`, { method, headers: { ...headers, "x-sim-location": colo, ...(probe && { "x-sim-probe": "1" }) }, cf: location.cf });
+        const response = await location.mf.dispatchFetch(`https://${host}${url}`, { method, headers: { ...headers, "x-sim-location": colo, ...(probe && { "x-sim-probe": "1" }) }, cf: location.cf });
         await response.arrayBuffer();
         status = response.status;
         cacheStatus = response.headers.get("cache-status");
         upstream = response.headers.get("outpost-upstream");
+        serverTiming = response.headers.get("server-timing");
         servedAt = Number(response.headers.get("x-sim-served-at")) || null;
       } catch (error) {
         status = 0;
         cacheStatus = `error: ${error.message}`;
       }
-      return { sentAt, receivedAt: Date.now(), status, cacheStatus, upstream, servedAt };
+      return { sentAt, receivedAt: Date.now(), status, cacheStatus, upstream, serverTiming, servedAt };
     };
 
     const dispatchTraffic = async (request) => {
@@ -250,8 +299,18 @@ async function main() {
       const firstServed = origins.stats.firstServedAt.get(path);
       const impossible = isHit && (firstServed === undefined || firstServed > answer.receivedAt || (answer.servedAt !== null && answer.servedAt > answer.receivedAt));
       const before = { failovers: location.stats.failovers, errors: location.stats.errors };
-      countResponse(location.stats, { ...answer, latencyMs: answer.receivedAt - answer.sentAt, impossible }, location.expectedPool);
-      answers.push({ colo: request.colo, sentAt: answer.sentAt, kind: classified.kind, failover: location.stats.failovers > before.failovers, error: location.stats.errors > before.errors, latencyMs: answer.receivedAt - answer.sentAt });
+      // The twin route's pools carry a suffix: steering there picks the twin of the same pool.
+      const expectedPool = hostFor(path) === DIRECT_HOST ? location.expectedPool + DIRECT_SUFFIX : location.expectedPool;
+      countResponse(location.stats, { ...answer, latencyMs: answer.receivedAt - answer.sentAt, impossible }, expectedPool);
+      answers.push({
+        colo: request.colo,
+        sentAt: answer.sentAt,
+        kind: classified.kind,
+        failover: location.stats.failovers > before.failovers,
+        error: location.stats.errors > before.errors,
+        latencyMs: answer.receivedAt - answer.sentAt,
+        ...(options.shield && { shieldBypass: isShieldBypass(answer.cacheStatus), shieldOutcome: readShieldPhase(answer.serverTiming)?.desc }),
+      });
       const bucket = Math.min(TIMELINE_BUCKETS - 1, Math.floor((answer.sentAt - startedAt) / bucketMs));
       timeline[request.colo].requests[bucket] += 1;
       if (isHit) timeline[request.colo].hits[bucket] += 1;
@@ -263,7 +322,7 @@ async function main() {
       const label = `${event.purge === "url" ? `URL ${path}` : event.purge === "tag" ? `tag obj-${id}` : "everything"} (${event.soft ? "soft" : "hard"})`;
       // Every location holds a copy first (what it serves now is what the purge must remove).
       const before = await Promise.all(colos.map((colo) => send(colo, { url: path }, { probe: true })));
-      const body = event.purge === "url" ? { files: [`${SITE}${path}`] } : event.purge === "tag" ? { tags: [`obj-${id}`] } : { purge_everything: true };
+      const body = event.purge === "url" ? { files: [`https://${hostFor(path)}${path}`] } : event.purge === "tag" ? { tags: [`obj-${id}`] } : { purge_everything: true };
       if (event.soft) body.soft = true;
       const purgeAt = colos[0];
       const sentAt = Date.now();
@@ -275,18 +334,23 @@ async function main() {
       });
       const answer = await response.json();
       const ackAt = Date.now();
-      const record = { label, at: Math.round(((sentAt - startedAt) * scale) / 1000), purgedAt: purgeAt, ack: answer.success === true, ackMs: ackAt - sentAt, boundMs: Math.round(boundMs), id: answer.result?.id, epoch: answer.result?.epoch, coordinator: answer.result?.coordinator, copiesBefore: Object.fromEntries(colos.map((colo, index) => [colo, before[index].servedAt !== null && before[index].servedAt < sentAt])), convergenceMs: {}, probes: 0 };
+      const record = { sentAt, paths: event.purge === "everything" ? null : [path], label, at: Math.round(((sentAt - startedAt) * scale) / 1000), purgedAt: purgeAt, ack: answer.success === true, ackMs: ackAt - sentAt, boundMs: Math.round(boundMs), id: answer.result?.id, epoch: answer.result?.epoch, coordinator: answer.result?.coordinator, copiesBefore: Object.fromEntries(colos.map((colo, index) => [colo, before[index].servedAt !== null && before[index].servedAt < sentAt])), convergenceMs: {}, probes: 0 };
       purges.push(record);
       eventLog.push({ atSimSeconds: record.at, kind: "purge", detail: `${label} at ${purgeAt}: ${answer.success ? "acknowledged" : `refused ${JSON.stringify(answer.errors)}`}` });
       await Promise.all(
         colos.map(async (colo) => {
+          let lastSeen;
           for (;;) {
             const probeAt = Date.now();
             if (probeAt - ackAt > boundMs * 1.5) {
               record.convergenceMs[colo] = null;
+              // What the location still answered, for the report (why it did not converge).
+              (record.lastProbe ??= {})[colo] = lastSeen && { status: lastSeen.status, cacheStatus: lastSeen.cacheStatus, serverTiming: lastSeen.serverTiming, servedAtMsBeforePurge: lastSeen.servedAt === null ? null : sentAt - lastSeen.servedAt };
               return;
             }
             const seen = await send(colo, { url: path }, { probe: true });
+            if (!lastSeen) (record.firstProbe ??= {})[colo] = { status: seen.status, cacheStatus: seen.cacheStatus, serverTiming: seen.serverTiming, servedAtMsBeforePurge: seen.servedAt === null ? null : sentAt - seen.servedAt };
+            lastSeen = seen;
             record.probes += 1;
             if (seen.status === 200 && seen.servedAt !== null && seen.servedAt >= sentAt) {
               record.convergenceMs[colo] = Math.max(0, probeAt - ackAt);
@@ -309,6 +373,17 @@ async function main() {
         if (event.state === "down") outages.push({ origin: event.origin, downAt: Date.now(), upAt: undefined });
         else for (const outage of outages) if (outage.origin === event.origin && outage.upAt === undefined) outage.upAt = Date.now();
         eventLog.push({ atSimSeconds: Math.round(simSeconds()), kind: "origin", detail: `${event.origin} ${event.state}` });
+      } else if (event.kind === "shield-fault" || event.kind === "coordinator-down") {
+        // The coordinator instance down: purge-coordinator calls fail and shield stubs reject (unreachable).
+        const faults = event.kind === "shield-fault" ? { shield: event.mode } : { shield: "throw", coordinator: true };
+        const realMs = (event.seconds * 1000) / scale;
+        const label = event.kind === "shield-fault" ? `shield ${{ error: "answers 500", hang: "hangs", throw: "unreachable" }[event.mode]}` : "coordinator instance down";
+        const fromAt = Date.now();
+        await setFaults({ ...faults, seconds: realMs / 1000 });
+        eventLog.push({ atSimSeconds: Math.round(simSeconds()), kind: event.kind, detail: `${label} for ${event.seconds} s (sim)` });
+        await sleep(realMs);
+        await setFaults({});
+        faultWindows.push({ label, fromAt, toAt: Date.now(), fromSimSeconds: event.at, toSimSeconds: event.at + event.seconds });
       } else if (event.kind === "kv-fail") {
         const colo = event.location < 0 ? colos.at(event.location) : colos[event.location];
         kv.failLocation(colo, Date.now() + (event.seconds * 1000) / scale);
@@ -316,9 +391,12 @@ async function main() {
       }
     };
 
+    const burst = options.shield ? await runBursts({ colos, send, origins, coordinator, rounds: options.scenario === "quick" ? 1 : 3 }) : undefined;
+    startedAt = Date.now();
     const pending = [];
     // Events after the run's end are left out (a short replay keeps the scenario's early events only).
-    const events = options.events ? scenario.events.filter((event) => (event.at * 1000) / scale < runMs).sort((a, b) => a.at - b.at) : [];
+    const runs = (event) => event.requires === undefined || (event.requires === "shield" && options.shield) || (event.requires === "coordination+shield" && options.shield && options.coordination);
+    const events = options.events ? scenario.events.filter((event) => runs(event) && (event.at * 1000) / scale < runMs).sort((a, b) => a.at - b.at) : [];
     console.log(`sim: ${requests.length} requests${skipped ? ` (${skipped} log lines skipped)` : ""}, ${events.length} events`);
     let nextRequest = 0;
     let nextEvent = 0;
@@ -337,7 +415,8 @@ async function main() {
     }
     await Promise.all(pending);
     const realSeconds = (Date.now() - startedAt) / 1000;
-    const coordinatorCalls = coordinator ? describeCoordinatorCalls(await (await fetch(`${coordinator.url}/stats`)).json(), colos, realSeconds) : undefined;
+    const { shield: shieldCalls, ...coordinatorCounts } = coordinator ? await (await fetch(`${coordinator.url}/stats`)).json() : {};
+    const coordinatorCalls = options.coordination ? describeCoordinatorCalls(coordinatorCounts, colos, realSeconds) : undefined;
     // Each location's workerd process: CPU per answered request (its own probes and background work
     // included) and resident memory, read from /proc (bench/lib/measure.mjs).
     const processes = Object.fromEntries(
@@ -355,6 +434,7 @@ async function main() {
     const originTimeline = Object.fromEntries(colos.map((colo) => [colo, new Array(TIMELINE_BUCKETS).fill(0)]));
     for (const origin of origins.origins) originRequests.poolOf[origin.name] = origin.pool;
     for (const seen of origins.stats.requests) {
+      if (seen.path.includes("/burst-")) continue; // the shield's burst, reported on its own
       if (seen.probe) {
         originRequests.probes += 1;
         continue;
@@ -369,6 +449,15 @@ async function main() {
       if (originTimeline[seen.location]) originTimeline[seen.location][bucket] += 1;
     }
     const kvSnapshot = kv.snapshot();
+    // The per-TTL-window figure: purges end an object's window; what the origins saw while the shield
+    // was failing (and for the 2 s after, while locations skip a failed shard) is left out.
+    const windowOptions = {
+      scale,
+      groupOf: (path) => (isShieldedPath(path) ? "shield" : "kvOnly"),
+      exclude: (path) => path.includes("/burst-"),
+      purges: purges.map((purge) => ({ at: purge.sentAt, paths: purge.paths })),
+      skipped: faultWindows.map((window) => ({ fromAt: window.fromAt, toAt: window.toAt + SHIELD_RETRY_MS })),
+    };
     const result = {
       scenario: options.replay ? `replay ${options.replay}` : scenario.name,
       startedAt: new Date(startedAt).toISOString(),
@@ -389,6 +478,19 @@ async function main() {
         : { ms: Math.round(boundMs), formula: "(KV propagation + ledger read cacheTtl 30 s) / scale + Outpost's global re-read 5 s + location re-read 1 s + 2 s margin + one probe interval" },
       purgeConvergence: describeConvergence(purges),
       ...(coordinatorCalls && { coordination: { purgePollIntervalMs: COORDINATOR_POLL_INTERVAL_MS, calls: coordinatorCalls } }),
+      ...(options.shield && {
+        shield: {
+          note: `Objects of even rank go through ${SITE_HOST} (pools with shield = {}); the others through ${DIRECT_HOST} (the same origins, no shield): the KV-only baseline of the same run. Origin requests are counted by the origins.`,
+          burst,
+          world: fetchesPerTtlWindow(origins.stats.requests, windowOptions),
+          // The same per origin server: a shield is per pool, and each pool here has its own origin.
+          worldPerOrigin: fetchesPerTtlWindow(origins.stats.requests, { ...windowOptions, perOrigin: true }),
+          faults: faultWindows.map((window) => describeFaultWindow(window, answers, colos)),
+          bypass: total.shieldBypass,
+          outcomes: total.shieldOutcomes,
+          calls: shieldCalls,
+        },
+      }),
       kv: kvSnapshot,
       events: eventLog.sort((a, b) => a.atSimSeconds - b.atSimSeconds),
       timeline: {
@@ -407,6 +509,8 @@ async function main() {
     mkdirSync(options.out, { recursive: true });
     writeFileSync(join(options.out, "latest.json"), `${JSON.stringify(result, null, 2)}\n`);
     writeFileSync(join(options.out, "latest.html"), renderHtml(result));
+    // The origins' log (path, time, origin, location, probe, personalised), to recompute any figure from.
+    writeFileSync(join(options.out, "origin-log.ndjson"), origins.stats.requests.map((seen) => JSON.stringify(seen)).join("\n") + "\n");
     printSummary(result);
     console.log(`sim: wrote ${join(options.out, "latest.json")} and latest.html`);
     if (options.check && result.problems.length > 0) {
@@ -480,12 +584,80 @@ function printSummary(result) {
   }
   const convergence = result.purgeConvergence;
   console.log(`purge convergence (real ms after the ack, ${convergence.samples} location-purges, ${convergence.missed} missed): p50 ${convergence.p50Ms}, p99 ${convergence.p99Ms}, max ${convergence.maxMs}`);
+  if (result.shield) {
+    console.log(`\norigin shield (${result.shield.note})`);
+    printTable(shieldRows(result.shield), ["measurement", "shield", "KV-only", "target", "result"]);
+    console.log(`shield outcomes at the locations (Server-Timing): ${JSON.stringify(result.shield.outcomes)}; fallbacks (shield-bypass) over the run: ${result.shield.bypass}; shield calls per location: ${JSON.stringify(result.shield.calls?.byColo)} (${result.shield.calls?.failed ?? 0} failed, injected ${JSON.stringify(result.shield.calls?.injected)})`);
+  }
   if (result.coordination) console.log(`coordinator calls: ${result.coordination.calls.meanPollsPerLocationPerSecond} polls per location per second (${JSON.stringify(result.coordination.calls.pollsPerLocationPerSecond)}), ${result.coordination.calls.record} records, ${result.coordination.calls.receipt} receipts, ${result.coordination.calls.failed} failed`);
   for (const outage of result.outages) console.log(`${outage.origin} down ${outage.fromSimSeconds}-${outage.toSimSeconds} s (sim): ${JSON.stringify(outage.perLocation)}`);
   console.log(`KV ops: ${JSON.stringify(result.kv.total)}`);
   console.log(`workerd per location (CPU ms per request, RSS MiB): ${Object.entries(result.processes).map(([colo, seen]) => `${colo} ${seen.cpuMsPerRequest} ${seen.rssMiB}`).join(", ")}`);
   console.log(`projected monthly cost for ${result.cost.monthlyRequests.toLocaleString("en")} requests: $${result.cost.totalUsd}`);
   if (result.problems.length) console.log(`problems:\n  ${result.problems.join("\n  ")}`);
+}
+
+/** A plain-text table (the shield's figures). */
+function printTable(rows, columns) {
+  const widths = columns.map((column, index) => Math.max(column.length, ...rows.map((row) => String(row[index]).length)));
+  const line = (cells) => cells.map((cell, index) => (index === 0 ? String(cell).padEnd(widths[index]) : String(cell).padStart(widths[index]))).join("  ");
+  console.log(line(columns));
+  for (const row of rows) console.log(line(row));
+}
+
+/**
+ * The shield's bursts, before the world traffic: every location sends BURST_PER_LOCATION requests for
+ * one new object, all started together (locations x BURST_PER_LOCATION at once), through a shielded
+ * route, then the same for another new object through its KV-only twin. "One pool": every location
+ * steered to the eu pool (one shield shard for the object); "geo": each location to its continent's
+ * pool, as in the world traffic (a shield per pool). Origin requests for each object are counted by the
+ * origins (in total and per origin server); shield calls by the coordinator worker.
+ */
+async function runBursts({ colos, send, origins, coordinator, rounds }) {
+  const shieldCalls = async () => (await (await fetch(`${coordinator.url}/stats`)).json()).shield?.calls ?? 0;
+  const one = async (host, path) => {
+    const callsBefore = await shieldCalls();
+    const startedAt = Date.now();
+    const answers = await Promise.all(colos.flatMap((colo) => Array.from({ length: BURST_PER_LOCATION }, () => send(colo, { url: path }, { host }))));
+    const latencies = answers.map((answer) => answer.receivedAt - answer.sentAt).sort((a, b) => a - b);
+    const outcomes = {};
+    for (const answer of answers) {
+      const desc = readShieldPhase(answer.serverTiming)?.desc ?? classifyCacheStatus(answer.cacheStatus).kind;
+      outcomes[desc] = (outcomes[desc] ?? 0) + 1;
+    }
+    const reached = origins.stats.requests.filter((seen) => seen.path === path);
+    const byOrigin = {};
+    for (const seen of reached) byOrigin[seen.origin] = (byOrigin[seen.origin] ?? 0) + 1;
+    return {
+      path,
+      requests: answers.length,
+      originRequests: reached.length,
+      byOrigin,
+      failed: answers.filter((answer) => answer.status === 0 || answer.status >= 500).length,
+      shieldCalls: (await shieldCalls()) - callsBefore,
+      outcomes,
+      p50Ms: latencies[Math.floor(latencies.length / 2)],
+      maxMs: latencies.at(-1),
+      realMs: Date.now() - startedAt,
+    };
+  };
+  // Warm every location's isolate on both routes first (probes, not counted): production's isolates are
+  // warm, and a cold one's first requests would measure its start-up rather than collapsing.
+  const variants = [
+    { steering: "one pool", shielded: ONE_POOL_HOST, direct: ONE_POOL_DIRECT_HOST },
+    { steering: "geo", shielded: SITE_HOST, direct: DIRECT_HOST },
+  ];
+  await Promise.all(colos.flatMap((colo) => variants.flatMap((variant) => [variant.shielded, variant.direct]).map((host) => send(colo, { url: "/c/asset/burst-warm-up" }, { host, probe: true }))));
+  const results = [];
+  for (let round = 1; round <= rounds; round += 1) {
+    for (const [index, variant] of variants.entries()) {
+      const shield = await one(variant.shielded, `/c/asset/burst-shield-${round}-${index}`);
+      const kvOnly = await one(variant.direct, `/c/asset/burst-kv-${round}-${index}`);
+      results.push({ round, steering: variant.steering, locations: colos.length, perLocation: BURST_PER_LOCATION, shield, kvOnly });
+      console.log(`sim: burst ${round} (${variant.steering}): ${shield.requests} concurrent misses of one new object: ${shield.originRequests} origin request(s) with the shield ${JSON.stringify(shield.byOrigin)} (${shield.shieldCalls} shield calls), ${kvOnly.originRequests} KV-only`);
+    }
+  }
+  return { rounds: results };
 }
 
 main().catch((error) => {

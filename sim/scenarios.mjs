@@ -1,6 +1,8 @@
 // Scenarios: who sends how much from where, and what happens when (times in simulated seconds).
 // `world` is the default run; `quick` is the CI variant (3 locations, ~30 s). A replay uses the
-// scenario's events too unless `--no-events`.
+// scenario's events too unless `--no-events`. Events with `requires` run only when the run has what
+// they need: "shield" (`--shield`) or "coordination+shield" (`--coordination --shield`); the others
+// run in every mode, so a run with the flags keeps the same traffic and events as one without.
 
 /** Requests per real second for the whole world, shared by the locations' weights. */
 export const WORLD_RATE = 60;
@@ -20,6 +22,13 @@ export function worldScenario() {
       { at: 660, kind: "origin", origin: "eu-1", state: "up" },
       { at: 780, kind: "purge", purge: "everything", soft: false, probeRank: 2 },
       { at: 960, kind: "kv-fail", location: -1, seconds: 60 },
+      // The shield fails: answers 500, then hangs (longer than the shield's 5 s timeout in real time at
+      // scale 8), then is unreachable (its stub rejects); with the coordinator, the whole instance is down.
+      // Windows are at least 2 s (real) apart: a location skips a failed shard for 2 s.
+      { at: 300, kind: "shield-fault", mode: "error", seconds: 60, requires: "shield" },
+      { at: 380, kind: "shield-fault", mode: "hang", seconds: 60, requires: "shield" },
+      { at: 700, kind: "shield-fault", mode: "throw", seconds: 40, requires: "shield" },
+      { at: 1080, kind: "coordinator-down", seconds: 60, requires: "coordination+shield" },
     ],
   };
 }
@@ -36,6 +45,11 @@ export function quickScenario() {
       { at: 130, kind: "origin", origin: "eu-1", state: "down" },
       { at: 190, kind: "origin", origin: "eu-1", state: "up" },
       { at: 220, kind: "kv-fail", location: -1, seconds: 30 },
+      // The shield answers 500, then (after eu-1 is back) hangs. The windows are apart: after a failure a
+      // location skips the shard for 2 s (real time), so a window right after another would see no call.
+      { at: 80, kind: "shield-fault", mode: "error", seconds: 25, requires: "shield" },
+      { at: 195, kind: "shield-fault", mode: "hang", seconds: 20, requires: "shield" },
+      { at: 260, kind: "coordinator-down", seconds: 25, requires: "coordination+shield" },
     ],
   };
 }
