@@ -29,7 +29,7 @@ import { handleRequest } from "../pipeline/handle-request.ts";
 import type { PipelineDeps, PipelineEnv } from "../pipeline/types.ts";
 import type { CacheStatus } from "../cache/cache-status.ts";
 import type { AttemptRecord } from "../origin/fetch-with-failover.ts";
-import { SHIELD_COLO, SHIELD_COUNTRY_HEADER, SHIELD_OUTCOME_HEADER, SHIELD_POOLS_HEADER, type ShieldOutcome } from "./shield-protocol.ts";
+import { SHIELD_COLO, SHIELD_COUNTRY_HEADER, SHIELD_OUTCOME_HEADER, SHIELD_POOLS_HEADER, SHIELD_TAGS_HEADER, type ShieldOutcome } from "./shield-protocol.ts";
 
 /** The in-flight cap when the pool named by the request is unknown (a config change under way). */
 const DEFAULT_MAX_IN_FLIGHT = 500;
@@ -66,6 +66,7 @@ export class OriginShield extends DurableObject<OutpostEnv> {
       // Cache-Status and Outpost-Upstream are the location's to set for its client.
       response.headers.delete("cache-status");
       response.headers.delete("outpost-upstream");
+      if (trace.cacheTags) response.headers.set(SHIELD_TAGS_HEADER, JSON.stringify(trace.cacheTags));
       return answer(outcomeOf(trace.cacheStatus), response);
     } catch (error) {
       if (error instanceof OutpostError && ORIGIN_FAILURE_CODES.has(error.code)) {

@@ -10,6 +10,7 @@
 // are compared, so both come from Worker clocks). The object never calls out and never throws for
 // a well-formed call; the client decides what a failure means (fall back to KV).
 import { DurableObject } from "cloudflare:workers";
+import { SHIELD_COLO } from "./shield-protocol.ts";
 import { isLedgerDocument, PurgeLedger, type LedgerDocument, type PurgeItems } from "../purge/purge-ledger.ts";
 
 /** A location's last poll is written to storage at most this often unless its epoch changed (rows written are billed). */
@@ -143,6 +144,10 @@ export class PurgeCoordinator extends DurableObject {
     }
     // Polls since the last write are only in memory.
     for (const [colo, known] of this.locations) if (known.polledAt >= now - windowMs) active.set(colo, known);
+    // Receipts are about locations that answer visitors. Origin shields poll too (for their own
+    // ledger) but are left out: a location that knows a purge skips a shield's copies until the
+    // shield has it (origin-shield.ts), and a shield without traffic would keep every receipt open.
+    active.delete(SHIELD_COLO);
     const locations = [...active].map(([colo, known]): ReceiptLocation => {
       const sighting = this.sql.exec<{ seen_at: number | null }>("SELECT MIN(seen_at) AS seen_at FROM sightings WHERE colo = ? AND epoch >= ?", colo, purge.epoch).toArray()[0];
       const observedAt = sighting?.seen_at ?? undefined;

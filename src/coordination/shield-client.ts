@@ -13,7 +13,7 @@ import { describeError, logEvent } from "../lib/log.ts";
 import type { AttemptRecord } from "../origin/fetch-with-failover.ts";
 import { hashString } from "../steering/weighted.ts";
 import type { OriginShield } from "./origin-shield.ts";
-import { SHIELD_COUNTRY_HEADER, SHIELD_OUTCOME_HEADER, SHIELD_POOLS_HEADER, SHIELD_PURGES_HEADER, type ShieldOutcome } from "./shield-protocol.ts";
+import { SHIELD_COUNTRY_HEADER, SHIELD_OUTCOME_HEADER, SHIELD_POOLS_HEADER, SHIELD_PURGES_HEADER, SHIELD_TAGS_HEADER, type ShieldOutcome } from "./shield-protocol.ts";
 
 /** How long a shard that failed is skipped by this isolate's fills. */
 export const SHIELD_RETRY_MS = 2_000;
@@ -23,7 +23,8 @@ const BYPASS_LOG_EVERY_MS = 60_000;
 export type ShieldBypassReason = "timeout" | "unreachable" | "overloaded" | "error" | "recent-failure";
 
 export type ShieldAnswer =
-  | { kind: "answered"; outcome: ShieldOutcome; response: Response }
+  /** `tags`: the answer's purge tags (the shield keeps them out of the fields, as every delivery does). */
+  | { kind: "answered"; outcome: ShieldOutcome; response: Response; tags: string[] | undefined }
   /** Every origin failed at the shield: the fill fails here too (asking the failing origins again from every location is what a shield prevents). */
   | { kind: "origin-failed"; attempts: AttemptRecord[] }
   | { kind: "bypass"; reason: ShieldBypassReason };
@@ -134,7 +135,19 @@ export async function askShield(call: ShieldCall): Promise<ShieldAnswer> {
   // The shield's own field is for this hop only: not stored, not passed on.
   const passed = new Headers(response.headers);
   passed.delete(SHIELD_OUTCOME_HEADER);
-  return { kind: "answered", outcome, response: new Response(response.body, { status: response.status, statusText: response.statusText, headers: passed }) };
+  passed.delete(SHIELD_TAGS_HEADER);
+  const relayed = new Response(response.body, { status: response.status, statusText: response.statusText, headers: passed });
+  return { kind: "answered", outcome, response: relayed, tags: tagsOf(response.headers.get(SHIELD_TAGS_HEADER)) };
+}
+
+function tagsOf(field: string | null): string[] | undefined {
+  if (field === null) return undefined;
+  try {
+    const tags: unknown = JSON.parse(field);
+    return Array.isArray(tags) && tags.length > 0 && tags.every((tag) => typeof tag === "string") ? (tags as string[]) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 async function attemptsOf(response: Response): Promise<AttemptRecord[]> {

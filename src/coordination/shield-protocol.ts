@@ -17,6 +17,8 @@ export const SHIELD_PURGES_HEADER = "outpost-shield-purges";
 export const SHIELD_COUNTRY_HEADER = "outpost-shield-country";
 /** The colo a shield reports as, e.g. in a purge receipt's list of locations. */
 export const SHIELD_COLO = "shield";
+/** Shield -> location: the answer's purge tags as a JSON array (the fields themselves are never passed on). */
+export const SHIELD_TAGS_HEADER = "outpost-shield-tags";
 /** Shield -> location: what the shield did (ShieldOutcome), on every answer it gives. */
 export const SHIELD_OUTCOME_HEADER = "outpost-shield";
 

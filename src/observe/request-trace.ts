@@ -20,6 +20,8 @@ export class RequestTrace {
   pool?: string;
   origin?: string;
   cacheStatus?: CacheStatus;
+  /** At an origin shield: the purge tags of what it answered, which its location stores with its copy. */
+  cacheTags?: string[];
   private readonly clock: Clock;
 
   constructor(clock: Clock, id: string) {

@@ -10,7 +10,7 @@ import { queryForFill } from "../cache/cache-key.ts";
 import { parseCacheTags } from "../cache/cache-tags.ts";
 import { encodeRecordHead, readRecord, storedHeader, wholeResponse, type FoundResponse, type ResponseEntryMeta, type StoredResponse, type VaryMarkerMeta } from "../cache/entry.ts";
 import { exceptKv } from "../cache/admission.ts";
-import { decideStorage, entryTimes, type EntryTimes } from "../cache/freshness.ts";
+import { decideReuse, decideStorage, entryTimes, type EntryTimes } from "../cache/freshness.ts";
 import { selectsStoredResponse, updatesStoredField } from "../cache/not-modified.ts";
 import { variantKey, variantValues, varyHeaderNames } from "../cache/variants.ts";
 import { OutpostError } from "../lib/errors.ts";
@@ -55,6 +55,8 @@ export async function fillFromOrigin(ctx: CacheRequest, key: string, found: Foun
     if (shared.kind === "failed") return { kind: "failed", attempts: [], error: shared.error, status: shared.status };
   }
   if (!collapse || inflight) return fetchAndStore(ctx, originRequest(ctx, false), found, undefined);
+  const filled = filledMeanwhile(ctx, key, found);
+  if (filled) return { kind: "shared", stored: filled };
 
   const { route, deps, request } = ctx;
   const led = state.startFill(key, deps.clock, route.deadline_ms, () => fillDeadlineError(route.name, route.deadline_ms));
@@ -79,6 +81,25 @@ export async function fillFromOrigin(ctx: CacheRequest, key: string, found: Foun
     led.share({ kind: "failed", error: new OutpostError(502, "origin_unreachable", `The fill for route "${route.name}" failed`) });
     throw error;
   }
+}
+
+/**
+ * The copy a fill of `key` stored while this request was looking it up (the lookup awaits the storage
+ * tiers, a fill can complete meanwhile): collapsing covers fills in flight, and this covers the one
+ * that just ended, instead of a second origin request for what is in the hot tier now. Only a plain
+ * (not Vary) entry newer than what the lookup found, after every purge and invalidation this isolate
+ * knows, and fresh for this request.
+ */
+function filledMeanwhile({ deps, env, config, route, request }: CacheRequest, key: string, found: Found): StoredResponse | undefined {
+  const now = deps.clock.now();
+  const hot = deps.cacheState.openStore(env.OUTPOST_CACHE, config.cacheTiers).getHot(key, now);
+  if (hot?.record.meta.kind !== "response") return undefined;
+  const stored = hot.record as StoredResponse;
+  const { storedAt } = stored.meta;
+  if (found.kind === "hit" && storedAt <= found.stored.meta.storedAt) return undefined;
+  if (storedAt < deps.purges.ledger.newestAt || storedAt <= deps.cacheState.invalidations.newestAt) return undefined;
+  const honorRequest = route.cache.request_cache_control === "honor";
+  return decideReuse(stored.meta, honorRequest ? request.headers.get("cache-control") : null, honorRequest, now).kind === "fresh" ? stored : undefined;
 }
 
 /**
@@ -190,6 +211,9 @@ export async function fetchAndStore(
   }
   const { response, candidate, attempts } = forwarded.result;
   const receivedAt = deps.clock.now();
+  // Purge tags: the origin's fields, or the ones the origin shield sent (it never passes the fields).
+  const tags = forwarded.shield?.answered ? forwarded.shield.tags : parseCacheTags(response.headers);
+  if (ctx.env.OUTPOST_SHIELD_ROLE && !forBackground) ctx.trace.cacheTags = tags;
   // The origin shield wrote KV itself (and judged its admission with every location's requests).
   const shieldWroteKv = forwarded.shield?.answered === true;
   const shieldBypassed = forwarded.shield?.answered === false ? ({ shieldBypassed: true } as const) : {};
@@ -218,7 +242,6 @@ export async function fetchAndStore(
   // runtime decodes compressed bodies).
   const storedHeaders = [...headers].filter(([name]) => name !== "content-length" && name !== "set-cookie");
   const meta: ResponseEntryMeta = { v: 1, kind: "response", status: response.status, headers: storedHeaders, ...times };
-  const tags = parseCacheTags(response.headers);
   if (tags) meta.tags = tags;
   const declaredLength = response.headers.has("content-length") ? Number(response.headers.get("content-length")) : undefined;
   // The isolate's fill budget (cache/fill-budget.ts): past it, the answer streams through uncached.

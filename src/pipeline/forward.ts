@@ -14,7 +14,7 @@ export interface Forwarded {
   result: FailoverResult;
   steeringReason: string;
   /** Set when the pool has an origin shield: what it answered, or why this location went to the origin itself. */
-  shield?: { answered: true; outcome: ShieldOutcome } | { answered: false; reason: ShieldBypassReason };
+  shield?: { answered: true; outcome: ShieldOutcome; tags?: string[] } | { answered: false; reason: ShieldBypassReason };
 }
 
 /**
@@ -85,7 +85,7 @@ async function askPoolShield(
     return { result: { kind: "failed", attempts: asked.attempts, clientAborted: false }, steeringReason, shield: { answered: true, outcome: "origin-failed" } };
   }
   if (trace) trace.pool = first.pool.name;
-  return { result: { kind: "response", response: asked.response, candidate: first, attempts: [] }, steeringReason, shield: { answered: true, outcome: asked.outcome } };
+  return { result: { kind: "response", response: asked.response, candidate: first, attempts: [] }, steeringReason, shield: { answered: true, outcome: asked.outcome, tags: asked.tags } };
 }
 
 /** 504 when every attempt ran out of time, 502 otherwise; the body names each attempt (never addresses). */

@@ -148,7 +148,7 @@ export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
     const reuse = decideReuse(found.stored.meta, honorRequest ? requestHeaders.get("cache-control") : null, honorRequest, now);
     if (reuse.kind === "forward") fwd = reuse.reason;
     if (reuse.kind === "fresh") {
-      return deliverEntry(found.stored, request, reported({ hit: true, ttl: ttlSeconds(found.stored.meta, now), detail: found.tier }), now);
+      return deliverStored(ctx, found.stored, reported({ hit: true, ttl: ttlSeconds(found.stored.meta, now), detail: found.tier }), now);
     }
     if (reuse.kind === "stale-while-revalidate") {
       const status = reported({ hit: true, ttl: ttlSeconds(found.stored.meta, now), detail: `${found.tier}:stale-while-revalidate` });
@@ -159,7 +159,7 @@ export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
       let refresh = claimRefresh(ctx, key);
       const reservation = refresh && streamed ? deps.cacheState.fills.reserve(found.stored.body.byteLength) : undefined;
       if (refresh && streamed && !reservation) refresh = releaseRefresh(ctx, key);
-      if (!refresh) return deliverEntry(found.stored, request, status, now);
+      if (!refresh) return deliverStored(ctx, found.stored, status, now);
       let stored = wholeResponse(found.stored);
       if (stored instanceof Promise) {
         try {
@@ -171,7 +171,7 @@ export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
         }
       }
       refreshInBackground(ctx, key, { ...found, stored }, reservation);
-      return deliverEntry(stored, request, status, now);
+      return deliverStored(ctx, stored, status, now);
     }
   }
   if (honorRequest && has(parseDirectives(requestHeaders.get("cache-control")), "only-if-cached")) {
@@ -193,10 +193,10 @@ export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
   if (found.kind === "hit" && !servingStale && fill.kind !== "revalidated") discardBody(found.stored.body);
 
   if (fill.kind === "shared") {
-    return deliverEntry(fill.stored, request, reported({ fwd, collapsed: true, ttl: ttlSeconds(fill.stored.meta, now), detail: "collapsed" }), now);
+    return deliverStored(ctx, fill.stored, reported({ fwd, collapsed: true, ttl: ttlSeconds(fill.stored.meta, now), detail: "collapsed" }), now);
   }
   if (fill.kind === "revalidated") {
-    const revalidated = deliverEntry(fill.stored, request, reported({ fwd, fwdStatus: 304, stored: fill.written, ttl: ttlSeconds(fill.stored.meta, now) }), now);
+    const revalidated = deliverStored(ctx, fill.stored, reported({ fwd, fwdStatus: 304, stored: fill.written, ttl: ttlSeconds(fill.stored.meta, now) }), now);
     // The 304's Set-Cookie is this client's alone (never in the stored entry: not-modified.ts).
     for (const cookie of fill.setCookies) revalidated.headers.append("set-cookie", cookie);
     return revalidated;
@@ -204,7 +204,7 @@ export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
   if (fill.kind === "failed") {
     // A waiter's fill may have failed with the origin's error status: the same rule as the leader's.
     const rescue = fill.status === undefined || isStaleIfErrorStatus(fill.status) ? (stale ?? (await staleSkipped())) : undefined;
-    if (rescue) return deliverEntry(rescue, request, reported({ fwd: "stale", ttl: ttlSeconds(rescue.meta, now), detail: "stale-if-error" }), now);
+    if (rescue) return deliverStored(ctx, rescue, reported({ fwd: "stale", ttl: ttlSeconds(rescue.meta, now), detail: "stale-if-error" }), now);
     // A waiter answers with the failure of the fill it waited for, once; the leader with its own.
     throw fill.error ?? upstreamFailure(route, fill.attempts);
   }
@@ -212,7 +212,7 @@ export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
   const rescue = isStaleIfErrorStatus(response.status) ? (stale ?? (await staleSkipped())) : undefined;
   if (rescue) {
     await fill.body?.cancel();
-    return deliverEntry(rescue, request, reported({ fwd: "stale", fwdStatus: response.status, ttl: ttlSeconds(rescue.meta, now), detail: "stale-if-error" }), now);
+    return deliverStored(ctx, rescue, reported({ fwd: "stale", fwdStatus: response.status, ttl: ttlSeconds(rescue.meta, now), detail: "stale-if-error" }), now);
   }
   const status: CacheStatus = { fwd, fwdStatus: response.status, stored: fill.times !== undefined, detail: joinDetails(fill.bypass ?? (found.kind === "miss" && found.purged ? "purged" : undefined), fill.shieldBypassed && "shield-bypass") };
   if (fill.times) {
@@ -228,6 +228,12 @@ export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
   const delivered = deliverResponse(response, { route, ...fill.served }, reported(status), fill.body, fill.headers);
   // A collapsed fill asked for the whole object: this client's range is cut from it.
   return requestHeaders.has("range") && request.method === "GET" ? deliverRangeOfWhole(delivered, requestHeaders, now) : delivered;
+}
+
+/** deliverEntry, and at an origin shield the entry's purge tags for the location (they are never delivered as fields). */
+function deliverStored(ctx: CacheRequest, stored: FoundResponse, status: CacheStatus, now: number): Response {
+  if (ctx.env.OUTPOST_SHIELD_ROLE) ctx.trace.cacheTags = stored.meta.tags;
+  return deliverEntry(stored, ctx.request, status, now);
 }
 
 /**

@@ -11,7 +11,9 @@
 // - no deadline timer (startFill never settles on its own) -> "answers every waiter of a stalled fill";
 // - share `none` on a failed fill -> "answers the waiters of a failed fill once";
 // - share the revalidated entry with the 304's Set-Cookie merged -> the Set-Cookie tests.
+// - no look at the hot tier before leading a fill (fill-from-origin: filledMeanwhile) -> "answers a request whose lookup ended after the fill".
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createApp, createDeps } from "../../src/app.ts";
 import type { OutpostConfigInput } from "../../src/config/schema.ts";
@@ -25,13 +27,13 @@ type RouteSettings = Partial<OutpostConfigInput["routes"][number]>;
 const DEADLINE_MS = 5_000;
 
 /** One isolate whose requests run concurrently, each with its own execution context. */
-async function racingSite(behavior: OriginBehavior, cache: CacheSettings = {}, route: RouteSettings = {}) {
+async function racingSite(behavior: OriginBehavior, cache: CacheSettings = {}, route: RouteSettings = {}, overrides: Partial<OutpostEnv> = {}) {
   const origin = await createOrigin("origin", behavior);
   const config = {
     ...siteConfig([{ name: "main", origins: [{ name: "origin", address: origin.url }] }], { deadline_ms: DEADLINE_MS, ...route, cache }),
     cache_version: crypto.randomUUID().slice(0, 8),
   };
-  const workerEnv: OutpostEnv = testEnv({ OUTPOST: config });
+  const workerEnv: OutpostEnv = testEnv({ OUTPOST: config, ...overrides });
   const clock = new TestClock();
   const deps = createDeps(clock, () => 0, () => 1);
   const app = createApp(deps);
@@ -371,6 +373,36 @@ describe("who shares a fill", () => {
       expect(responses[i]!.headers.get("set-cookie")).toBeNull();
     });
     expect(await origin.hits()).toBe(3);
+    await settle();
+  });
+
+  it("answers a request whose lookup ended after the fill it missed had completed from that fill's copy", async () => {
+    // The real KV, with reads held while `gate` is set: a slow storage read (KV's cold reads take
+    // tens of milliseconds) during which another request's fill completes.
+    let gate: Promise<void> | undefined;
+    const slowReads = new Proxy(env.OUTPOST_CACHE, {
+      get(target, property) {
+        const value = Reflect.get(target, property) as unknown;
+        if (typeof value !== "function") return value;
+        const bound = (value as (...args: unknown[]) => unknown).bind(target);
+        return String(property).startsWith("get") ? async (...args: unknown[]) => (await gate, bound(...args)) : bound;
+      },
+    });
+    const { origin, start, until, deps, settle } = await racingSite({ kind: "held", then: cacheable() }, {}, {}, { OUTPOST_CACHE: slowReads });
+    const leader = start(get("/late"));
+    await until(async () => (await origin.hits()) === 1, "the leader to reach the origin");
+    let openGate!: () => void;
+    gate = new Promise((resolve) => (openGate = resolve));
+    const late = start(get("/late")); // its KV read waits at the gate
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await origin.release();
+    expect(await (await leader).text()).toBe(BODY);
+    await until(() => deps.cacheState.inflight.size === 0, "the fill to complete");
+    openGate();
+    const answer = await late;
+    expect(await answer.text()).toBe(BODY);
+    expect(cacheStatus(answer)).toContain("collapsed");
+    expect(await origin.hits()).toBe(1);
     await settle();
   });
 });

@@ -180,6 +180,30 @@ describe("what does not go through the shield, and purges", () => {
     expect(second.n).toBe(first.n + 1);
     expect(await origin.hits()).toBe(2);
   });
+  it("keeps the purge tags of a shielded answer with the location's copy: a tag purge removes it", async () => {
+    const clock = new TestClock(Date.now());
+    const tagged = { kind: "echo", headers: { "cache-control": "public, max-age=600", "cache-tag": "Product-7, catalogue" } } as const;
+    const { origin, location } = await shieldedSite(tagged, { tiers: ["memory"], clock });
+    const worker = location();
+    const url = freshUrl();
+    const first = await get(worker, url, "FRA");
+    expect(first.headers.get("outpost-upstream")).toContain('shield="miss"');
+    expect(first.headers.get("cache-tag")).toBeNull(); // purge tags are for the CDN, never the visitor
+    const before = (await first.json()) as { n: number };
+    const hit = await get(worker, url, "FRA");
+    expect(hit.headers.get("cache-status")).toContain("hit");
+    await hit.text();
+    clock.advance(1_000);
+    const purge = await worker.fetch(
+      new Request("https://shop.example.com/__outpost/purge", { method: "POST", headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" }, body: JSON.stringify({ tags: ["product-7"] }) }),
+    );
+    expect(purge.status).toBe(200);
+    await purge.text();
+    const after = await get(worker, url, "FRA");
+    expect(after.headers.get("cache-status")).toContain("detail=purged");
+    expect(((await after.json()) as { n: number }).n).toBe(before.n + 1);
+    expect(await origin.hits()).toBe(2);
+  });
 });
 
 describe("when the shield fails, the location fetches the origin itself", () => {

@@ -5,6 +5,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { LOCATION_WRITE_EVERY_MS, PurgeCoordinator, type PurgeToRecord } from "../../../src/coordination/purge-coordinator.ts";
+import { SHIELD_COLO } from "../../../src/coordination/shield-protocol.ts";
 
 const T0 = Date.UTC(2026, 11, 3, 1, 0, 0);
 const freshObject = () => env.OUTPOST_PURGE_COORDINATOR!.get(env.OUTPOST_PURGE_COORDINATOR!.idFromName(crypto.randomUUID()));
@@ -28,6 +29,16 @@ describe("PurgeCoordinator", () => {
       expect(behind.epoch).toBe(1);
       expect(behind.ledger?.items.hosts).toEqual({ "shop.example.com": [T0 + 1, 0] });
       expect(coordinator.poll({ colo: "FRA", seenEpoch: 1, seenAt: T0 + 2, now: T0 + 3 })).toEqual({ epoch: 1 });
+    });
+  });
+
+  it("leaves origin shields out of receipts: they poll for their own ledger, not for visitors", async () => {
+    await runInDurableObject(freshObject(), (coordinator: PurgeCoordinator) => {
+      coordinator.poll({ colo: "FRA", seenEpoch: 0, seenAt: 0, now: T0 });
+      coordinator.poll({ colo: SHIELD_COLO, seenEpoch: 0, seenAt: 0, now: T0 });
+      coordinator.record(purge("a", T0 + 1));
+      coordinator.poll({ colo: "FRA", seenEpoch: 1, seenAt: T0 + 2, now: T0 + 2 });
+      expect(coordinator.receipt("a", T0 + 3, 60_000)?.locations.map((location) => location.colo)).toEqual(["FRA"]);
     });
   });
 
