@@ -1,5 +1,5 @@
 // Drill: the purge coordinator goes down mid-run and comes back. Outpost runs behind
-// coordinator-faults-worker.ts, whose wrapper makes every call on the coordinator's stub reject
+// coordination-faults-worker.ts, whose wrapper makes every call on the coordinator's stub reject
 // while "down" (the drill's one deliberate fake); the coordinator itself is the real SQLite-backed
 // Durable Object, with real origins and real load.
 // Pass: every GET is a 200 with the right body throughout; a purge while the coordinator is up

@@ -6,8 +6,8 @@
 /** @typedef {{ path: string, kind: string }} Target */
 /**
  * @typedef {{ at: number, path: string, kind: string, status: number, latencyMs: number,
- *   cacheStatus: string | null, upstream: string | null, contentType: string | null, body: string,
- *   error?: string }} Sample  `at` is ms since the load started; status 0 = no response (error set)
+ *   cacheStatus: string | null, upstream: string | null, serverTiming: string | null, contentType: string | null,
+ *   body: string, error?: string }} Sample  `at` is ms since the load started; status 0 = no response (error set)
  */
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
@@ -20,13 +20,14 @@ function upstreamOrigin(header) {
 /** One GET with a client-side timeout; never throws. */
 export async function get(baseUrl, target, { timeoutMs = 10_000, startedAt = performance.now() } = {}) {
   const sentAt = performance.now();
-  const sample = { at: sentAt - startedAt, path: target.path, kind: target.kind, status: 0, latencyMs: 0, cacheStatus: null, upstream: null, contentType: null, body: "" };
+  const sample = { at: sentAt - startedAt, path: target.path, kind: target.kind, status: 0, latencyMs: 0, cacheStatus: null, upstream: null, serverTiming: null, contentType: null, body: "" };
   try {
     const response = await fetch(baseUrl + target.path, { signal: AbortSignal.timeout(timeoutMs) });
     sample.body = await response.text();
     sample.status = response.status;
     sample.cacheStatus = response.headers.get("cache-status");
     sample.upstream = upstreamOrigin(response.headers.get("outpost-upstream"));
+    sample.serverTiming = response.headers.get("server-timing");
     sample.contentType = response.headers.get("content-type");
   } catch (error) {
     sample.error = error.name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : error.message;

@@ -6,6 +6,7 @@
 //   slow-origin      the primary answers too slowly or hangs: the timeout holds, the backup answers
 //   kv-faults        KV calls fail or are rate limited: requests are still served from the origin
 //   coordinator-down the purge coordinator goes down mid-run: purges and requests fall back to KV
+//   shield-down      the origin shield rejects, then hangs, mid-run: fills bypass it to the origin
 // Each drill prints its table; the run exits 1 when any drill misses its criteria.
 // --short runs a short variant of every drill (CI: under a minute in all); the full run takes ~2 minutes.
 import { parseArgs } from "node:util";
@@ -15,6 +16,7 @@ import { coordinatorDownDrill } from "./coordinator-down.mjs";
 import { kvFaultsDrill } from "./kv-faults.mjs";
 import { primaryRestartDrill } from "./primary-restart.mjs";
 import { check, printDrill, printSummary, passed } from "./report.mjs";
+import { shieldDownDrill } from "./shield-down.mjs";
 import { slowOriginDrill } from "./slow-origin.mjs";
 
 const DRILLS = {
@@ -22,12 +24,13 @@ const DRILLS = {
   "all-down": { run: allOriginsDownDrill, bundle: "outpost" },
   "slow-origin": { run: slowOriginDrill, bundle: "outpost" },
   "kv-faults": { run: kvFaultsDrill, bundle: "kv-faults" },
-  "coordinator-down": { run: coordinatorDownDrill, bundle: "coordinator-faults" },
+  "coordinator-down": { run: coordinatorDownDrill, bundle: "coordination-faults" },
+  "shield-down": { run: shieldDownDrill, bundle: "coordination-faults" },
 };
 const BUNDLES = {
   outpost: () => bundleWorker("drill-build"),
   "kv-faults": () => bundleWorker("drill-kv-faults-build", { entry: "drills/kv-faults-worker.ts" }),
-  "coordinator-faults": () => bundleWorker("drill-coordinator-build", { entry: "drills/coordinator-faults-worker.ts" }),
+  "coordination-faults": () => bundleWorker("drill-coordination-build", { entry: "drills/coordination-faults-worker.ts" }),
 };
 
 function parseDrillArgs(argv) {
