@@ -229,6 +229,10 @@ async function main() {
       locations[colo] = { ...worker, cpuAtStart: worker.pid ? cpuMs(worker.pid) : Number.NaN, cf: locationCf(colo), stats: emptyLocationStats(), inflight: 0, expectedPool: CONTINENT_POOLS[LOCATIONS[colo].continent][0] };
     }
 
+    // Each location's dashboard works during the run: with --coordination a purge made there shows its
+    // receipt filling up location by location (docs/simulator.md, "Watching a purge from the dashboard").
+    console.log(`sim: dashboards (admin token ${ADMIN_TOKEN}): ${colos.map((colo) => `${colo} ${locations[colo].url}/__outpost/`).join("  ")}`);
+
     let requests;
     let skipped = 0;
     if (options.replay) {

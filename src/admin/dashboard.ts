@@ -100,9 +100,10 @@ $("purge-form").onsubmit = async (event) => {
   catch (error) { $("purge-result").textContent = error.message; }
 };
 
-// With the purge coordinator, the receipt fills up location by location: poll it for a minute.
+// With the purge coordinator, the receipt fills up location by location (each reports on its next
+// poll, within about a second): read it every 250 ms for 10 s, then every second up to a minute.
 async function followReceipt(id) {
-  for (let round = 0; round < 60; round += 1) {
+  for (let round = 0; round < 90; round += 1) {
     try {
       const receipt = (await call("/purge/" + id)).result;
       const observed = receipt.observed.map((l) => l.colo + " (" + (l.after_ms / 1000).toFixed(1) + " s)").join(", ") || "none yet";
@@ -110,7 +111,7 @@ async function followReceipt(id) {
       $("purge-receipt").textContent = "Receipt (epoch " + receipt.epoch + "): applied by " + observed + "; waiting for " + pending + (receipt.complete ? ". Every active location has it." : "");
       if (receipt.complete) return;
     } catch (error) { $("purge-receipt").textContent = error.message; return; }
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await new Promise((resolve) => setTimeout(resolve, round < 40 ? 250 : 1000));
   }
 }
 
