@@ -143,3 +143,18 @@ describe("orderByHealth", () => {
     expect(orderByHealth(candidates, new OriginHealth(new TestClock()))).toEqual(candidates);
   });
 });
+
+describe("pools pinned by the location (an origin shield steers as its location did)", () => {
+  const geo = route({ steering_policy: "geo", country_pools: { DE: ["eu"] }, fallback_pool: "spare" });
+
+  it("tries the pinned pools first, in their order, then the route's failover, whatever request.cf says", () => {
+    const decision = selectPools(geo, input({ country: "DE" }), ["apac", "spare"]);
+    expect(decision.candidates.map((c) => c.pool.name)).toEqual(["apac", "spare", "eu", "us"]);
+    expect(decision.reason).toBe("shield:apac");
+  });
+
+  it("ignores a name the route does not know (a configuration changed under way)", () => {
+    const decision = selectPools(geo, input(undefined), ["gone", "us"]);
+    expect(decision.candidates.map((c) => c.pool.name)).toEqual(["us", "eu", "apac", "spare"]);
+  });
+});
