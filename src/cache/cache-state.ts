@@ -4,7 +4,7 @@
 import type { Clock } from "../lib/clock.ts";
 import type { OutpostError } from "../lib/errors.ts";
 import { Admission } from "./admission.ts";
-import type { StoredResponse } from "./entry.ts";
+import type { ResponseEntryMeta, StoredResponse, StreamedBody } from "./entry.ts";
 import { FillBudget, FILL_BUDGET_BYTES } from "./fill-budget.ts";
 import { MemoryTier } from "./memory-tier.ts";
 import { RELATED_INVALIDATION_WINDOW_MS, RELATED_INVALIDATIONS_PER_WINDOW, SoftInvalidations, WindowBudget } from "./soft-invalidations.ts";
@@ -18,6 +18,12 @@ import { ColoTier, KeyThrottle, KV_MIN_WRITE_INTERVAL_MS, KvTier, TieredStore, t
  */
 export type SharedFill =
   | { kind: "entry"; stored: StoredResponse; varyValues: string | undefined }
+  /**
+   * The answer while its body still arrives (an origin shield's fills: fill-broadcast.ts): each
+   * waiter opens its own stream of it. The fill stays registered until its body ends, so requests
+   * that come meanwhile join it too, and its deadline still bounds the body.
+   */
+  | { kind: "streaming"; meta: ResponseEntryMeta; body: () => StreamedBody; varyValues: string | undefined }
   /** `status`: the origin's error status, when it answered one. */
   | { kind: "failed"; error: OutpostError; status?: number }
   | { kind: "none" };
@@ -33,7 +39,10 @@ export interface InflightFill {
   waiters: number;
 }
 
-/** The leader's handle on its fill: `share` settles it once (later calls do nothing). */
+/**
+ * The leader's handle on its fill: the first `share` answers the waiters (later answers do nothing);
+ * the fill ends with that share, or with the next one after a "streaming" share.
+ */
 export interface LedFill {
   fill: InflightFill;
   share(result: SharedFill): void;
@@ -109,13 +118,16 @@ export class CacheState {
     const shared = new Promise<SharedFill>((done) => (resolve = done));
     const timer = clock.timeout(deadlineMs, "collapsed fill passed its deadline");
     const fill: InflightFill = { shared, deadlineAt: clock.now() + deadlineMs, expired: timer.signal, waiters: 0 };
-    let settled = false;
+    let answered = false;
+    let ended = false;
     const share = (result: SharedFill) => {
-      if (settled) return;
-      settled = true;
+      if (ended) return;
+      if (!answered) resolve(result);
+      answered = true;
+      if (result.kind === "streaming") return;
+      ended = true;
       timer.cancel();
       if (this.inflight.get(key) === fill) this.inflight.delete(key);
-      resolve(result);
     };
     timer.signal.addEventListener("abort", () => share({ kind: "failed", error: deadlineError() }), { once: true });
     this.inflight.set(key, fill);

@@ -92,7 +92,7 @@ export function discardBody(body: StoredBody | StreamedBody): void {
 }
 
 /** A stored response's header field (names are stored lower-case), without building a Headers object. */
-export function storedHeader(stored: FoundResponse, name: string): string | null {
+export function storedHeader(stored: Pick<FoundResponse, "meta">, name: string): string | null {
   return stored.meta.headers.find(([field]) => field === name)?.[1] ?? null;
 }
 

@@ -4,9 +4,10 @@
 // and safety rules, the same collapsing of concurrent fills (one origin request per key however
 // many locations ask), the same failover, steered to the pools the location chose. The fill's
 // answer streams to the location that led it while a copy is stored (KV included: the shield is the
-// KV writer for its pools); locations that waited get the stored copy (within the fill budget, as
-// waiters in one isolate do; past it, or when the answer may not be stored, each waiter's request is
-// fetched from the origin for itself, by the shield).
+// KV writer for its pools), and to every location that waits for it as the copy fills
+// (cache/fill-broadcast.ts; a body without a declared length, or content-coded, reaches waiters once
+// stored). Past the fill budget, or when the answer may not be stored, each waiter's request is
+// fetched from the origin for itself, by the shield.
 //
 // What a shield does not do: pass another location's Set-Cookie (collapsed waiters get the stored
 // copy, which never has one), serve an authenticated request from or into another's fill, or act

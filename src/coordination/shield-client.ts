@@ -136,8 +136,34 @@ export async function askShield(call: ShieldCall): Promise<ShieldAnswer> {
   const passed = new Headers(response.headers);
   passed.delete(SHIELD_OUTCOME_HEADER);
   passed.delete(SHIELD_TAGS_HEADER);
-  const relayed = new Response(response.body, { status: response.status, statusText: response.statusText, headers: passed });
+  const relayed = new Response(withDeclaredLength(response), { status: response.status, statusText: response.statusText, headers: passed });
   return { kind: "answered", outcome, response: relayed, tags: tagsOf(response.headers.get(SHIELD_TAGS_HEADER)) };
+}
+
+/**
+ * The shield's body, failing (instead of ending) when it is shorter or longer than its declared
+ * Content-Length: an origin body that broke off at the shield reaches the location as a clean end of
+ * stream, and a short body must never be stored or passed on as whole. Decoded (content-coded)
+ * bodies have no length to check.
+ */
+function withDeclaredLength(response: Response): ReadableStream<Uint8Array> | null {
+  const declared = Number(response.headers.get("content-length") ?? Number.NaN);
+  const coding = response.headers.get("content-encoding");
+  if (!response.body || !Number.isSafeInteger(declared) || (coding !== null && coding !== "identity")) return response.body;
+  let seen = 0;
+  const broken = () => new Error(`the origin shield's answer ended after ${seen} of its ${declared} bytes`);
+  return response.body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        seen += chunk.byteLength;
+        if (seen > declared) controller.error(broken());
+        else controller.enqueue(chunk);
+      },
+      flush(controller) {
+        if (seen !== declared) controller.error(broken());
+      },
+    }),
+  );
 }
 
 function tagsOf(field: string | null): string[] | undefined {

@@ -8,8 +8,9 @@
 import type { InflightFill, SharedFill } from "../cache/cache-state.ts";
 import { queryForFill } from "../cache/cache-key.ts";
 import { parseCacheTags } from "../cache/cache-tags.ts";
-import { encodeRecordHead, readRecord, storedHeader, wholeResponse, type FoundResponse, type ResponseEntryMeta, type StoredResponse, type VaryMarkerMeta } from "../cache/entry.ts";
+import { discardBody, encodeRecordHead, readRecord, storedHeader, wholeResponse, type FoundResponse, type ResponseEntryMeta, type StoredResponse, type VaryMarkerMeta } from "../cache/entry.ts";
 import { exceptKv } from "../cache/admission.ts";
+import { canBroadcast, FillBroadcast } from "../cache/fill-broadcast.ts";
 import { decideReuse, decideStorage, entryTimes, type EntryTimes } from "../cache/freshness.ts";
 import { selectsStoredResponse, updatesStoredField } from "../cache/not-modified.ts";
 import { variantKey, variantValues, varyHeaderNames } from "../cache/variants.ts";
@@ -22,7 +23,7 @@ import { forwardToOrigin, upstreamFailure, type Forwarded } from "./forward.ts";
 import type { CacheRequest, Found } from "./types.ts";
 
 export type Fill =
-  | { kind: "shared"; stored: StoredResponse }
+  | { kind: "shared"; stored: FoundResponse }
   /** The origin answered 304 to our conditional request: the stored response, updated; `setCookies` are this client's alone. */
   | { kind: "revalidated"; stored: StoredResponse; written: boolean; setCookies: string[] }
   /** No answer; `error` is the collapsed fill's failure a waiter answers with (the leader's own is built from `attempts`). */
@@ -51,7 +52,12 @@ export async function fillFromOrigin(ctx: CacheRequest, key: string, found: Foun
   const inflight = collapse ? state.inflight.get(key) : undefined;
   if (inflight) {
     const shared = await waitForFill(inflight, ctx);
-    if (shared.kind === "entry" && matchesVariant(shared, ctx.request.headers)) return { kind: "shared", stored: shared.stored };
+    if (shared.kind === "entry" && matchesVariant(shared.stored, shared.varyValues, ctx.request.headers)) return { kind: "shared", stored: shared.stored };
+    if (shared.kind === "streaming") {
+      const stored = { meta: shared.meta, body: shared.body() };
+      if (matchesVariant(stored, shared.varyValues, ctx.request.headers)) return { kind: "shared", stored };
+      discardBody(stored.body);
+    }
     if (shared.kind === "failed") return { kind: "failed", attempts: [], error: shared.error, status: shared.status };
   }
   if (!collapse || inflight) return fetchAndStore(ctx, originRequest(ctx, false), found, undefined);
@@ -124,8 +130,8 @@ function fillDeadlineError(routeName: string, deadlineMs: number): OutpostError 
   return new OutpostError(504, "origin_timeout", `The origin's answer for route "${routeName}" did not complete within its deadline (${deadlineMs} ms)`, { route: routeName });
 }
 
-function matchesVariant(shared: Extract<SharedFill, { kind: "entry" }>, headers: Headers): boolean {
-  return shared.varyValues === undefined || varyValuesFor(shared.stored, headers) === shared.varyValues;
+function matchesVariant(stored: FoundResponse, varyValues: string | undefined, headers: Headers): boolean {
+  return varyValues === undefined || varyValuesFor(stored, headers) === varyValues;
 }
 
 /**
@@ -252,10 +258,13 @@ export async function fetchAndStore(
     return { kind: "response", response, headers, body: response.body, times: undefined, bypass: "fill-budget", served, ...shieldBypassed };
   }
   const [toClient, teed] = response.body ? response.body.tee() : [null, null];
+  // At an origin shield, waiting locations stream the body as it arrives (fill-broadcast.ts).
+  const broadcast = share && teed && ctx.env.OUTPOST_SHIELD_ROLE && canBroadcast(response.headers, declaredLength, maxBytes) ? new FillBroadcast(head, declaredLength) : undefined;
+  if (broadcast) share?.({ kind: "streaming", meta, body: () => broadcast.body(), varyValues: varyValuesFor({ meta }, request.headers) });
   // Past a collapsed fill's deadline its copy is abandoned (the client's branch streams on). The
   // signal goes to the reader, not through a pipe: piping one in-isolate stream into another
   // (a Response built by the Worker) is not implemented by workerd and would leave the fill hanging.
-  const storing = readRecord(teed, maxBytes, head, declaredLength, reservation, expired)
+  const storing = (broadcast ? broadcast.read(teed!, expired) : readRecord(teed, maxBytes, head, declaredLength, reservation, expired))
     .then(async (record) => {
       if (!record) {
         share?.({ kind: "none" });
@@ -286,7 +295,7 @@ function declaredBytes(declaredLength: number | undefined, maxBytes: number): nu
   return declaredLength !== undefined && Number.isSafeInteger(declaredLength) && declaredLength >= 0 ? Math.min(declaredLength, maxBytes) : 0;
 }
 
-function varyValuesFor(stored: StoredResponse, headers: Headers): string | undefined {
+function varyValuesFor(stored: Pick<FoundResponse, "meta">, headers: Headers): string | undefined {
   const names = varyHeaderNames(storedHeader(stored, "vary"));
   return names.length > 0 ? variantValues(names, headers) : undefined;
 }

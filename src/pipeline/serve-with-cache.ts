@@ -232,8 +232,12 @@ export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
 
 /** deliverEntry, and at an origin shield the entry's purge tags for the location (they are never delivered as fields). */
 function deliverStored(ctx: CacheRequest, stored: FoundResponse, status: CacheStatus, now: number): Response {
-  if (ctx.env.OUTPOST_SHIELD_ROLE) ctx.trace.cacheTags = stored.meta.tags;
-  return deliverEntry(stored, ctx.request, status, now);
+  if (!ctx.env.OUTPOST_SHIELD_ROLE) return deliverEntry(stored, ctx.request, status, now);
+  ctx.trace.cacheTags = stored.meta.tags;
+  const response = deliverEntry(stored, ctx.request, status, now);
+  // A streaming body's length, so the location can tell a body that broke off from a whole one (shield-client.ts).
+  if (response.status === 200 && isStreamed(stored) && !response.headers.has("content-length")) response.headers.set("content-length", String(stored.body.byteLength));
+  return response;
 }
 
 /**

@@ -9,6 +9,9 @@ const EXPECTED_NETWORK_NOISE: RegExp[] = [
   /^exception = rust\/worker\/ffi\.rs:\d+: disconnected: Connection (refused|reset by peer) \(os error \d+\)\nstack:[^\n]*\n?$/,
   /^uncaught exception; source = Uncaught \(in promise\); stack = Error: Network connection lost\.\n?$/,
   /^uncaught exception; exception = workerd\/jsg\/value\.h:\d+: disconnected: jsg\.Error: Network connection lost\.\nstack:[^\n]*\n?$/,
+  // An origin body that breaks off at an origin shield fails the waiting locations' streams (fill-broadcast.ts).
+  /^uncaught exception; source = Uncaught \(in promise\); stack = Error: the fill's body broke off before its declared length\n\s+at [^\n]*\n?$/,
+  /^uncaught exception; exception = workerd\/jsg\/value\.h:\d+: failed: jsg\.Error: the fill's body broke off before its declared length\nstack:[^\n]*\n?$/,
 ];
 
 export function isExpectedNetworkNoise(chunk: string): boolean {

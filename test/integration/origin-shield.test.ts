@@ -3,9 +3,10 @@
 // counting origins. Each object is given the test's env (runInDurableObject), as production gives
 // it the worker's. Failures of the object itself are mocks (say so below): the real object cannot be
 // made unreachable or slow on demand.
-import { runInDurableObject } from "cloudflare:test";
+import { createExecutionContext, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { createApp, createDeps } from "../../src/app.ts";
 import type { OriginShield } from "../../src/coordination/origin-shield.ts";
 import { SHIELD_RETRY_MS, shardName } from "../../src/coordination/shield-client.ts";
 import { SHIELD_BINDING } from "../../src/coordination/shield-protocol.ts";
@@ -60,7 +61,9 @@ async function shieldedSite(
   const locationEnv = testEnv({ OUTPOST: config, OUTPOST_CACHE: locationKv.kv, OUTPOST_ADMIN_TOKEN: TOKEN, [SHIELD_BINDING]: namespace });
   const clock = options.clock ?? new TestClock();
   const location = () => createTestWorker(locationEnv, { clock });
-  return { origin, clock, location, locationKv, config };
+  /** A request at a location of its own, answered as soon as its headers are (its background work is not awaited). */
+  const startAt = (url: string, colo: string) => createApp(createDeps(clock, () => 0, () => 1)).fetch(new Request(url, { cf: { colo } }), locationEnv, createExecutionContext());
+  return { origin, clock, location, locationKv, config, startAt };
 }
 
 let path = 0;
@@ -93,6 +96,49 @@ describe("collapsing fills across locations", () => {
     const keys = await env.OUTPOST_CACHE.list({ prefix: "outpost:" });
     expect(keys.keys.some((key) => key.name.includes(new URL(url).pathname))).toBe(true);
     expect(locationKv.puts.filter((key) => key.includes(new URL(url).pathname))).toEqual([]);
+  });
+
+  it("streams the body to a waiting location as it arrives, not after its end (one origin request)", async () => {
+    const first = "first part of the body, ";
+    const rest = "and the rest of it";
+    const { origin, startAt } = await shieldedSite({
+      kind: "held-stream",
+      firstChunk: first,
+      rest,
+      headers: { "cache-control": "public, max-age=600", "content-length": String(first.length + rest.length) },
+    });
+    const url = freshUrl();
+    const leader = await startAt(url, "FRA"); // the origin's headers and first bytes are here, the rest held
+    let waiterAnswered = false;
+    const waiting = startAt(url, "NRT").then((response) => ((waiterAnswered = true), response));
+    for (let tries = 0; tries < 200 && !waiterAnswered; tries += 1) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(waiterAnswered).toBe(true); // before the origin sent the rest
+    const waiter = await waiting;
+    expect(waiter.headers.get("outpost-upstream")).toContain('shield="collapsed"');
+    const reader = waiter.body!.getReader();
+    const start = new TextDecoder().decode((await reader.read()).value);
+    expect(start.length).toBeGreaterThan(0);
+    expect(first.startsWith(start)).toBe(true);
+    await origin.release();
+    let whole = start;
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) whole += new TextDecoder().decode(chunk.value);
+    expect(whole).toBe(first + rest);
+    expect(await leader.text()).toBe(first + rest);
+    expect(await origin.hits()).toBe(1);
+  });
+
+  it("fails a location's body when the origin's broke off at the shield (a short body is never passed or stored as whole)", async () => {
+    const { origin, startAt } = await shieldedSite({ kind: "broken-body", headers: { "cache-control": "public, max-age=600" }, firstChunk: "only this much", declaredLength: 1_000, end: "reset" });
+    const url = freshUrl();
+    const leader = await startAt(url, "FRA");
+    const waiter = await startAt(url, "NRT");
+    expect([leader.status, waiter.status]).toEqual([200, 200]);
+    await expect(leader.text()).rejects.toThrow();
+    await expect(waiter.text()).rejects.toThrow();
+    // Nothing was stored: the next location asks again.
+    const again = await startAt(url, "SYD");
+    await again.body?.cancel();
+    expect(await origin.hits()).toBeGreaterThanOrEqual(2);
   });
 
   it("answers a later location from the shield's copy without asking the origin", async () => {
