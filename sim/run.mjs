@@ -643,7 +643,7 @@ function printSummary(result) {
   if (result.coordination) console.log(`coordinator calls: ${result.coordination.calls.meanPollsPerLocationPerSecond} polls per location per second (${JSON.stringify(result.coordination.calls.pollsPerLocationPerSecond)}), ${result.coordination.calls.record} records, ${result.coordination.calls.receipt} receipts, ${result.coordination.calls.failed} failed`);
   for (const outage of result.outages) {
     console.log(`${outage.origin} down ${outage.fromSimSeconds}-${outage.toSimSeconds} s (sim): ${JSON.stringify(outage.perLocation)}`);
-    console.log(`\n${outage.origin} down: who kept trying it first (${result.sharedHealth ? `shared health on; circuits opened at ${outage.health.firstCircuitOpenMs} and ${outage.health.secondCircuitOpenMs} ms` : "shared health off: each location's own circuit"}; ms after the outage began, real)`);
+    console.log(`\n${outage.origin} down: who kept trying it first (${result.sharedHealth ? `shared health on; the first two circuits opened at ${outage.health.firstCircuitOpenMs ?? "-"} and ${outage.health.secondCircuitOpenMs ?? "-"} ms` : "shared health off: each location's own circuit"}; ms after the outage began, real)`);
     printTable(healthRows(outage.health), HEALTH_COLUMNS);
   }
   if (result.sharedHealth) console.log(`pool health calls: ${JSON.stringify(result.sharedHealth.calls)}`);
