@@ -213,8 +213,8 @@ async function main() {
       console.log(`sim: bundling and starting the coordinator instance (sim/coordinator-worker.ts: ${[options.coordination && "the real PurgeCoordinator, SQLite storage", options.shield && "the real OriginShield, an isolate per pool, KV as the location SHIELD", options.sharedHealth && "the real PoolHealth, SQLite storage"].filter(Boolean).join("; ")})`);
       coordinator = await startCoordinatorInstance({
         script: bundleWorker(COORDINATOR_NAME, { entry: "sim/coordinator-worker.ts" }),
-        // One worker (isolate) per shielded pool.
         sharedHealth: options.sharedHealth === true,
+        // One worker (isolate) per shielded pool.
         shieldPools: options.shield ? config.pools.filter((pool) => pool.shield).map((pool) => pool.name) : [],
         shieldEnv: {
           OUTPOST: { type: "json", value: config },
