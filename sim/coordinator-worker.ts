@@ -10,21 +10,28 @@
 //   production does not put every pool's shield in one isolate. The object's env is Outpost's (the same
 //   OUTPOST config as the locations) with OUTPOST_CACHE replaced by the shared KV shim, as the location
 //   "SHIELD" (sim/remote-kv.ts); it fetches the simulator's origins itself.
-// - GET /stats: the calls counted so far (coordinator calls, shield calls per location).
+// - The real PoolHealth (src/coordination/pool-health.ts, `--shared-health`), SQLite-backed: POST
+//   /rpc/pool-health forwards { name, method, args, location } to its stub (report / demotions, the
+//   same transport as the coordinator's), counted per location.
+// - GET /stats: the calls counted so far (coordinator calls, shield calls and pool health calls per location).
 // - POST /faults { shield?: "none"|"error"|"throw"|"hang", coordinator?: boolean, seconds?: number }:
-//   the simulator makes the shield (or the whole instance) fail for a while; `{}` clears it.
+//   the simulator makes the shield (or the whole instance: purge coordinator and pool health calls
+//   too) fail for a while; `{}` clears it.
 import { OriginShield as ProductionOriginShield } from "../src/coordination/origin-shield.ts";
 import type { OutpostEnv } from "../src/env.ts";
-import { answerCoordinatorCall, emptyCallCounts } from "./coordinator-transport.ts";
+import { answerCoordinatorCall, answerObjectCall, COORDINATOR_RPC_PATH, emptyCallCounts, emptyObjectCallCounts, POOL_HEALTH_METHODS, POOL_HEALTH_RPC_PATH } from "./coordinator-transport.ts";
 import { remoteKv, type SimKvTarget } from "./remote-kv.ts";
 import { activeFaults, answerShieldCall, emptyShieldCounts, noFaults, readFaults, type SimFaults } from "./shield-transport.ts";
 
 export { PurgeCoordinator } from "../src/coordination/purge-coordinator.ts";
-// wrangler.toml's production environment binds PoolHealth too; `wrangler deploy` refuses an entry without it.
+// `--shared-health` binds it (OUTPOST_POOL_HEALTH); wrangler.toml's production environment binds it too,
+// and `wrangler deploy` refuses an entry without it.
 export { PoolHealth } from "../src/coordination/pool-health.ts";
 
 interface CoordinatorWorkerEnv {
   OUTPOST_PURGE_COORDINATOR: DurableObjectNamespace;
+  /** `--shared-health`: the real PoolHealth objects (one per pool and cache_version, by name). */
+  OUTPOST_POOL_HEALTH?: DurableObjectNamespace;
   /** `--shield`: the pools whose shield objects run in a worker (isolate) of their own, and their namespaces, in that order. */
   SIM_SHIELD_POOLS?: string[];
   [namespace: `SIM_SHIELD_${number}`]: DurableObjectNamespace | undefined;
@@ -54,6 +61,7 @@ export class OriginShield extends ProductionOriginShield {
 
 // One isolate serves the whole run (one Miniflare instance), so the counts and faults live in module scope.
 const counts = emptyCallCounts();
+const poolHealthCounts = emptyObjectCallCounts();
 const shieldCounts = emptyShieldCounts();
 let faults: SimFaults = noFaults();
 
@@ -68,12 +76,20 @@ export default {
       };
       return answerShieldCall(request, namespaceOf, shieldCounts, () => faults);
     }
-    if (request.method === "POST" && pathname === "/rpc") {
+    if (request.method === "POST" && pathname === COORDINATOR_RPC_PATH) {
       if (activeFaults(faults, Date.now()).coordinator) {
         counts.failed += 1;
         return Response.json({ error: "the coordinator is down (simulated fault)" }, { status: 503 });
       }
       return answerCoordinatorCall(request, env.OUTPOST_PURGE_COORDINATOR, counts);
+    }
+    if (request.method === "POST" && pathname === POOL_HEALTH_RPC_PATH) {
+      if (!env.OUTPOST_POOL_HEALTH) return Response.json({ error: "no OUTPOST_POOL_HEALTH here (the simulator runs without --shared-health)" }, { status: 404 });
+      if (activeFaults(faults, Date.now()).coordinator) {
+        poolHealthCounts.failed += 1;
+        return Response.json({ error: "the coordinator instance is down (simulated fault)" }, { status: 503 });
+      }
+      return answerObjectCall(request, env.OUTPOST_POOL_HEALTH, POOL_HEALTH_METHODS, poolHealthCounts);
     }
     if (request.method === "POST" && pathname === "/faults") {
       const next = readFaults(await request.json().catch(() => null), Date.now());
@@ -81,7 +97,7 @@ export default {
       faults = next;
       return Response.json(faults);
     }
-    if (request.method === "GET" && pathname === "/stats") return Response.json({ ...counts, shield: shieldCounts });
+    if (request.method === "GET" && pathname === "/stats") return Response.json({ ...counts, shield: shieldCounts, poolHealth: poolHealthCounts });
     return new Response("not found", { status: 404 });
   },
 } satisfies ExportedHandler<CoordinatorWorkerEnv>;

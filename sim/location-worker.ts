@@ -13,9 +13,12 @@
 // SIM_SHIELD (JSON var, `--shield` only): { "url": "http://127.0.0.1:<port>" }: Outpost's OUTPOST_SHIELD
 // becomes a transport shim (sim/shield-transport.ts) whose stubs send each shield request over loopback
 // HTTP to the same coordinator worker, where the real OriginShield Durable Object answers it.
+// SIM_POOL_HEALTH (JSON var, `--shared-health` only): { "url": "http://127.0.0.1:<port>" }: Outpost's
+// OUTPOST_POOL_HEALTH becomes the same RPC transport shim with report / demotions, to the real
+// PoolHealth Durable Object (SQLite storage) in the same coordinator worker.
 import outpost from "../src/index.ts";
 import type { OutpostEnv } from "../src/env.ts";
-import { remoteCoordinatorNamespace } from "./coordinator-transport.ts";
+import { remoteCoordinatorNamespace, remotePoolHealthNamespace } from "./coordinator-transport.ts";
 import { remoteKv, type SimKvTarget } from "./remote-kv.ts";
 import { remoteShieldNamespace } from "./shield-transport.ts";
 
@@ -28,6 +31,7 @@ interface LocationEnv extends OutpostEnv {
   SIM_KV: SimKvTarget;
   SIM_COORDINATOR?: { url: string };
   SIM_SHIELD?: { url: string };
+  SIM_POOL_HEALTH?: { url: string };
 }
 
 // One wrapped env per original env, made once per isolate: Outpost memoises its configuration per
@@ -40,6 +44,7 @@ function wrappedEnv(env: LocationEnv): OutpostEnv {
     const replaced = {
       OUTPOST_CACHE: remoteKv(env.SIM_KV),
       ...(env.SIM_COORDINATOR && { OUTPOST_PURGE_COORDINATOR: remoteCoordinatorNamespace(env.SIM_COORDINATOR.url) }),
+      ...(env.SIM_POOL_HEALTH && { OUTPOST_POOL_HEALTH: remotePoolHealthNamespace(env.SIM_POOL_HEALTH.url, env.SIM_KV.location) }),
       ...(env.SIM_SHIELD && { OUTPOST_SHIELD: remoteShieldNamespace({ url: env.SIM_SHIELD.url, location: env.SIM_KV.location }) }),
     };
     wrapped = { ...env, ...replaced } as OutpostEnv;

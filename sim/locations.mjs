@@ -11,6 +11,11 @@ export const LOCATIONS = {
   SYD: { country: "AU", continent: "OC", latitude: -33.94, longitude: 151.17, city: "Sydney", weight: 0.5 },
   JNB: { country: "ZA", continent: "AF", latitude: -26.14, longitude: 28.24, city: "Johannesburg", weight: 0.3 },
   BOM: { country: "IN", continent: "AS", latitude: 19.09, longitude: 72.87, city: "Mumbai", weight: 0.6 },
+  // Quieter European locations: the sparse-outage scenario's (sim/scenarios.mjs).
+  CDG: { country: "FR", continent: "EU", latitude: 49.01, longitude: 2.55, city: "Paris", weight: 1 },
+  AMS: { country: "NL", continent: "EU", latitude: 52.31, longitude: 4.76, city: "Amsterdam", weight: 1 },
+  MAD: { country: "ES", continent: "EU", latitude: 40.47, longitude: -3.57, city: "Madrid", weight: 1 },
+  WAW: { country: "PL", continent: "EU", latitude: 52.17, longitude: 20.97, city: "Warsaw", weight: 1 },
 };
 
 export const DEFAULT_LOCATIONS = ["FRA", "LHR", "IAD", "LAX", "GRU", "NRT", "SIN", "SYD"];

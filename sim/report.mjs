@@ -1,6 +1,7 @@
 // What a simulator run measured, summed per location and in total, the checks `--quick` enforces, a
 // projected monthly cost, and the HTML report (inline SVG charts, no scripts, no external files).
 import { SHIELD_COLUMNS, checkShield, isShieldBypass, readShieldPhase, shieldRows } from "./shield-report.mjs";
+import { HEALTH_COLUMNS, healthRows } from "./health-report.mjs";
 
 /** Cloudflare's published prices (Workers Paid plan), with the page each comes from (docs/simulator.md). */
 export const PRICES = {
@@ -266,7 +267,9 @@ ${table(originRows, ["origin", "pool", "requests"])}
 <h2>Purges</h2>
 ${purgeSections.join("\n") || "<p>No purge in this scenario.</p>"}
 ${(result.outages ?? []).map((outage) => `<h2>While ${escapeHtml(outage.origin)} was down (${escapeHtml(outage.fromSimSeconds)}-${escapeHtml(outage.toSimSeconds)} s sim)</h2>
-${table(Object.entries(outage.perLocation).map(([colo, seen]) => [colo, seen.requests, seen.staleWhileRevalidate, seen.staleIfError, seen.failovers, seen.errors, seen.p95Ms]), ["location", "requests", "stale (SWR)", "stale-if-error", "failovers", "errors", "p95 ms"])}`).join("\n")}
+${table(Object.entries(outage.perLocation).map(([colo, seen]) => [colo, seen.requests, seen.staleWhileRevalidate, seen.staleIfError, seen.failovers, seen.errors, seen.p95Ms]), ["location", "requests", "stale (SWR)", "stale-if-error", "failovers", "errors", "p95 ms"])}
+${outage.health ? `<p>Who kept trying ${escapeHtml(outage.origin)} first (${result.sharedHealth ? "shared health on" : "shared health off: each location's own circuit"}; real ms after the outage began).</p>
+${table(healthRows(outage.health), HEALTH_COLUMNS)}` : ""}`).join("\n")}
 <h2>Events</h2>
 ${table(result.events.map((event) => [event.atSimSeconds, event.kind, event.detail ?? ""]), ["at (sim s)", "event", "detail"])}
 <h2>KV operations</h2>

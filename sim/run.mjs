@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// `npm run sim -- [--scenario world|quick | --quick | --replay FILE] [--locations FRA,IAD,...]
+// `npm run sim -- [--scenario world|quick|sparse-outage | --quick | --replay FILE] [--locations FRA,IAD,...]
 //   [--duration 20m] [--scale 8] [--rate 60] [--tiers memory,colo,kv] [--propagation 60]
-//   [--monthly-requests 100000000] [--no-events] [--seed 1] [--coordination] [--shield]`
+//   [--monthly-requests 100000000] [--no-events] [--seed 1] [--coordination] [--shield] [--shared-health]`
 // Outpost across N simulated edge locations (docs/simulator.md). Each location is its own Miniflare
 // instance (its own workerd process, isolate, Cache API and hot tier) running the production bundle
 // with sim/location-worker.ts as the entry, so its OUTPOST_CACHE goes through the shared KV shim
@@ -17,6 +17,10 @@
 // instance (sim/shield-transport.ts), `shield = {}` on every pool of the shielded route, and a KV-only
 // twin route (same origins, no shield) for the same run's baseline: the burst, origin requests per
 // distinct object per TTL window, and the fallback while the shield fails (sim/shield-report.mjs).
+// `--shared-health` adds shared health: the real PoolHealth Durable Objects in the coordinator instance,
+// reached through the same RPC transport shim, and `coordination.shared_health` on; during each origin
+// outage every location's status is read to time when it stopped trying the dead origin first
+// (sim/health-report.mjs). Without the flag the same figures are measured: the baseline.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism, totalmem } from "node:os";
 import { dirname, join } from "node:path";
@@ -29,8 +33,9 @@ import { startKvServer } from "./kv-server.mjs";
 import { CONTINENT_POOLS, DEFAULT_LOCATIONS, LOCATIONS, QUICK_LOCATIONS, locationCf } from "./locations.mjs";
 import { DEFAULT_POOLS, startOrigins } from "./origins.mjs";
 import { readReplay } from "./replay.mjs";
-import { checkRun, classifyCacheStatus, countResponse, describeConvergence, describeCoordinatorCalls, emptyLocationStats, finishLocationStats, projectMonthlyCost, renderHtml, sumStats } from "./report.mjs";
-import { quickScenario, worldScenario } from "./scenarios.mjs";
+import { checkRun, classifyCacheStatus, parseUpstream, countResponse, describeConvergence, describeCoordinatorCalls, emptyLocationStats, finishLocationStats, projectMonthlyCost, renderHtml, sumStats } from "./report.mjs";
+import { SCENARIOS } from "./scenarios.mjs";
+import { HEALTH_COLUMNS, checkSharedHealth, describeHealthOutage, healthBoundMs, healthRows, watchOriginHealth } from "./health-report.mjs";
 import { describeFaultWindow, fetchesPerTtlWindow, isShieldBypass, isShieldedPath, readShieldPhase, shieldRows } from "./shield-report.mjs";
 import { buildCatalogue, classForPath, generateWorldRequests } from "./traffic.mjs";
 
@@ -56,6 +61,8 @@ const LEDGER_CACHE_TTL_SECONDS = 30;
 const BOUND_MARGIN_MS = 2_000;
 /** Outpost's coordination.purge_poll_interval_ms in a `--coordination` run (the schema's default; real time, not scaled). */
 const COORDINATOR_POLL_INTERVAL_MS = 1_000;
+/** Outpost's coordination.shared_health_poll_interval_ms in a `--shared-health` run (the schema's default; real time). */
+const SHARED_HEALTH_POLL_INTERVAL_MS = 1_000;
 /** The coordinator's bound's margin: the coordinator round trips and a shared machine's scheduling. */
 const COORDINATOR_BOUND_MARGIN_MS = 1_000;
 /** With the coordinator, probes every 100 ms: convergence is about 1.5 s, so 250-500 ms probes would blur it. */
@@ -101,6 +108,7 @@ export function parseArgs(argv) {
     else if (arg === "--check") options.check = true;
     else if (arg === "--coordination") options.coordination = true;
     else if (arg === "--shield") options.shield = true;
+    else if (arg === "--shared-health") options.sharedHealth = true;
     else throw new Error(`unknown option ${arg}`);
   }
   if (options.scenario === "quick") options.check = true;
@@ -113,7 +121,7 @@ export function parseArgs(argv) {
  * DIRECT_HOST uses twin pools (the same origins, no shield): the same run's KV-only baseline.
  * Server-Timing is on with the shield (its `shield` phase names the shield's outcome).
  */
-function outpostConfig(pools, tiers, scale, { coordination = false, shield = false } = {}) {
+function outpostConfig(pools, tiers, scale, { coordination = false, shield = false, sharedHealth = false } = {}) {
   // The breaker's cool-down (30 s by default) is scaled with the run, like the TTLs.
   const breaker = { circuit_breaker: { open_seconds: Math.max(1, Math.round(30 / scale)) } };
   const route = (name, hosts, suffix, geo = true) => ({
@@ -130,7 +138,12 @@ function outpostConfig(pools, tiers, scale, { coordination = false, shield = fal
   });
   const twins = pools.map((pool) => ({ ...pool, name: pool.name + DIRECT_SUFFIX, origins: pool.origins.map((origin) => ({ ...origin, name: origin.name + DIRECT_SUFFIX })), ...breaker }));
   return {
-    ...(coordination && { coordination: { purge_coordinator: true, purge_poll_interval_ms: COORDINATOR_POLL_INTERVAL_MS } }),
+    ...((coordination || sharedHealth) && {
+      coordination: {
+        ...(coordination && { purge_coordinator: true, purge_poll_interval_ms: COORDINATOR_POLL_INTERVAL_MS }),
+        ...(sharedHealth && { shared_health: true, shared_health_poll_interval_ms: SHARED_HEALTH_POLL_INTERVAL_MS }),
+      },
+    }),
     cache_tiers: tiers,
     pools: [...pools.map((pool) => ({ ...pool, ...breaker, ...(shield && { shield: {} }) })), ...(shield ? twins : [])],
     routes: [
@@ -147,9 +160,9 @@ function sleep(ms) {
 
 async function main() {
   const options = parseArgs(process.argv.slice(2));
-  const scenario = options.scenario === "quick" ? quickScenario() : worldScenario();
-  if (options.scenario !== "quick" && options.scenario !== "world") throw new Error(`unknown scenario ${options.scenario} (world, quick)`);
-  const colos = options.locations ?? (options.scenario === "quick" ? QUICK_LOCATIONS : DEFAULT_LOCATIONS);
+  if (!Object.hasOwn(SCENARIOS, options.scenario)) throw new Error(`unknown scenario ${options.scenario} (${Object.keys(SCENARIOS).join(", ")})`);
+  const scenario = SCENARIOS[options.scenario]();
+  const colos = options.locations ?? scenario.locations ?? (options.scenario === "quick" ? QUICK_LOCATIONS : DEFAULT_LOCATIONS);
   for (const colo of colos) locationCf(colo); // fails early on an unknown code
   const scale = options.scale ?? scenario.scale;
   const durationSimSeconds = options.durationSimSeconds ?? scenario.durationSimSeconds;
@@ -166,14 +179,14 @@ async function main() {
   // With the coordinator a purge reaches a location within 1.5 poll intervals (docs/coordination.md).
   const boundMs = options.coordination ? COORDINATOR_POLL_INTERVAL_MS * 1.5 + COORDINATOR_BOUND_MARGIN_MS + probeInterval : kvBoundMs;
 
-  console.log(`sim: ${scenario.name}${options.replay ? ` (replay ${options.replay})` : ""}, ${colos.length} locations (${colos.join(",")}), ${durationSimSeconds} s simulated at scale ${scale} = ${(durationMs / 1000).toFixed(0)} s real, tiers ${options.tiers.join(",")}, KV propagation ${options.propagationSeconds} s, ${options.coordination ? `purge coordinator (poll every ${COORDINATOR_POLL_INTERVAL_MS} ms)` : "KV-only purge ledger"}${options.shield ? `, origin shield on ${SITE_HOST} (${DIRECT_HOST}: KV-only baseline)` : ""}`);
+  console.log(`sim: ${scenario.name}${options.replay ? ` (replay ${options.replay})` : ""}, ${colos.length} locations (${colos.join(",")}), ${durationSimSeconds} s simulated at scale ${scale} = ${(durationMs / 1000).toFixed(0)} s real, tiers ${options.tiers.join(",")}, KV propagation ${options.propagationSeconds} s, ${options.coordination ? `purge coordinator (poll every ${COORDINATOR_POLL_INTERVAL_MS} ms)` : "KV-only purge ledger"}${options.shield ? `, origin shield on ${SITE_HOST} (${DIRECT_HOST}: KV-only baseline)` : ""}${options.sharedHealth ? `, shared health (poll every ${SHARED_HEALTH_POLL_INTERVAL_MS} ms)` : ""}`);
   console.log("sim: bundling Outpost (wrangler deploy --dry-run --env production, entry sim/location-worker.ts)");
   const script = bundleWorker("sim-location", { entry: "sim/location-worker.ts" });
 
   const kv = new SimKv({ propagationMs, scale });
   const kvServer = await startKvServer(kv);
   const origins = await startOrigins(DEFAULT_POOLS, { scale });
-  const config = outpostConfig(origins.outpostPools(), options.tiers, scale, { coordination: options.coordination, shield: options.shield });
+  const config = outpostConfig(origins.outpostPools(), options.tiers, scale, { coordination: options.coordination, shield: options.shield, sharedHealth: options.sharedHealth });
   const logCounts = {};
   /** Counts a workerd instance's structured logs by level and event (the report's `logs`) instead of printing them. */
   const countLogs = (logs) => (log) => {
@@ -196,10 +209,11 @@ async function main() {
   process.once("SIGINT", () => cleanup().finally(() => process.exit(130)));
 
   try {
-    if (options.coordination || options.shield) {
-      console.log(`sim: bundling and starting the coordinator instance (sim/coordinator-worker.ts: ${[options.coordination && "the real PurgeCoordinator, SQLite storage", options.shield && "the real OriginShield, an isolate per pool, KV as the location SHIELD"].filter(Boolean).join("; ")})`);
+    if (options.coordination || options.shield || options.sharedHealth) {
+      console.log(`sim: bundling and starting the coordinator instance (sim/coordinator-worker.ts: ${[options.coordination && "the real PurgeCoordinator, SQLite storage", options.shield && "the real OriginShield, an isolate per pool, KV as the location SHIELD", options.sharedHealth && "the real PoolHealth, SQLite storage"].filter(Boolean).join("; ")})`);
       coordinator = await startCoordinatorInstance({
         script: bundleWorker(COORDINATOR_NAME, { entry: "sim/coordinator-worker.ts" }),
+        sharedHealth: options.sharedHealth === true,
         // One worker (isolate) per shielded pool.
         shieldPools: options.shield ? config.pools.filter((pool) => pool.shield).map((pool) => pool.name) : [],
         shieldEnv: {
@@ -223,6 +237,7 @@ async function main() {
           SIM_KV: { type: "json", value: { url: kvServer.url, location: colo } },
           ...(options.coordination && { SIM_COORDINATOR: { type: "json", value: { url: coordinator.url } } }),
           ...(options.shield && { SIM_SHIELD: { type: "json", value: { url: coordinator.url } } }),
+          ...(options.sharedHealth && { SIM_POOL_HEALTH: { type: "json", value: { url: coordinator.url } } }),
         },
         { handleStructuredLogs: countLogs(logs) },
       );
@@ -311,6 +326,8 @@ async function main() {
         sentAt: answer.sentAt,
         kind: classified.kind,
         failover: location.stats.failovers > before.failovers,
+        // Which pool answered and after how many attempts (shared health's figures: was the dead origin tried first?).
+        ...(answer.upstream && (({ pool, attempts }) => ({ pool, attempts }))(parseUpstream(answer.upstream))),
         error: location.stats.errors > before.errors,
         latencyMs: answer.receivedAt - answer.sentAt,
         ...(options.shield && { shieldBypass: isShieldBypass(answer.cacheStatus), shieldOutcome: readShieldPhase(answer.serverTiming)?.desc }),
@@ -370,12 +387,28 @@ async function main() {
       }
     };
 
+    /** A location's GET /__outpost/status (the origins' circuits and shared demotions as its isolate sees them). */
+    const readStatusAt = async (colo) => {
+      const response = await locations[colo].mf.dispatchFetch(`${SITE}/__outpost/status`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, cf: locations[colo].cf });
+      if (!response.ok) throw new Error(`status ${response.status}`);
+      return response.json();
+    };
+
     const runEvent = async (event) => {
       if (event.kind === "purge") return runPurge(event);
       if (event.kind === "origin") {
         await origins.byName(event.origin).setState(event.state);
-        if (event.state === "down") outages.push({ origin: event.origin, downAt: Date.now(), upAt: undefined });
-        else for (const outage of outages) if (outage.origin === event.origin && outage.upAt === undefined) outage.upAt = Date.now();
+        if (event.state === "down") {
+          // Every location's view of the dead origin (its status), until it is back.
+          const watch = watchOriginHealth({ colos, origin: event.origin, readStatus: readStatusAt });
+          outages.push({ origin: event.origin, pool: origins.byName(event.origin).pool, downAt: Date.now(), upAt: undefined, watch });
+        } else {
+          for (const outage of outages) {
+            if (outage.origin !== event.origin || outage.upAt !== undefined) continue;
+            outage.upAt = Date.now();
+            await outage.watch.stop();
+          }
+        }
         eventLog.push({ atSimSeconds: Math.round(simSeconds()), kind: "origin", detail: `${event.origin} ${event.state}` });
       } else if (event.kind === "shield-fault" || event.kind === "coordinator-down") {
         // The coordinator instance down: purge-coordinator calls fail and shield stubs reject (unreachable).
@@ -418,8 +451,10 @@ async function main() {
       await sleep(5);
     }
     await Promise.all(pending);
+    for (const outage of outages) await outage.watch.stop();
     const realSeconds = (Date.now() - startedAt) / 1000;
-    const { shield: shieldCalls, ...coordinatorCounts } = coordinator ? await (await fetch(`${coordinator.url}/stats`)).json() : {};
+    const healthBound = healthBoundMs();
+    const { shield: shieldCalls, poolHealth: poolHealthCalls, ...coordinatorCounts } = coordinator ? await (await fetch(`${coordinator.url}/stats`)).json() : {};
     const coordinatorCalls = options.coordination ? describeCoordinatorCalls(coordinatorCounts, colos, realSeconds) : undefined;
     // Each location's workerd process: CPU per answered request (its own probes and background work
     // included) and resident memory, read from /proc (bench/lib/measure.mjs).
@@ -504,12 +539,24 @@ async function main() {
         originRequests: originTimeline,
       },
       processes,
-      outages: outages.map((outage) => describeOutage(outage, answers, colos, startedAt, scale)),
+      outages: outages.map((outage) => ({
+        ...describeOutage(outage, answers, colos, startedAt, scale),
+        health: describeHealthOutage(outage, answers, colos, { expectedPoolOf: (colo) => locations[colo].expectedPool, boundMs: healthBound }),
+      })),
+      ...(options.sharedHealth && {
+        sharedHealth: {
+          pollIntervalMs: SHARED_HEALTH_POLL_INTERVAL_MS,
+          minLocations: 2,
+          openSeconds: config.pools[0].circuit_breaker.open_seconds,
+          boundMs: healthBound,
+          calls: poolHealthCalls,
+        },
+      }),
       logs: logCounts,
       problems: [],
     };
     result.cost = projectMonthlyCost({ requests: total.requests, kvOps: kvSnapshot.total }, options.monthlyRequests);
-    result.problems = checkRun(result);
+    result.problems = [...checkRun(result), ...(options.sharedHealth ? checkSharedHealth(result) : [])];
     mkdirSync(options.out, { recursive: true });
     writeFileSync(join(options.out, "latest.json"), `${JSON.stringify(result, null, 2)}\n`);
     writeFileSync(join(options.out, "latest.html"), renderHtml(result));
@@ -594,7 +641,12 @@ function printSummary(result) {
     console.log(`shield outcomes at the locations (Server-Timing): ${JSON.stringify(result.shield.outcomes)}; fallbacks (shield-bypass) over the run: ${result.shield.bypass}; shield calls per location: ${JSON.stringify(result.shield.calls?.byColo)} (${result.shield.calls?.failed ?? 0} failed, injected ${JSON.stringify(result.shield.calls?.injected)})`);
   }
   if (result.coordination) console.log(`coordinator calls: ${result.coordination.calls.meanPollsPerLocationPerSecond} polls per location per second (${JSON.stringify(result.coordination.calls.pollsPerLocationPerSecond)}), ${result.coordination.calls.record} records, ${result.coordination.calls.receipt} receipts, ${result.coordination.calls.failed} failed`);
-  for (const outage of result.outages) console.log(`${outage.origin} down ${outage.fromSimSeconds}-${outage.toSimSeconds} s (sim): ${JSON.stringify(outage.perLocation)}`);
+  for (const outage of result.outages) {
+    console.log(`${outage.origin} down ${outage.fromSimSeconds}-${outage.toSimSeconds} s (sim): ${JSON.stringify(outage.perLocation)}`);
+    console.log(`\n${outage.origin} down: who kept trying it first (${result.sharedHealth ? `shared health on; the first two circuits opened at ${outage.health.firstCircuitOpenMs ?? "-"} and ${outage.health.secondCircuitOpenMs ?? "-"} ms` : "shared health off: each location's own circuit"}; ms after the outage began, real)`);
+    printTable(healthRows(outage.health), HEALTH_COLUMNS);
+  }
+  if (result.sharedHealth) console.log(`pool health calls: ${JSON.stringify(result.sharedHealth.calls)}`);
   console.log(`KV ops: ${JSON.stringify(result.kv.total)}`);
   console.log(`workerd per location (CPU ms per request, RSS MiB): ${Object.entries(result.processes).map(([colo, seen]) => `${colo} ${seen.cpuMsPerRequest} ${seen.rssMiB}`).join(", ")}`);
   console.log(`projected monthly cost for ${result.cost.monthlyRequests.toLocaleString("en")} requests: $${result.cost.totalUsd}`);

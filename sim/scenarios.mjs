@@ -1,5 +1,7 @@
 // Scenarios: who sends how much from where, and what happens when (times in simulated seconds).
-// `world` is the default run; `quick` is the CI variant (3 locations, ~30 s). A replay uses the
+// `world` is the default run; `quick` is the CI variant (3 locations, ~30 s); `sparse-outage` is shared
+// health's case (many quiet locations whose first pool loses its origin). A scenario may name its
+// locations (`--locations` overrides them). A replay uses the
 // scenario's events too unless `--no-events`. Events with `requires` run only when the run has what
 // they need: "shield" (`--shield`) or "coordination+shield" (`--coordination --shield`); the others
 // run in every mode, so a run with the flags keeps the same traffic and events as one without.
@@ -53,3 +55,28 @@ export function quickScenario() {
     ],
   };
 }
+
+/**
+ * Shared health's case: the eu pool's only origin goes down for 120 s (sim) while eight quiet
+ * locations steer to it first (seven in Europe, one in Africa; each sends about 1.5 requests a
+ * second, most of them hits). A location's own circuit opens only after 5 connection failures in a
+ * row (circuit_breaker.consecutive_failures), so each one keeps trying the dead origin first for
+ * several of its misses; with shared health the first two circuits demote it everywhere. IAD, steered
+ * to the us pool, shows that a location that never tried it learns the demotion too.
+ */
+export function sparseOutageScenario() {
+  return {
+    name: "sparse-outage",
+    durationSimSeconds: 360,
+    scale: 8,
+    catalogueSize: 2000,
+    totalRate: 14,
+    locations: ["FRA", "LHR", "CDG", "AMS", "MAD", "WAW", "JNB", "IAD"],
+    events: [
+      { at: 120, kind: "origin", origin: "eu-1", state: "down" },
+      { at: 240, kind: "origin", origin: "eu-1", state: "up" },
+    ],
+  };
+}
+
+export const SCENARIOS = { world: worldScenario, quick: quickScenario, "sparse-outage": sparseOutageScenario };

@@ -1,13 +1,25 @@
-// The simulator's purge-coordinator transport (sim/coordinator-transport.ts): a stub from the stand-in
-// namespace carries record / receipt / poll, their arguments and the object's name to the coordinator
-// worker, and brings back the object's answer, its absence or its failure; the worker refuses anything
-// else. The last test runs the real PurgeCoordinator (sim/coordinator-worker.ts on Miniflare, SQLite
-// storage) behind a loopback HTTP round trip, as `npm run sim -- --coordination` does.
+// The simulator's RPC transport for the coordination objects (sim/coordinator-transport.ts): a stub from
+// the stand-in namespace carries record / receipt / poll (the purge coordinator) or report / demotions
+// (pool health), their arguments and the object's name to the coordinator worker, and brings back the
+// object's answer, its absence or its failure; the worker refuses anything else. The last tests run the
+// real PurgeCoordinator and PoolHealth (sim/coordinator-worker.ts on Miniflare, SQLite storage) behind a
+// loopback HTTP round trip, as `npm run sim -- --coordination --shared-health` does.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bundleWorker, startWorker } from "../../scripts/worker-bundle.mjs";
-import { answerCoordinatorCall, emptyCallCounts, remoteCoordinatorNamespace, type CoordinatorCallCounts } from "../../sim/coordinator-transport.ts";
+import {
+  answerCoordinatorCall,
+  answerObjectCall,
+  emptyCallCounts,
+  emptyObjectCallCounts,
+  POOL_HEALTH_METHODS,
+  remoteCoordinatorNamespace,
+  remotePoolHealthNamespace,
+  type CoordinatorCallCounts,
+  type ObjectCallCounts,
+} from "../../sim/coordinator-transport.ts";
 
 type Stub = Record<"record" | "receipt" | "poll", (...args: unknown[]) => Promise<unknown>>;
+type HealthStub = Record<"report" | "demotions", (...args: unknown[]) => Promise<unknown>>;
 
 /** A namespace whose objects answer from `answer` and note every call (name, method, args). */
 function fakeNamespace(answer: (method: string, args: unknown[]) => unknown) {
@@ -73,6 +85,32 @@ describe("the coordinator transport shim", () => {
   });
 });
 
+describe("the pool health transport shim", () => {
+  it("carries report and demotions with the calling location, counts them per location, and offers no other method", async () => {
+    const { namespace, calls } = fakeNamespace((method) => (method === "demotions" ? { "eu-1@http://a": 5 } : undefined));
+    const counts = emptyObjectCallCounts();
+    const seen: string[] = [];
+    const remote = remotePoolHealthNamespace("http://coordinator.test", "FRA", async (url, init) => {
+      seen.push(url);
+      return answerObjectCall(new Request(url, init), namespace, POOL_HEALTH_METHODS, counts);
+    });
+    const stub = remote.get(remote.idFromName("pool-health:v1:eu")) as unknown as HealthStub & Record<string, unknown>;
+    expect(await stub.report({ origin: "eu-1@http://a", colo: "FRA", at: 1 })).toBeUndefined();
+    expect(await stub.demotions({ now: 2, windowMs: 30_000, minLocations: 2 })).toEqual({ "eu-1@http://a": 5 });
+    expect(stub.poll).toBeUndefined();
+    expect(calls.map((call) => `${call.name} ${call.method}`)).toEqual(["pool-health:v1:eu report", "pool-health:v1:eu demotions"]);
+    expect(seen).toEqual(["http://coordinator.test/rpc/pool-health", "http://coordinator.test/rpc/pool-health"]);
+    expect(counts).toEqual({ byMethod: { report: 1, demotions: 1 }, byColo: { FRA: { report: 1, demotions: 1 } }, failed: 0 });
+  });
+
+  it("refuses the purge coordinator's methods on the pool health path", async () => {
+    const { namespace, calls } = fakeNamespace(() => "reached");
+    const response = await answerObjectCall(new Request("http://coordinator.test/rpc/pool-health", { method: "POST", body: JSON.stringify({ name: "x", method: "poll", args: [] }) }), namespace, POOL_HEALTH_METHODS, emptyObjectCallCounts());
+    expect(response.status).toBe(400);
+    expect(calls).toEqual([]);
+  });
+});
+
 describe("the real coordinator behind the transport (sim/coordinator-worker.ts)", () => {
   let coordinator: { mf: { dispose(): Promise<void> }; url: string };
 
@@ -81,8 +119,11 @@ describe("the real coordinator behind the transport (sim/coordinator-worker.ts)"
     coordinator = await startWorker(
       name,
       bundleWorker(name, { entry: "sim/coordinator-worker.ts" }),
-      { OUTPOST_PURGE_COORDINATOR: { type: "durable-object", worker: name, exportName: "PurgeCoordinator" } },
-      { workerConfig: { exports: { PurgeCoordinator: { type: "durable-object", storage: "sqlite" } } } },
+      {
+        OUTPOST_PURGE_COORDINATOR: { type: "durable-object", worker: name, exportName: "PurgeCoordinator" },
+        OUTPOST_POOL_HEALTH: { type: "durable-object", worker: name, exportName: "PoolHealth" },
+      },
+      { workerConfig: { exports: { PurgeCoordinator: { type: "durable-object", storage: "sqlite" }, PoolHealth: { type: "durable-object", storage: "sqlite" } } } },
     );
   }, 60_000);
   afterAll(() => coordinator?.mf.dispose());
@@ -108,5 +149,20 @@ describe("the real coordinator behind the transport (sim/coordinator-worker.ts)"
     expect(await other.poll({ colo: "FRA", seenEpoch: 0, seenAt: 0, now: at })).toEqual({ epoch: 0 });
     const stats = (await (await fetch(`${coordinator.url}/stats`)).json()) as CoordinatorCallCounts;
     expect(stats).toMatchObject({ record: 1, poll: 4, receipt: 2, pollsByColo: { FRA: 3, SYD: 1 }, failed: 0 });
+  }, 30_000);
+
+  it("demotes an origin reported by two locations in the real PoolHealth, and counts the calls per location", async () => {
+    const at = 5_000_000;
+    const stubAt = (colo: string) => {
+      const remote = remotePoolHealthNamespace(coordinator.url, colo);
+      return remote.get(remote.idFromName("pool-health:v1:eu")) as unknown as HealthStub;
+    };
+    const query = { now: at + 100, windowMs: 4_000, minLocations: 2 };
+    await stubAt("FRA").report({ origin: "eu-1@http://a", colo: "FRA", at });
+    expect(await stubAt("IAD").demotions(query)).toEqual({});
+    await stubAt("LHR").report({ origin: "eu-1@http://a", colo: "LHR", at: at + 50 });
+    expect(await stubAt("IAD").demotions(query)).toEqual({ "eu-1@http://a": at + 4_000 });
+    const stats = (await (await fetch(`${coordinator.url}/stats`)).json()) as { poolHealth: ObjectCallCounts };
+    expect(stats.poolHealth).toEqual({ byMethod: { report: 2, demotions: 2 }, byColo: { FRA: { report: 1 }, LHR: { report: 1 }, IAD: { demotions: 2 } }, failed: 0 });
   }, 30_000);
 });
