@@ -48,8 +48,14 @@ export function sharedOriginKey(origin: { name: string; address: string }): stri
   return `${origin.name}@${origin.address}`;
 }
 
+/**
+ * A demotion holds open_seconds after the reports, plus two poll intervals: the reporting locations'
+ * cool-downs end after open_seconds, and their trials' reports (if the origin is still down) must
+ * reach the object, and the others learn of them, before the demotion lapses; otherwise every
+ * location would try the dead origin first again once per open_seconds.
+ */
 export function demotionQuery(pool: PoolConfig, coordination: CoordinationConfig, now: number): DemotionQuery {
-  return { now, windowMs: pool.circuit_breaker.open_seconds * 1000, minLocations: coordination.shared_health_min_locations };
+  return { now, windowMs: pool.circuit_breaker.open_seconds * 1000 + 2 * coordination.shared_health_poll_interval_ms, minLocations: coordination.shared_health_min_locations };
 }
 
 interface DemotionsMemo {

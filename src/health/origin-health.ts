@@ -107,7 +107,15 @@ export class OriginHealth {
 
   /** Neither marked down by the last health check, nor behind an open circuit, nor demoted by the pool's locations. */
   isAvailable(ref: OriginRef): boolean {
-    return this.activeVerdict(ref) !== false && isAdmitting(this.breakerState(ref), this.clock.now(), breakerPolicy(ref.pool)) && !this.isSharedDemoted(ref);
+    if (this.activeVerdict(ref) === false) return false;
+    const state = this.breakerState(ref);
+    if (!isAdmitting(state, this.clock.now(), breakerPolicy(ref.pool))) return false;
+    // This isolate's own circuit, its cool-down over, sends its one trial even to a demoted origin: a
+    // failed trial re-opens the circuit and reports again, which keeps the origin demoted everywhere
+    // while it stays down (a demotion lapses open_seconds after the reports stop); a successful one
+    // closes it, and the demotion lapses for want of reports.
+    if (state.kind !== "closed") return true;
+    return !this.isSharedDemoted(ref);
   }
 
   /** Demoted by the pool health object: circuits opened in enough locations, recently. */

@@ -110,7 +110,7 @@ describe("shared health", () => {
     expect(await a.hits()).toBe(3);
   });
 
-  it("lets a demotion lapse open_seconds after the reports stop", async () => {
+  it("lets a demotion lapse open_seconds and two poll intervals after the reports stop", async () => {
     const { a, clock, isolate } = await sharedSite();
     await miss(isolate(), "AAA");
     await miss(isolate(), "BBB");
@@ -118,12 +118,31 @@ describe("shared health", () => {
     const third = isolate();
     await miss(third, "CCC");
     expect(await a.hits()).toBe(2);
-    clock.advance(OPEN_SECONDS * 1000 - 1_000 - 1);
+    clock.advance(OPEN_SECONDS * 1000 + 2 * 1_000 - 1_000 - 1);
     await miss(third, "CCC"); // still within the window: not tried (its memo is older than the interval, so this polled again)
     expect(await a.hits()).toBe(2);
     clock.advance(1_001);
     await miss(third, "CCC");
     expect(await a.hits()).toBe(3);
+  });
+
+  it("keeps the origin demoted while it stays down: each location's own trial fails, re-opens its circuit and reports again", async () => {
+    const { a, clock, isolate, calls } = await sharedSite();
+    const first = isolate();
+    const second = isolate();
+    await miss(first, "AAA");
+    await miss(second, "BBB");
+    expect(calls.report).toBe(2);
+    clock.advance(OPEN_SECONDS * 1000);
+    // Their cool-downs are over: each sends its one trial to "a", though "a" is demoted everywhere.
+    expect(await miss(first, "AAA")).toContain("attempts=2");
+    expect(await miss(second, "BBB")).toContain("attempts=2");
+    expect(await a.hits()).toBe(4);
+    expect(calls.report).toBe(4);
+    // Past the first demotion's end, a third location still finds "a" demoted: it never tries it.
+    clock.advance(1_000);
+    expect(await miss(isolate(), "CCC")).toContain("attempts=1");
+    expect(await a.hits()).toBe(4);
   });
 
   it("never fails a request when the object rejects every call, and counts the failures", async () => {
