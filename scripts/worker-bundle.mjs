@@ -71,23 +71,26 @@ export async function copyKvEntry(mf, entry, { key = entry.key, lasting = false 
  * `workerConfig` adds keys to the worker's config (the coordinator drill's Durable Object `exports`).
  */
 export async function startWorker(name, script, env, { workerConfig = {}, ...options } = {}) {
-  const mf = new Miniflare({
-    host: "127.0.0.1",
-    port: 0,
-    ...options,
-    workers: [
-      {
-        config: {
-          name,
-          compatibilityDate: COMPATIBILITY_DATE,
-          compatibilityFlags: ["enable_request_signal"],
-          manifest: { mainModule: "index.js", modulesRoot: "/", modules: { "index.js": { type: "esm", contents: script } } },
-          env,
-          ...workerConfig,
-        },
-      },
-    ],
-  });
+  return startWorkers([workerDefinition(name, script, env, workerConfig)], options);
+}
+
+/** One ES-module worker of a Miniflare instance, as the production bundle runs (compatibility date and flags). */
+export function workerDefinition(name, script, env, workerConfig = {}) {
+  return {
+    config: {
+      name,
+      compatibilityDate: COMPATIBILITY_DATE,
+      compatibilityFlags: ["enable_request_signal"],
+      manifest: { mainModule: "index.js", modulesRoot: "/", modules: { "index.js": { type: "esm", contents: script } } },
+      env,
+      ...workerConfig,
+    },
+  };
+}
+
+/** Several workers (workerDefinition) in one Miniflare instance on 127.0.0.1; the first answers its URL. */
+export async function startWorkers(workers, options = {}) {
+  const mf = new Miniflare({ host: "127.0.0.1", port: 0, ...options, workers });
   return { mf, url: (await mf.ready).toString().replace(/\/$/, "") };
 }
 

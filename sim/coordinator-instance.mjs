@@ -6,24 +6,10 @@
 // own: Outpost's shield objects share their cache state and fills in flight per isolate, and in
 // production the shields of different pools do not run in one isolate (one isolate for all of them
 // would collapse a fill of one pool into another's and overstate what the shield saves).
-import { Miniflare } from "miniflare";
-import { COMPATIBILITY_DATE } from "../scripts/worker-bundle.mjs";
+import { startWorkers, workerDefinition } from "../scripts/worker-bundle.mjs";
 
 const ENTRY = "sim-coordinator";
 const shieldWorker = (pool) => `sim-shield-${pool}`;
-
-function worker(name, script, env, exports) {
-  return {
-    config: {
-      name,
-      compatibilityDate: COMPATIBILITY_DATE,
-      compatibilityFlags: ["enable_request_signal"],
-      manifest: { mainModule: "index.js", modulesRoot: "/", modules: { "index.js": { type: "esm", contents: script } } },
-      env,
-      exports,
-    },
-  };
-}
 
 /**
  * Starts the instance: `shieldPools` (empty without `--shield`) get a worker each, with `shieldEnv`
@@ -40,15 +26,12 @@ export async function startCoordinatorInstance({ script, shieldPools = [], shiel
     ...(shieldPools.length > 0 && { SIM_SHIELD_POOLS: { type: "json", value: shieldPools } }),
     ...Object.fromEntries(shieldPools.map((pool, index) => [`SIM_SHIELD_${index}`, { type: "durable-object", worker: shieldWorker(pool), exportName: "OriginShield" }])),
   };
-  const mf = new Miniflare({
-    host: "127.0.0.1",
-    port: 0,
-    ...(handleStructuredLogs && { handleStructuredLogs }),
-    workers: [
-      worker(ENTRY, script, entryEnv, { PurgeCoordinator: sqlite, ...(sharedHealth && { PoolHealth: sqlite }) }),
+  return startWorkers(
+    [
+      workerDefinition(ENTRY, script, entryEnv, { exports: { PurgeCoordinator: sqlite, ...(sharedHealth && { PoolHealth: sqlite }) } }),
       // A shield's purge client reaches the same PurgeCoordinator as the locations (when the config turns it on).
-      ...shieldPools.map((pool) => worker(shieldWorker(pool), script, { ...shieldEnv, OUTPOST_PURGE_COORDINATOR: purgeCoordinator }, { OriginShield: sqlite })),
+      ...shieldPools.map((pool) => workerDefinition(shieldWorker(pool), script, { ...shieldEnv, OUTPOST_PURGE_COORDINATOR: purgeCoordinator }, { exports: { OriginShield: sqlite } })),
     ],
-  });
-  return { mf, url: (await mf.ready).toString().replace(/\/$/, "") };
+    handleStructuredLogs ? { handleStructuredLogs } : {},
+  );
 }

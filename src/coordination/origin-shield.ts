@@ -41,7 +41,7 @@ let shieldDeps: PipelineDeps | undefined;
 const shieldEnvs = new WeakMap<object, PipelineEnv>();
 
 /** The env as a shield sees it: no shield binding (a shield never asks a shield), and the shield role. */
-export function shieldEnvOf(env: PipelineEnv): PipelineEnv {
+function shieldEnvOf(env: PipelineEnv): PipelineEnv {
   let derived = shieldEnvs.get(env);
   if (!derived) shieldEnvs.set(env, (derived = { ...env, OUTPOST_SHIELD: undefined, OUTPOST_SHIELD_ROLE: true }));
   return derived;

@@ -22,6 +22,9 @@ const BYPASS_LOG_EVERY_MS = 60_000;
 
 export type ShieldBypassReason = "timeout" | "unreachable" | "overloaded" | "error" | "recent-failure";
 
+/** What a fill's origin shield did: answered (with the answer's purge tags), or why this location fetched the origin itself. */
+export type ShieldUse = { answered: true; outcome: ShieldOutcome; tags?: string[] } | { answered: false; reason: ShieldBypassReason };
+
 export type ShieldAnswer =
   /** `tags`: the answer's purge tags (the shield keeps them out of the fields, as every delivery does). */
   | { kind: "answered"; outcome: ShieldOutcome; response: Response; tags: string[] | undefined }

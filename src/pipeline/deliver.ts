@@ -8,6 +8,7 @@ import { decideRange, ifRangeAllows, sliceStream, type RangeDecision } from "../
 import { ageSeconds } from "../cache/freshness.ts";
 import type { CompiledRoute } from "../config/validate-config.ts";
 import { appendToList, headersOf, hopByHopAnd, sfString, VIA_ENTRY, withoutHopByHop } from "../lib/headers.ts";
+import type { ShieldUse } from "../coordination/shield-client.ts";
 import type { AttemptRecord } from "../origin/fetch-with-failover.ts";
 import type { Candidate } from "../steering/select-pools.ts";
 
@@ -18,8 +19,8 @@ export interface Served {
   candidate: Candidate;
   steeringReason: string;
   attempts: AttemptRecord[];
-  /** What the pool's origin shield answered, when it did (the pool and origin are then the location's first choice, not necessarily the one that served the shield). */
-  shield?: string;
+  /** What the pool's origin shield did; when it answered, the pool and origin are the location's first choice, not necessarily the one that served the shield. */
+  shield?: ShieldUse;
 }
 
 /**
@@ -36,7 +37,7 @@ export function describeUpstream({ route, candidate, steeringReason, attempts, s
     `reason=${sfString(steeringReason)}`,
     `attempts=${attempts.length}`,
   ];
-  if (shield) fields.push(`shield=${sfString(shield)}`);
+  if (shield?.answered) fields.push(`shield=${sfString(shield.outcome)}`);
   return fields.join(", ");
 }
 

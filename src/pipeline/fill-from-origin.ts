@@ -38,8 +38,6 @@ export type Fill =
       times: EntryTimes | undefined;
       bypass: string | undefined;
       served: Omit<Served, "route">;
-      /** Set when the pool's origin shield failed and this location fetched the origin itself. */
-      shieldBypassed?: true;
     };
 
 /**
@@ -222,14 +220,13 @@ export async function fetchAndStore(
   if (ctx.env.OUTPOST_SHIELD_ROLE && !forBackground) ctx.trace.cacheTags = tags;
   // The origin shield wrote KV itself (and judged its admission with every location's requests).
   const shieldWroteKv = forwarded.shield?.answered === true;
-  const shieldBypassed = forwarded.shield?.answered === false ? ({ shieldBypassed: true } as const) : {};
   if (response.status === 304 && revalidating) {
     const { stored, written, setCookies } = await refreshAfterNotModified(ctx, request, found, revalidating, response, receivedAt, shieldWroteKv);
     // Waiters get the refreshed entry only when it may be stored: a 304 can make it private.
     share?.(written ? { kind: "entry", stored, varyValues: varyValuesFor(stored, request.headers) } : { kind: "none" });
     return { kind: "revalidated", stored, written, setCookies };
   }
-  const served = { candidate, steeringReason: forwarded.steeringReason, attempts, shield: forwarded.shield?.answered ? forwarded.shield.outcome : undefined };
+  const served = { candidate, steeringReason: forwarded.steeringReason, attempts, shield: forwarded.shield };
   const headers = deliveredHeaders(response.headers);
   const decision = decideStorage({ method: request.method, requestHeaders: request.headers, status: response.status, responseHeaders: response.headers, policy: route.cache, receivedAt, requestedAt, replacesEntry: found.kind === "hit" });
   const maxBytes = Math.min(route.cache.max_object_bytes, ctx.deps.cacheState.openStore(ctx.env.OUTPOST_CACHE, ctx.config.cacheTiers).maxBodyBytes);
@@ -238,7 +235,7 @@ export async function fetchAndStore(
     // An error answer is the fill's failure: waiters answer it once (their stale copy, or a 502),
     // instead of each asking the failing origin again.
     share?.(response.status >= 500 ? { kind: "failed", error: originErrorStatus(route.name, response.status), status: response.status } : { kind: "none" });
-    return { kind: "response", response, headers, body: response.body, times: undefined, bypass: tooLarge ? "too-large" : decision.store ? undefined : decision.reason, served, ...shieldBypassed };
+    return { kind: "response", response, headers, body: response.body, times: undefined, bypass: tooLarge ? "too-large" : decision.store ? undefined : decision.reason, served };
   }
 
   const times = entryTimes(decision, receivedAt);
@@ -255,7 +252,7 @@ export async function fetchAndStore(
   const reservation = ctx.deps.cacheState.fills.reserve(head.length + (response.body ? declaredBytes(declaredLength, maxBytes) : 0));
   if (!reservation) {
     share?.({ kind: "none" });
-    return { kind: "response", response, headers, body: response.body, times: undefined, bypass: "fill-budget", served, ...shieldBypassed };
+    return { kind: "response", response, headers, body: response.body, times: undefined, bypass: "fill-budget", served };
   }
   const [toClient, teed] = response.body ? response.body.tee() : [null, null];
   // At an origin shield, waiting locations stream the body as it arrives (fill-broadcast.ts).
@@ -283,7 +280,7 @@ export async function fetchAndStore(
     .finally(() => reservation.release());
   ctx.exec.waitUntil(storing);
   if (forBackground) await storing;
-  return { kind: "response", response, headers, body: toClient, times, bypass: undefined, served, ...shieldBypassed };
+  return { kind: "response", response, headers, body: toClient, times, bypass: undefined, served };
 }
 
 function originErrorStatus(routeName: string, status: number): OutpostError {

@@ -3,8 +3,8 @@
 import type { CompiledRoute } from "../config/validate-config.ts";
 import { OutpostError } from "../lib/errors.ts";
 import { learnSharedDemotions, reportOpenedCircuits, type SharedHealthContext } from "../coordination/shared-health.ts";
-import { askShield, shieldOf, type ShieldBypassReason } from "../coordination/shield-client.ts";
-import { SHIELD_POOLS_HEADER, type ShieldOutcome } from "../coordination/shield-protocol.ts";
+import { askShield, shieldOf, type ShieldUse } from "../coordination/shield-client.ts";
+import { SHIELD_POOLS_HEADER } from "../coordination/shield-protocol.ts";
 import type { RequestTrace } from "../observe/request-trace.ts";
 import { fetchWithFailover, type AttemptRecord, type FailoverResult } from "../origin/fetch-with-failover.ts";
 import type { PipelineDeps, PipelineEnv } from "./types.ts";
@@ -14,7 +14,7 @@ export interface Forwarded {
   result: FailoverResult;
   steeringReason: string;
   /** Set when the pool has an origin shield: what it answered, or why this location went to the origin itself. */
-  shield?: { answered: true; outcome: ShieldOutcome; tags?: string[] } | { answered: false; reason: ShieldBypassReason };
+  shield?: ShieldUse;
 }
 
 /**
@@ -64,7 +64,7 @@ async function askPoolShield(
   deps: PipelineDeps,
   startedAt: number,
   trace: RequestTrace | undefined,
-): Promise<Forwarded | { answered: false; reason: ShieldBypassReason } | undefined> {
+): Promise<Forwarded | Extract<ShieldUse, { answered: false }> | undefined> {
   const first = candidates[0];
   const shield = shieldOf(first?.pool, env);
   if (!first || !shield) return undefined;

@@ -214,7 +214,7 @@ export async function serveWithCache(ctx: CacheRequest): Promise<Response> {
     await fill.body?.cancel();
     return deliverStored(ctx, rescue, reported({ fwd: "stale", fwdStatus: response.status, ttl: ttlSeconds(rescue.meta, now), detail: "stale-if-error" }), now);
   }
-  const status: CacheStatus = { fwd, fwdStatus: response.status, stored: fill.times !== undefined, detail: joinDetails(fill.bypass ?? (found.kind === "miss" && found.purged ? "purged" : undefined), fill.shieldBypassed && "shield-bypass") };
+  const status: CacheStatus = { fwd, fwdStatus: response.status, stored: fill.times !== undefined, detail: joinDetails(fill.bypass ?? (found.kind === "miss" && found.purged ? "purged" : undefined), fill.served.shield?.answered === false && "shield-bypass") };
   if (fill.times) {
     status.ttl = ttlSeconds(fill.times, now);
     if (recentlyUncacheable) deps.cacheState.forgetUncacheable(key);

@@ -12,7 +12,7 @@ import { SHIELD_RETRY_MS, shardName } from "../../src/coordination/shield-client
 import { SHIELD_BINDING } from "../../src/coordination/shield-protocol.ts";
 import type { OutpostConfigInput, ShieldConfig } from "../../src/config/schema.ts";
 import type { OutpostEnv } from "../../src/env.ts";
-import { createOrigin, type OriginBehavior, type TestOrigin } from "../helpers/origins.ts";
+import { createOrigin, type EchoBody, type OriginBehavior, type TestOrigin } from "../helpers/origins.ts";
 import { createTestWorker, siteConfig, testEnv, TestClock } from "../helpers/worker.ts";
 
 type Namespace = DurableObjectNamespace<OriginShield>;
@@ -204,6 +204,22 @@ describe("what does not go through the shield, and purges", () => {
     expect(second.headers.get("server-timing")).not.toContain("shield;");
     await second.text();
     expect(await origin.hits()).toBe(2);
+  });
+
+  it("sends an authenticated request straight to the origin (its answer is never shared or stored by the shield)", async () => {
+    const { origin, location } = await shieldedSite({ kind: "echo", headers: { "cache-control": "public, max-age=600" } });
+    const response = await location().fetch(new Request(freshUrl(), { headers: { authorization: "Bearer visitor-token" }, cf: { colo: "FRA" } }));
+    expect(response.headers.get("outpost-upstream")).not.toContain("shield=");
+    expect(((await response.json()) as EchoBody).headers.authorization).toBe("Bearer visitor-token");
+    expect(await origin.hits()).toBe(1);
+  });
+
+  it("never lets the origin see what a location tells its shield", async () => {
+    const { location } = await shieldedSite({ kind: "echo", headers: { "cache-control": "public, max-age=600" } }, { keyByCountry: true });
+    const response = await location().fetch(new Request(freshUrl(), { cf: { colo: "FRA", country: "DE" } }));
+    expect(response.headers.get("outpost-upstream")).toContain('shield="miss"');
+    const seen = Object.keys(((await response.json()) as EchoBody).headers);
+    expect(seen.filter((name) => name.startsWith("outpost-shield"))).toEqual([]);
   });
 
   it("never hands back a copy purged at the asking location, though the shield has not read the purge yet", async () => {
