@@ -12,6 +12,12 @@ import { outpostEnv, startWorker } from "../../scripts/worker-bundle.mjs";
 export const SAFETY_REQUESTS = 21;
 /** The route's deadline_ms in the stalled-fill count: short, so the count costs two seconds. */
 const DEADLINE_MS = 1_500;
+/**
+ * What the client may see beyond the deadline: the bound is the fill's own deadline timer in workerd,
+ * and its answer still crosses a loopback connection and two event loops on a shared 2-core machine
+ * (a CI run measured 109 ms past it). A waiter left to the stalled origin would wait the client's 4x.
+ */
+const TRANSPORT_SLACK_MS = 500;
 /** The held origin answers after this; the leader goes first and the others arrive while it waits. */
 const HOLD_MS = 300;
 const LEAD_MS = 100;
@@ -51,7 +57,7 @@ function send(url, headers, agent, { headersOnly = false, timeoutMs = DEADLINE_M
   return new Promise((resolve) => {
     const startedAt = performance.now();
     const req = httpRequest(url, { headers, agent }, (res) => {
-      const answer = (body) => resolve({ status: res.statusCode, cacheStatus: res.headers["cache-status"], contentRange: res.headers["content-range"], body, ms: performance.now() - startedAt });
+      const answer = (body) => resolve({ status: res.statusCode, cacheStatus: res.headers["cache-status"], contentRange: res.headers["content-range"], body, ms: performance.now() - startedAt, endedAt: performance.now() });
       if (headersOnly) {
         answer(undefined);
         return void res.destroy();
@@ -62,7 +68,7 @@ function send(url, headers, agent, { headersOnly = false, timeoutMs = DEADLINE_M
       res.on("error", () => answer(undefined));
     });
     req.setTimeout(timeoutMs, () => req.destroy(new Error("no answer")));
-    req.on("error", (error) => resolve({ status: 0, error: String(error), ms: performance.now() - startedAt }));
+    req.on("error", (error) => resolve({ status: 0, error: String(error), ms: performance.now() - startedAt, endedAt: performance.now() }));
     req.end();
   });
 }
@@ -86,15 +92,19 @@ async function collapseBurst(workerUrl, origin, name, leader, agent) {
   return { name, originRequests: origin.hitsFor(path), problem: problems[0] };
 }
 
-/** A stalled fill: the leader gets headers, 20 waiters arrive LEAD_MS later; how long each waits for its answer. */
+/**
+ * A stalled fill: the leader gets headers, 20 waiters arrive LEAD_MS later; when the last waiter has
+ * its answer, counted from the leader's start (the fill's deadline runs from there).
+ */
 async function stalledFill(workerUrl, origin, agent) {
   const path = `/stall/${Date.now()}`;
+  const leaderStartedAt = performance.now();
   const leader = send(`${workerUrl}${path}`, {}, agent, { headersOnly: true });
   await wait(LEAD_MS);
   const waiters = await Promise.all(Array.from({ length: SAFETY_REQUESTS - 1 }, () => send(`${workerUrl}${path}`, {}, agent)));
   await leader;
   const answered = waiters.filter((w) => w.status === 504);
-  const maxMs = Math.max(...waiters.map((w) => w.ms));
+  const maxMs = Math.max(...waiters.map((w) => w.endedAt - leaderStartedAt));
   const problem = answered.length === waiters.length ? undefined : `answers: ${waiters.map((w) => w.status).join(", ")}`;
   return { waiters: waiters.length, answered: answered.length, maxMs, deadlineMs: DEADLINE_MS, originRequests: origin.hitsFor(path), problem };
 }
@@ -134,14 +144,14 @@ export function safetyMeasurements() {
       },
     },
     {
-      name: `stalled fill: collapsed waiters answered within the route deadline (${DEADLINE_MS} ms)`,
+      name: `stalled fill: collapsed waiters answered by the route deadline (${DEADLINE_MS} ms from the leader, +${TRANSPORT_SLACK_MS} ms transport)`,
       target: `all ${SAFETY_REQUESTS - 1}, 1 origin request`,
       met: (x) => x === SAFETY_REQUESTS - 1,
       strict: true,
       value: ({ safety: { stall } }) => {
-        const inTime = stall.maxMs <= stall.deadlineMs && stall.originRequests === 1 && !stall.problem ? stall.answered : Math.min(stall.answered, SAFETY_REQUESTS - 2);
+        const inTime = stall.maxMs <= stall.deadlineMs + TRANSPORT_SLACK_MS && stall.originRequests === 1 && !stall.problem ? stall.answered : Math.min(stall.answered, SAFETY_REQUESTS - 2);
         return {
-          value: `${stall.answered}/${stall.waiters} answered, slowest ${Math.round(stall.maxMs)} ms, ${stall.originRequests} origin request(s)${stall.problem ? ` (${stall.problem})` : ""}`,
+          value: `${stall.answered}/${stall.waiters} answered, the last ${Math.round(stall.maxMs)} ms after the leader's start (bound ${stall.deadlineMs} + ${TRANSPORT_SLACK_MS} ms transport), ${stall.originRequests} origin request(s)${stall.problem ? ` (${stall.problem})` : ""}`,
           baseline: "-",
           figure: String(inTime),
           number: inTime,
