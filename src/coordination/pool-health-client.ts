@@ -4,11 +4,12 @@
 // (the isolate's own circuits and the KV health snapshot keep working underneath).
 //
 // Staleness: an origin whose circuits opened in `shared_health_min_locations` colos is ordered last
-// by every isolate with misses within about 2 x shared_health_poll_interval_ms (the memo's age plus
-// the isolate's re-check) plus one object round trip.
+// by every isolate with misses within about 2 x shared_health_poll_interval_ms plus one object round
+// trip: an isolate looks once per interval at a memo less than an interval old, or at one less than
+// two intervals old whose refresh it then adopts a round trip later.
 import type { CoordinationConfig, PoolConfig } from "../config/schema.ts";
 import type { Clock } from "../lib/clock.ts";
-import { callCoordinator, putJson, readJson } from "./object-call.ts";
+import { callCoordinator, putJson, readJson, type CoordinatorResult } from "./object-call.ts";
 import type { CircuitOpened, DemotionQuery, Demotions, PoolHealth } from "./pool-health.ts";
 
 /** The binding's name in wrangler.toml ([[durable_objects.bindings]]). */
@@ -63,13 +64,7 @@ interface DemotionsMemo {
   demoted: Demotions;
 }
 
-export type LearnedDemotions = { ok: true; demoted: Demotions; source: "memo" | "object" } | { ok: false; error: string };
-
-/**
- * The pool's demotions: from the location's memo when younger than the interval (no call), else
- * from the object, whose answer becomes the memo.
- */
-export async function learnDemotions(options: {
+export interface DemotionsSource {
   stub: PoolHealthStub;
   cache: Cache | undefined;
   clock: Clock;
@@ -77,22 +72,40 @@ export async function learnDemotions(options: {
   pool: PoolConfig;
   coordination: CoordinationConfig;
   colo: string;
-}): Promise<LearnedDemotions> {
-  const { stub, cache, clock, pool, coordination } = options;
-  const url = memoUrl(options.cacheVersion, pool.name, options.colo);
-  const now = clock.now();
-  const memo = await readMemo(cache, url);
-  if (memo && now >= memo.polledAt && now - memo.polledAt < coordination.shared_health_poll_interval_ms) return { ok: true, demoted: memo.demoted, source: "memo" };
-  const answer = await callCoordinator(clock, POOL_HEALTH_POLL_TIMEOUT_MS, () => stub.demotions(demotionQuery(pool, coordination, now)), "the pool health object");
+}
+
+/**
+ * What the location's memo says and what to do about it, by its age against the poll interval:
+ *   fresh     younger than the interval: use it, no call;
+ *   aging     up to two intervals: use it now and ask the object in the background, so a location
+ *             with steady misses never waits for the object (demotions carry their own ends, so an
+ *             aging memo is still right about what it holds);
+ *   missing   older, absent, or from a clock ahead of ours: ask the object on the miss's path
+ *             (bounded by POOL_HEALTH_POLL_TIMEOUT_MS), as a quiet location's view is too old to use.
+ */
+export type MemoState = { kind: "fresh" | "aging"; demoted: Demotions } | { kind: "missing" };
+
+export async function readDemotionsMemo(source: DemotionsSource): Promise<MemoState> {
+  const memo = await readMemo(source.cache, memoUrl(source.cacheVersion, source.pool.name, source.colo));
+  const interval = source.coordination.shared_health_poll_interval_ms;
+  const age = memo ? source.clock.now() - memo.polledAt : Number.POSITIVE_INFINITY;
+  if (!memo || age < 0 || age >= 2 * interval) return { kind: "missing" };
+  return { kind: age < interval ? "fresh" : "aging", demoted: memo.demoted };
+}
+
+/** Asks the pool's object for its demotions; its answer becomes the location's memo. */
+export async function pollDemotions(source: DemotionsSource): Promise<CoordinatorResult<Demotions>> {
+  const { clock, cache } = source;
+  const answer = await callCoordinator(clock, POOL_HEALTH_POLL_TIMEOUT_MS, () => source.stub.demotions(demotionQuery(source.pool, source.coordination, clock.now())), "the pool health object");
   if (!answer.ok) return answer;
   if (cache) {
     try {
-      await putJson(cache, url, { polledAt: clock.now(), demoted: answer.value } satisfies DemotionsMemo);
+      await putJson(cache, memoUrl(source.cacheVersion, source.pool.name, source.colo), { polledAt: clock.now(), demoted: answer.value } satisfies DemotionsMemo);
     } catch {
       // Without the memo the next check calls the object again: more calls, never a wrong answer.
     }
   }
-  return { ok: true, demoted: answer.value, source: "object" };
+  return answer;
 }
 
 export function reportCircuitOpened(stub: PoolHealthStub, clock: Clock, opened: CircuitOpened) {

@@ -100,6 +100,32 @@ describe("shared health", () => {
     expect(await b.hits()).toBe(4);
   });
 
+  it("uses a memo up to two intervals old at once and asks the object in the background: a busy location's misses never wait for it", async () => {
+    const { a, clock, isolate, calls } = await sharedSite();
+    await miss(isolate(), "AAA");
+    await miss(isolate(), "CCC"); // CCC's memo (nothing demoted) is written before its own circuit opens and reports
+    expect(calls.report).toBe(2);
+    expect(await a.hits()).toBe(2);
+
+    clock.advance(1_000); // CCC's memo is one interval old: aging
+    const busy = isolate();
+    const demotionsBefore = calls.demotions;
+    expect(await miss(busy, "CCC")).toContain("attempts=2"); // answered from the memo: "a" tried first
+    expect(await a.hits()).toBe(3);
+    expect(calls.demotions).toBe(demotionsBefore + 1); // the background poll
+    expect(busy.health.sharedStats.polls).toBe(1);
+    // The isolate adopted the background answer (its own circuit for "a" is open too, so a fresh
+    // isolate of the location shows it: it reads the memo the poll wrote).
+    expect(await miss(isolate(), "CCC")).toContain("attempts=1");
+    expect(await a.hits()).toBe(3);
+    expect(calls.demotions).toBe(demotionsBefore + 1);
+
+    clock.advance(2_000); // two intervals: no usable memo, so the object is asked on the path
+    const quiet = isolate();
+    expect(await miss(quiet, "CCC")).toContain("attempts=1");
+    expect(calls.demotions).toBe(demotionsBefore + 2);
+  });
+
   it("does not demote on one location's reports, however many isolates it has", async () => {
     const { a, clock, isolate } = await sharedSite();
     await miss(isolate(), "AAA");
