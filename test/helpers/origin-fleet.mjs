@@ -8,6 +8,7 @@
 // Every test creates its own origins, so parallel test files never share counts.
 import { createServer } from "node:http";
 import { createRequire } from "node:module";
+import { gzipSync } from "node:zlib";
 
 // Loaded through Node's own resolver: vite's, which loads the global setup, picks ws's browser stub.
 const { WebSocketServer } = createRequire(import.meta.url)("ws");
@@ -22,6 +23,7 @@ const { WebSocketServer } = createRequire(import.meta.url)("ws");
  *  | { kind: "held", then: OriginBehavior }
  *  | { kind: "broken-body", status?: number, headers?: Record<string, string | string[]>, firstChunk: string, declaredLength: number, end: "stall" | "reset" }
  *  | { kind: "large", bytes: number, status?: number, headers?: Record<string, string | string[]> }
+ *  | { kind: "gzip", text: string, headers?: Record<string, string | string[]> }
  *  | { kind: "conditional", notModified: { headers?: Record<string, string | string[]> }, otherwise: OriginBehavior }
  *  | { kind: "sequence", steps: OriginBehavior[] }
  *  | { kind: "websocket-echo", protocol?: string }} OriginBehavior */
@@ -177,6 +179,13 @@ class FleetOrigin {
           res.end();
         };
         writeMore();
+        return;
+      }
+      case "gzip": {
+        // Content-Length counts the coded bytes; the runtime's fetch hands the Worker the decoded text.
+        const coded = gzipSync(behavior.text);
+        res.writeHead(200, { ...base, "content-type": "text/plain", "content-encoding": "gzip", "content-length": String(coded.length), ...behavior.headers });
+        res.end(coded);
         return;
       }
       case "conditional": {

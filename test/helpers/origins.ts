@@ -17,6 +17,8 @@ export type OriginBehavior =
   | { kind: "broken-body"; status?: number; headers?: Record<string, string | string[]>; firstChunk: string; declaredLength: number; end: "stall" | "reset" }
   /** `bytes` bytes of "a" with a Content-Length. */
   | { kind: "large"; bytes: number; status?: number; headers?: Record<string, string | string[]> }
+  /** `text`, gzip-coded, with the coded length as Content-Length. */
+  | { kind: "gzip"; text: string; headers?: Record<string, string | string[]> }
   /** 304 with `notModified.headers` when the request carries If-None-Match or If-Modified-Since. */
   | { kind: "conditional"; notModified: { headers?: Record<string, string | string[]> }; otherwise: OriginBehavior }
   /** One step per request, in order; the last step repeats. */

@@ -127,6 +127,22 @@ describe("collapsing fills across locations", () => {
     expect(await origin.hits()).toBe(1);
   });
 
+  it("gives waiting locations the whole decoded body of a gzip answer (its Content-Length counts coded bytes, so it is not streamed by length)", async () => {
+    const text = "compressible line of the body\n".repeat(4_000);
+    const { origin, startAt } = await shieldedSite({ kind: "held", then: { kind: "gzip", text, headers: { "cache-control": "public, max-age=600" } } });
+    const url = freshUrl();
+    const leader = startAt(url, "FRA");
+    await settled(origin, 1);
+    const waiters = ["NRT", "SYD"].map((colo) => startAt(url, colo));
+    await new Promise((resolve) => setTimeout(resolve, 100)); // the waiters' fills reach the shield
+    await origin.release();
+    const responses = await Promise.all([leader, ...waiters]);
+    expect(responses.map((response) => response.status)).toEqual([200, 200, 200]);
+    expect(responses.map((response) => response.headers.get("outpost-upstream")).filter((value) => value?.includes('shield="collapsed"')).length).toBeGreaterThanOrEqual(1);
+    for (const response of responses) expect(await response.text()).toBe(text);
+    expect(await origin.hits()).toBe(1);
+  });
+
   it("fails a location's body when the origin's broke off at the shield (a short body is never passed or stored as whole)", async () => {
     const { origin, startAt } = await shieldedSite({ kind: "broken-body", headers: { "cache-control": "public, max-age=600" }, firstChunk: "only this much", declaredLength: 1_000, end: "reset" });
     const url = freshUrl();
