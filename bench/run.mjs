@@ -24,7 +24,7 @@ import { LARGE_OBJECT_BYTES, startOrigin, startRefusingOrigin, startResettingOri
 import { runSafety } from "./lib/safety.mjs";
 import { memoryMeasurements, runMemory } from "./lib/memory.mjs";
 import { COLLAPSE_REQUESTS, loadScenarios, measurements, streamMeasurement, streamVariants, workerDefinitions } from "./lib/scenarios.mjs";
-import { bundleWorker, copyKvEntry, storedKvEntry } from "../scripts/worker-bundle.mjs";
+import { bundleWorker, copyKvEntry, countingLogs, storedKvEntry } from "../scripts/worker-bundle.mjs";
 
 const projectRoot = join(dirname(fileURLToPath(import.meta.url)), "..");
 const quick = process.argv.includes("--quick");
@@ -41,20 +41,6 @@ const WARMUP_SECONDS = quick ? 0.5 : 1;
 /** The streaming client reads at most this fast (a fast client; slow enough to sample memory every 20 ms). */
 const STREAM_READ_BYTES_PER_SECOND = 50 * 1024 * 1024;
 
-/** Counts a worker's log lines by level and event instead of printing them (failover logs one per failed attempt). */
-function logTally(counts = {}) {
-  const handle = (log) => {
-    let event = "";
-    try {
-      event = JSON.parse(log.message).event ?? "";
-    } catch {
-      event = String(log.message).slice(0, 80);
-    }
-    const key = `${log.level} ${event}`.trim();
-    counts[key] = (counts[key] ?? 0) + 1;
-  };
-  return { counts, handle };
-}
 
 /** Workers still running and origins still listening: stopped at the end, or when the bench fails half-way. */
 const running = new Set();
@@ -64,11 +50,10 @@ let origins = [];
  * Starts one worker and finds its workerd process (Miniflare starts one per instance); `logCounts`
  * carries a tally over; `moreEnv` joins the definition's env.
  */
-async function startTracked(name, { script, env }, logCounts, moreEnv = {}) {
-  const logs = logTally(logCounts);
-  const worker = await startWithPid(name, script, { ...env, ...moreEnv }, { handleStructuredLogs: logs.handle });
+async function startTracked(name, { script, env }, logCounts = {}, moreEnv = {}) {
+  const worker = await startWithPid(name, script, { ...env, ...moreEnv }, { handleStructuredLogs: countingLogs(logCounts) });
   running.add(worker.mf);
-  return { ...worker, logs: logs.counts, stop: () => running.delete(worker.mf) && worker.mf.dispose() };
+  return { ...worker, logs: logCounts, stop: () => running.delete(worker.mf) && worker.mf.dispose() };
 }
 
 /** Starts a worker that reads Outpost's stored entry (definition.entry, scenarios.mjs), with the entry in its KV. */

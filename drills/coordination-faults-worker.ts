@@ -12,6 +12,7 @@
 // either answers its counters. Both are handled here, before Outpost, and only exist in this worker.
 import outpost from "../src/index.ts";
 import type { OutpostEnv } from "../src/env.ts";
+import { onePerEnv } from "../src/lib/per-env.ts";
 
 export { PurgeCoordinator } from "../src/coordination/purge-coordinator.ts";
 // wrangler.toml's production environment binds PoolHealth and OriginShield too; `wrangler deploy` refuses an entry without them.
@@ -77,19 +78,12 @@ const wrapShield = <N extends object>(namespace: N) =>
     };
   });
 
-// One wrapped env per original env (load-config.ts memoises the parsed configuration per env object).
-const wrappedEnvs = new WeakMap<object, OutpostEnv>();
-
-function wrappedEnv(env: OutpostEnv): OutpostEnv {
-  let wrapped = wrappedEnvs.get(env);
-  if (!wrapped) {
-    wrapped = { ...env };
-    if (env.OUTPOST_PURGE_COORDINATOR) wrapped.OUTPOST_PURGE_COORDINATOR = wrapCoordinator(env.OUTPOST_PURGE_COORDINATOR);
-    if (env.OUTPOST_SHIELD) wrapped.OUTPOST_SHIELD = wrapShield(env.OUTPOST_SHIELD);
-    wrappedEnvs.set(env, wrapped);
-  }
+const wrappedEnv = onePerEnv((env: OutpostEnv): OutpostEnv => {
+  const wrapped = { ...env };
+  if (env.OUTPOST_PURGE_COORDINATOR) wrapped.OUTPOST_PURGE_COORDINATOR = wrapCoordinator(env.OUTPOST_PURGE_COORDINATOR);
+  if (env.OUTPOST_SHIELD) wrapped.OUTPOST_SHIELD = wrapShield(env.OUTPOST_SHIELD);
   return wrapped;
-}
+});
 
 export default {
   fetch(request, env, ctx) {

@@ -28,12 +28,7 @@ function outpostConfig(origin) {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function admin(outpost, path, init = {}) {
-  const response = await fetch(`${outpost.url}/__outpost${path}`, { ...init, headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json", ...init.headers } });
-  return { status: response.status, body: await response.json().catch(() => null) };
-}
-
-const purge = (outpost, body) => admin(outpost, "/purge", { method: "POST", body: JSON.stringify(body) });
+const purge = (outpost, body) => outpost.admin("/purge", { method: "POST", body: JSON.stringify(body) });
 const switchCoordinator = (outpost, down) => fetch(`${outpost.url}/__drill/coordinator?down=${down ? 1 : 0}`, { method: "POST" }).then((r) => r.json());
 
 export async function coordinatorDownDrill({ script, short }) {
@@ -57,8 +52,8 @@ export async function coordinatorDownDrill({ script, short }) {
     const counters = await switchCoordinator(outpost, false);
     const after = await purge(outpost, { prefixes: ["127.0.0.1/page"] });
     const { samples, elapsedMs } = await loading;
-    const status = await admin(outpost, "/status");
-    const receipt = await admin(outpost, `/purge/${before.body?.result?.id}`);
+    const status = await outpost.admin("/status");
+    const receipt = await outpost.admin(`/purge/${before.body?.result?.id}`);
     const coordinator = status.body?.purges?.coordinator ?? {};
 
     const failed = samples.filter((s) => !isCorrectAnswer(s));

@@ -13,6 +13,7 @@
 // handled here, before Outpost, and only exists in this drill worker.
 import outpost from "../src/index.ts";
 import type { OutpostEnv } from "../src/env.ts";
+import { onePerEnv } from "../src/lib/per-env.ts";
 // The production config binds the purge coordinator, so its class is exported from this entry too.
 export { OriginShield, PoolHealth, PurgeCoordinator } from "../src/index.ts";
 
@@ -56,20 +57,7 @@ function wrapKv(kv: KVNamespace, plan: FaultPlan): KVNamespace {
   });
 }
 
-// Outpost memoises its parsed configuration per env object (load-config.ts keeps a WeakMap), and its
-// cache store is rebuilt when the KV binding object changes: one wrapped env per original env, made
-// once per isolate, keeps both caches working as they do in production.
-const wrappedEnvs = new WeakMap<object, OutpostEnv>();
-
-function wrappedEnv(env: DrillEnv): OutpostEnv {
-  let wrapped = wrappedEnvs.get(env);
-  if (!wrapped) {
-    const plan = env.DRILL_KV_FAULTS ?? { errorRate: 0, rateLimitRate: 0 };
-    wrapped = { ...env, OUTPOST_CACHE: wrapKv(env.OUTPOST_CACHE, plan) };
-    wrappedEnvs.set(env, wrapped);
-  }
-  return wrapped;
-}
+const wrappedEnv = onePerEnv((env: DrillEnv): OutpostEnv => ({ ...env, OUTPOST_CACHE: wrapKv(env.OUTPOST_CACHE, env.DRILL_KV_FAULTS ?? { errorRate: 0, rateLimitRate: 0 }) }));
 
 export default {
   fetch(request, env, ctx) {

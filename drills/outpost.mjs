@@ -44,16 +44,23 @@ export class OutpostUnderDrill {
       handleStructuredLogs: ({ level, message }) => logs.push({ at: Date.now(), level, message }),
       log: new CapturingLog((message) => logs.push({ at: Date.now(), level: "miniflare", message })),
     });
-    return new OutpostUnderDrill(name, mf, url, logs);
+    return new OutpostUnderDrill(name, mf, url, logs, extraEnv.OUTPOST_ADMIN_TOKEN?.value);
   }
 
-  constructor(name, mf, url, logs) {
+  constructor(name, mf, url, logs, adminToken) {
     this.name = name;
     this.mf = mf;
     this.url = url;
     this.logs = logs;
+    this.adminToken = adminToken;
     this.cronRuns = [];
     this.cronTimer = undefined;
+  }
+
+  /** One admin API call (the token from OUTPOST_ADMIN_TOKEN in extraEnv): its status and JSON body (null when not JSON). */
+  async admin(path, init = {}) {
+    const response = await fetch(`${this.url}/__outpost${path}`, { ...init, headers: { authorization: `Bearer ${this.adminToken}`, "content-type": "application/json", ...init.headers } });
+    return { status: response.status, body: await response.json().catch(() => null) };
   }
 
   /** Runs the worker's scheduled handler once, as Cloudflare's cron trigger would. */

@@ -38,11 +38,7 @@ function outpostConfig(origin) {
 
 const sleepUntil = (at) => new Promise((resolve) => setTimeout(resolve, Math.max(0, at - performance.now())));
 
-async function shieldStatus(outpost) {
-  const response = await fetch(`${outpost.url}/__outpost/status`, { headers: { authorization: `Bearer ${TOKEN}` } });
-  const body = await response.json().catch(() => null);
-  return body?.result?.shield ?? body?.shield ?? {};
-}
+const shieldStatus = async (outpost) => (await outpost.admin("/status")).body?.shield ?? {};
 
 const switchShield = (outpost, mode) => fetch(`${outpost.url}/__drill/shield?mode=${mode}`, { method: "POST" }).then((r) => r.json());
 

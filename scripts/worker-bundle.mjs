@@ -74,6 +74,23 @@ export async function startWorker(name, script, env, { workerConfig = {}, ...opt
   return startWorkers([workerDefinition(name, script, env, workerConfig)], options);
 }
 
+/**
+ * A handleStructuredLogs option that counts a worker's log lines into `counts` by level and event
+ * ("warn origin_attempt_failed") instead of printing them: load makes thousands.
+ */
+export function countingLogs(counts) {
+  return (log) => {
+    let event = "";
+    try {
+      event = JSON.parse(log.message).event ?? "";
+    } catch {
+      event = String(log.message).slice(0, 80);
+    }
+    const key = `${log.level} ${event}`.trim();
+    counts[key] = (counts[key] ?? 0) + 1;
+  };
+}
+
 /** One ES-module worker of a Miniflare instance, as the production bundle runs (compatibility date and flags). */
 export function workerDefinition(name, script, env, workerConfig = {}) {
   return {

@@ -30,10 +30,10 @@ export interface ObjectCall<Method extends string = string> {
 }
 export type CoordinatorCall = ObjectCall<CoordinatorMethod>;
 
-type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
+export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
 
 /** What idFromName hands back here: the name itself, carried to the coordinator worker. */
-interface NamedId {
+export interface NamedId {
   readonly name: string;
   toString(): string;
 }

@@ -19,6 +19,7 @@
 //   too) fail for a while; `{}` clears it.
 import { OriginShield as ProductionOriginShield } from "../src/coordination/origin-shield.ts";
 import type { OutpostEnv } from "../src/env.ts";
+import { onePerEnv } from "../src/lib/per-env.ts";
 import { answerCoordinatorCall, answerObjectCall, COORDINATOR_RPC_PATH, emptyCallCounts, emptyObjectCallCounts, POOL_HEALTH_METHODS, POOL_HEALTH_RPC_PATH } from "./coordinator-transport.ts";
 import { remoteKv, type SimKvTarget } from "./remote-kv.ts";
 import { activeFaults, answerShieldCall, emptyShieldCounts, noFaults, readFaults, type SimFaults } from "./shield-transport.ts";
@@ -39,18 +40,10 @@ interface CoordinatorWorkerEnv {
   SIM_KV?: SimKvTarget;
 }
 
-// One env per original env, made once per isolate (Outpost memoises its configuration per env object).
-const shieldEnvs = new WeakMap<object, OutpostEnv>();
-
-function shieldEnv(env: CoordinatorWorkerEnv): OutpostEnv {
-  let wrapped = shieldEnvs.get(env);
-  if (!wrapped) {
-    if (!env.SIM_KV) throw new Error("the origin shield needs SIM_KV (the simulator's KV shim)");
-    wrapped = { ...env, OUTPOST_CACHE: remoteKv(env.SIM_KV) } as unknown as OutpostEnv;
-    shieldEnvs.set(env, wrapped);
-  }
-  return wrapped;
-}
+const shieldEnv = onePerEnv((env: CoordinatorWorkerEnv): OutpostEnv => {
+  if (!env.SIM_KV) throw new Error("the origin shield needs SIM_KV (the simulator's KV shim)");
+  return { ...env, OUTPOST_CACHE: remoteKv(env.SIM_KV) } as unknown as OutpostEnv;
+});
 
 /** The production class, its OUTPOST_CACHE the shared KV shim: everything else is Outpost's own. */
 export class OriginShield extends ProductionOriginShield {

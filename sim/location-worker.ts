@@ -18,6 +18,7 @@
 // PoolHealth Durable Object (SQLite storage) in the same coordinator worker.
 import outpost from "../src/index.ts";
 import type { OutpostEnv } from "../src/env.ts";
+import { onePerEnv } from "../src/lib/per-env.ts";
 import { remoteCoordinatorNamespace, remotePoolHealthNamespace } from "./coordinator-transport.ts";
 import { remoteKv, type SimKvTarget } from "./remote-kv.ts";
 import { remoteShieldNamespace } from "./shield-transport.ts";
@@ -34,24 +35,15 @@ interface LocationEnv extends OutpostEnv {
   SIM_POOL_HEALTH?: { url: string };
 }
 
-// One wrapped env per original env, made once per isolate: Outpost memoises its configuration per
-// env object and keeps its cache store while the KV binding object stays the same (as in production).
-const wrappedEnvs = new WeakMap<object, OutpostEnv>();
-
-function wrappedEnv(env: LocationEnv): OutpostEnv {
-  let wrapped = wrappedEnvs.get(env);
-  if (!wrapped) {
-    const replaced = {
-      OUTPOST_CACHE: remoteKv(env.SIM_KV),
-      ...(env.SIM_COORDINATOR && { OUTPOST_PURGE_COORDINATOR: remoteCoordinatorNamespace(env.SIM_COORDINATOR.url) }),
-      ...(env.SIM_POOL_HEALTH && { OUTPOST_POOL_HEALTH: remotePoolHealthNamespace(env.SIM_POOL_HEALTH.url, env.SIM_KV.location) }),
-      ...(env.SIM_SHIELD && { OUTPOST_SHIELD: remoteShieldNamespace({ url: env.SIM_SHIELD.url, location: env.SIM_KV.location }) }),
-    };
-    wrapped = { ...env, ...replaced } as OutpostEnv;
-    wrappedEnvs.set(env, wrapped);
-  }
-  return wrapped;
-}
+const wrappedEnv = onePerEnv((env: LocationEnv): OutpostEnv => {
+  const replaced = {
+    OUTPOST_CACHE: remoteKv(env.SIM_KV),
+    ...(env.SIM_COORDINATOR && { OUTPOST_PURGE_COORDINATOR: remoteCoordinatorNamespace(env.SIM_COORDINATOR.url) }),
+    ...(env.SIM_POOL_HEALTH && { OUTPOST_POOL_HEALTH: remotePoolHealthNamespace(env.SIM_POOL_HEALTH.url, env.SIM_KV.location) }),
+    ...(env.SIM_SHIELD && { OUTPOST_SHIELD: remoteShieldNamespace({ url: env.SIM_SHIELD.url, location: env.SIM_KV.location }) }),
+  };
+  return { ...env, ...replaced } as OutpostEnv;
+});
 
 export default {
   fetch(request, env, ctx) {

@@ -26,7 +26,7 @@ import { availableParallelism, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { cpuMs, startWithPid } from "../bench/lib/measure.mjs";
-import { bundleWorker } from "../scripts/worker-bundle.mjs";
+import { bundleWorker, countingLogs } from "../scripts/worker-bundle.mjs";
 import { DEFAULT_PROPAGATION_MS, SimKv } from "./kv-shim.mjs";
 import { startCoordinatorInstance } from "./coordinator-instance.mjs";
 import { startKvServer } from "./kv-server.mjs";
@@ -188,17 +188,6 @@ async function main() {
   const origins = await startOrigins(DEFAULT_POOLS, { scale });
   const config = outpostConfig(origins.outpostPools(), options.tiers, scale, { coordination: options.coordination, shield: options.shield, sharedHealth: options.sharedHealth });
   const logCounts = {};
-  /** Counts a workerd instance's structured logs by level and event (the report's `logs`) instead of printing them. */
-  const countLogs = (logs) => (log) => {
-    let event = "";
-    try {
-      event = JSON.parse(log.message).event ?? "";
-    } catch {
-      event = String(log.message).slice(0, 60);
-    }
-    const key = `${log.level} ${event}`.trim();
-    logs[key] = (logs[key] ?? 0) + 1;
-  };
   const locations = {};
   let coordinator;
   const cleanup = async () => {
@@ -221,7 +210,7 @@ async function main() {
           OUTPOST_ADMIN_TOKEN: { type: "text", value: ADMIN_TOKEN },
           SIM_KV: { type: "json", value: { url: kvServer.url, location: SHIELD_KV_LOCATION } },
         },
-        handleStructuredLogs: countLogs((logCounts[COORDINATOR_LOGS] = {})),
+        handleStructuredLogs: countingLogs((logCounts[COORDINATOR_LOGS] = {})),
       });
     }
     console.log("sim: starting locations");
@@ -239,7 +228,7 @@ async function main() {
           ...(options.shield && { SIM_SHIELD: { type: "json", value: { url: coordinator.url } } }),
           ...(options.sharedHealth && { SIM_POOL_HEALTH: { type: "json", value: { url: coordinator.url } } }),
         },
-        { handleStructuredLogs: countLogs(logs) },
+        { handleStructuredLogs: countingLogs(logs) },
       );
       locations[colo] = { ...worker, cpuAtStart: worker.pid ? cpuMs(worker.pid) : Number.NaN, cf: locationCf(colo), stats: emptyLocationStats(), inflight: 0, expectedPool: CONTINENT_POOLS[LOCATIONS[colo].continent][0] };
     }

@@ -3,7 +3,7 @@
 // distinct object per TTL window in the world traffic, and the fallback while the shield fails; each
 // against the KV-only baseline of the same run where a ratio is asked for, the `--quick` gate's
 // shield checks, and the table printed and rendered in the report.
-import { classForPath } from "./traffic.mjs";
+import { classForPath, hashString } from "./traffic.mjs";
 
 /** The world target: origin requests per distinct object per TTL window, with the shield. */
 export const SHIELD_WINDOW_RATIO_TARGET = 1.1;
@@ -23,12 +23,6 @@ export function readShieldPhase(header) {
 /** A response the location answered after fetching the origin itself because the shield failed (Cache-Status detail). */
 export function isShieldBypass(cacheStatus) {
   return /detail="?shield-bypass\b/.test(cacheStatus ?? "");
-}
-
-function hashString(text) {
-  let hash = 2_166_136_261;
-  for (let index = 0; index < text.length; index += 1) hash = Math.imul(hash ^ text.charCodeAt(index), 16_777_619);
-  return hash >>> 0;
 }
 
 /**

@@ -12,6 +12,8 @@
 // while: every shield call answers 500 ("error"), rejects ("throw") or hangs until the fault ends
 // ("hang"), and with `coordinator: true` purge-coordinator calls fail too (the instance is down).
 
+import type { FetchLike, NamedId } from "./coordinator-transport.ts";
+
 /** Where the original request's URL, the calling location and the location hint travel. */
 export const SHIELD_URL_HEADER = "x-sim-shield-url";
 export const SHIELD_LOCATION_HEADER = "x-sim-shield-location";
@@ -26,12 +28,6 @@ export interface ShieldTransportTarget {
   location: string;
 }
 
-type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
-
-interface NamedId {
-  readonly name: string;
-  toString(): string;
-}
 
 /** The request's body as a stream, for a method that has one (`duplex: "half"`: the Fetch standard's term for a streamed request body). */
 function streamedBody(request: Request): RequestInit {

@@ -26,7 +26,8 @@ export function seededRandom(seed) {
   };
 }
 
-function hashString(text) {
+/** FNV-1a of `text`: a path's stable pseudo-random number. */
+export function hashString(text) {
   let hash = 2_166_136_261;
   for (let index = 0; index < text.length; index += 1) hash = Math.imul(hash ^ text.charCodeAt(index), 16_777_619);
   return hash >>> 0;

@@ -275,8 +275,8 @@ const monitorRule: Rule = (config, facts) => {
   });
 };
 
-/** Monthly purge coordinator requests of one active location (one poll per interval), and their price. */
-export function purgePollCost(intervalMs: number): { requestsPerMonth: number; usdPerMonth: number } {
+/** Monthly Durable Object requests of one location polling an object once per interval, and their price. */
+function objectPollCost(intervalMs: number): { requestsPerMonth: number; usdPerMonth: number } {
   const requestsPerMonth = (SECONDS_PER_MONTH * 1000) / intervalMs;
   return { requestsPerMonth, usdPerMonth: (requestsPerMonth / 1e6) * DURABLE_OBJECT_REQUEST_USD_PER_MILLION };
 }
@@ -284,7 +284,7 @@ export function purgePollCost(intervalMs: number): { requestsPerMonth: number; u
 const purgePollRule: Rule = (config) => {
   const { purge_coordinator: enabled, purge_poll_interval_ms: interval } = config.coordination;
   if (!enabled || interval >= CHEAP_PURGE_POLL_INTERVAL_MS) return [];
-  const { requestsPerMonth, usdPerMonth } = purgePollCost(interval);
+  const { requestsPerMonth, usdPerMonth } = objectPollCost(interval);
   const fleetRps = Math.round((ASSUMED_ACTIVE_LOCATIONS * 1000) / interval);
   return [{
     rule: "purge-poll-cost",
@@ -303,7 +303,7 @@ const sharedHealthPollRule: Rule = (config) => {
   const { shared_health: enabled, shared_health_poll_interval_ms: interval } = config.coordination;
   if (!enabled || interval >= CHEAP_PURGE_POLL_INTERVAL_MS) return [];
   const pools = config.pools.size;
-  const { requestsPerMonth, usdPerMonth } = purgePollCost(interval);
+  const { requestsPerMonth, usdPerMonth } = objectPollCost(interval);
   return [{
     rule: "shared-health-poll-cost",
     path: "coordination.shared_health_poll_interval_ms",

@@ -24,6 +24,7 @@ import { loadConfig } from "../config/load-config.ts";
 import type { OutpostEnv } from "../env.ts";
 import { errorResponse, OutpostError } from "../lib/errors.ts";
 import { normalizeRequestUrl } from "../lib/hosts.ts";
+import { onePerEnv } from "../lib/per-env.ts";
 import { describeError, logEvent } from "../lib/log.ts";
 import { RequestTrace } from "../observe/request-trace.ts";
 import { handleRequest } from "../pipeline/handle-request.ts";
@@ -38,14 +39,9 @@ const DEFAULT_MAX_IN_FLIGHT = 500;
 const ORIGIN_FAILURE_CODES = new Set(["origin_unreachable", "origin_timeout", "origin_invalid_status"]);
 
 let shieldDeps: PipelineDeps | undefined;
-const shieldEnvs = new WeakMap<object, PipelineEnv>();
 
 /** The env as a shield sees it: no shield binding (a shield never asks a shield), and the shield role. */
-function shieldEnvOf(env: PipelineEnv): PipelineEnv {
-  let derived = shieldEnvs.get(env);
-  if (!derived) shieldEnvs.set(env, (derived = { ...env, OUTPOST_SHIELD: undefined, OUTPOST_SHIELD_ROLE: true }));
-  return derived;
-}
+const shieldEnvOf = onePerEnv((env: PipelineEnv): PipelineEnv => ({ ...env, OUTPOST_SHIELD: undefined, OUTPOST_SHIELD_ROLE: true }));
 
 export class OriginShield extends DurableObject<OutpostEnv> {
   private inFlight = 0;

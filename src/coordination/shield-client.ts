@@ -9,9 +9,10 @@
 // one timeout per shard and isolate, not one per request.
 import type { PoolConfig, ShieldConfig } from "../config/schema.ts";
 import type { Clock } from "../lib/clock.ts";
-import { describeError, logEvent } from "../lib/log.ts";
+import { logEvent } from "../lib/log.ts";
 import type { AttemptRecord } from "../origin/fetch-with-failover.ts";
 import { hashString } from "../steering/weighted.ts";
+import { callCoordinator } from "./object-call.ts";
 import type { OriginShield } from "./origin-shield.ts";
 import { SHIELD_COUNTRY_HEADER, SHIELD_OUTCOME_HEADER, SHIELD_POOLS_HEADER, SHIELD_PURGES_HEADER, SHIELD_TAGS_HEADER, type ShieldOutcome } from "./shield-protocol.ts";
 
@@ -108,23 +109,9 @@ export async function askShield(call: ShieldCall): Promise<ShieldAnswer> {
   const stub = call.namespace.get(call.namespace.idFromName(shard), shield.location_hint ? { locationHint: shield.location_hint } : undefined);
 
   // A Durable Object call cannot be cancelled: past the timeout its answer is let go when it comes.
-  const timer = clock.timeout(shield.timeout_ms, `the origin shield "${shard}" did not answer within ${shield.timeout_ms} ms`);
-  const answering = stub.fetch(toShield);
-  const timedOut = new Promise<"timeout">((resolve) => timer.signal.addEventListener("abort", () => resolve("timeout"), { once: true }));
-  let response: Response;
-  try {
-    const first = await Promise.race([answering, timedOut]);
-    if (first === "timeout") {
-      answering.then((late) => late.body?.cancel(), () => undefined);
-      return bypass("timeout");
-    }
-    response = first;
-  } catch (error) {
-    return bypass("unreachable", describeError(error));
-  } finally {
-    timer.cancel();
-  }
-
+  const called = await callCoordinator(clock, shield.timeout_ms, () => stub.fetch(toShield), `the origin shield "${shard}"`, (late) => void late.body?.cancel());
+  if (!called.ok) return called.timedOut ? bypass("timeout") : bypass("unreachable", called.error);
+  const response = called.value;
   const outcome = response.headers.get(SHIELD_OUTCOME_HEADER) as ShieldOutcome | null;
   if (outcome === "origin-failed") {
     circuits.answered += 1;
